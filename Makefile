@@ -1,0 +1,61 @@
+# The two commands of the README: `make run` and `make test`. Both are idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/resourcemap
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test install system-deps lint migrations-check test-sqlite test-postgres \
+        demo-data bench messages clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@bash scripts/ensure-system-deps.sh
+
+run: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py createcachetable
+	DEBUG=1 $(PY) manage.py load_reference
+	DEBUG=1 $(PY) manage.py load_demo --if-empty
+	DEBUG=1 $(PY) manage.py ensure_dev_staff
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+migrations-check: install
+	ALLOW_DEV_SECRET=1 $(PY) manage.py makemigrations --check --dry-run
+
+test-sqlite: install system-deps
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(VENV)/bin/pytest
+
+test-postgres: install system-deps
+	@bash scripts/check-postgres.sh "$(PG_URL)" && \
+	  DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest || { rc=$$?; [ $$rc -eq 77 ] && exit 0; exit $$rc; }
+
+test: install system-deps lint migrations-check test-sqlite test-postgres
+	@echo "All checks passed on SQLite and PostgreSQL."
+
+demo-data: install
+	$(PY) fixtures/generate_demo.py
+
+bench: install
+	DEBUG=1 $(PY) bench/run.py
+
+messages: install
+	cd resourcemap && DEBUG=1 ../$(PY) ../manage.py makemessages -l en --no-obsolete
+	DEBUG=1 $(PY) manage.py compilemessages
+
+clean:
+	rm -rf $(VENV) staticfiles var .pytest_cache

@@ -1,0 +1,233 @@
+"""Opening hours: validation, open/closed status with Japanese public holidays, text forms.
+
+Rules (the ones staff and providers are told in the forms):
+- A period on a weekday, or on 祝日 (public holidays, weekday 7).
+- ``closes`` earlier than ``opens`` is an overnight period (e.g. 18:00–09:00): allowed when it
+  starts at noon or later and ends at noon or earlier, which catches typos such as 14:00–12:00.
+- 00:00–00:00 means open all day (24 hours).
+- On a public holiday the 祝日 periods apply; a provider without 祝日 periods is closed on
+  holidays (the common 日祝休み). Dated exceptions override both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import jpholiday
+from django.utils.translation import gettext as _
+
+HOLIDAY = 7
+DAY_MINUTES = 24 * 60
+NOON = dt.time(12, 0)
+MIDNIGHT = dt.time(0, 0)
+WEEKDAY_LABELS = ("月", "火", "水", "木", "金", "土", "日", "祝")
+WEEKDAY_LABELS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Hol")
+
+OPEN, CLOSED, UNKNOWN = "open", "closed", "unknown"
+
+
+@dataclass(frozen=True)
+class Period:
+    weekday: int
+    opens: dt.time
+    closes: dt.time
+
+    @property
+    def all_day(self) -> bool:
+        return self.opens == MIDNIGHT and self.closes == MIDNIGHT
+
+    @property
+    def overnight(self) -> bool:
+        return not self.all_day and self.closes < self.opens
+
+    def minutes(self) -> tuple[int, int]:
+        """(start, end) in minutes from this day's midnight; end may exceed 1440."""
+        start = self.opens.hour * 60 + self.opens.minute
+        end = self.closes.hour * 60 + self.closes.minute
+        if self.all_day:
+            return 0, DAY_MINUTES
+        if end < start:
+            end += DAY_MINUTES
+        return start, end
+
+
+def period_error(opens: dt.time | None, closes: dt.time | None) -> str | None:
+    """Why a single period is not acceptable, or None."""
+    if opens is None or closes is None:
+        return None
+    if opens == closes:
+        if opens == MIDNIGHT:
+            return None
+        return _("開始と終了が同じ時刻です。24時間なら 00:00〜00:00 と入力してください。")
+    if closes < opens and not (opens >= NOON and closes <= NOON):
+        return _(
+            "終了時刻が開始時刻より前です。夜をまたぐ場合は、開始を12時以降・終了を12時以前にしてください。"
+        )
+    return None
+
+
+def _as_period(item) -> Period:
+    if isinstance(item, Period):
+        return item
+    if isinstance(item, dict):
+        return Period(int(item["weekday"]), item["opens"], item["closes"])
+    if hasattr(item, "weekday") and hasattr(item, "opens"):
+        return Period(int(item.weekday), item.opens, item.closes)
+    weekday, opens, closes = item
+    return Period(int(weekday), opens, closes)
+
+
+def validate_periods(items: Iterable) -> list[str]:
+    """Messages for bad or overlapping periods (including overnight spill into the next day)."""
+    periods = [_as_period(item) for item in items]
+    errors: list[str] = []
+    for period in periods:
+        message = period_error(period.opens, period.closes)
+        if message:
+            errors.append(f"{WEEKDAY_LABELS[period.weekday]} {fmt_period(period)}: {message}")
+    if errors:
+        return errors
+    by_day: dict[int, list[tuple[int, int, Period]]] = {}
+    for period in periods:
+        start, end = period.minutes()
+        by_day.setdefault(period.weekday, []).append((start, min(end, DAY_MINUTES), period))
+        if end > DAY_MINUTES and period.weekday < HOLIDAY:
+            next_day = (period.weekday + 1) % 7
+            by_day.setdefault(next_day, []).append((0, end - DAY_MINUTES, period))
+    for weekday in sorted(by_day):
+        spans = sorted(by_day[weekday], key=lambda s: (s[0], s[1]))
+        for (s1, e1, p1), (s2, _e2, p2) in zip(spans, spans[1:], strict=False):
+            if s2 < e1:
+                errors.append(
+                    _("%(day)s: %(a)s と %(b)s が重なっています。")
+                    % {"day": WEEKDAY_LABELS[weekday], "a": fmt_period(p1), "b": fmt_period(p2)}
+                )
+    return errors
+
+
+def is_holiday(day: dt.date) -> bool:
+    return jpholiday.is_holiday(day)
+
+
+def fmt_time(value: dt.time) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}"
+
+
+def fmt_period(period: Period) -> str:
+    if period.all_day:
+        return "00:00-24:00"
+    return f"{fmt_time(period.opens)}-{fmt_time(period.closes)}"
+
+
+def day_key(day: dt.date) -> int:
+    return HOLIDAY if is_holiday(day) else day.weekday()
+
+
+def _exception_for(day: dt.date, exceptions: Sequence) -> object | None:
+    for exc in exceptions:
+        if exc.start_date <= day <= exc.end_date:
+            return exc
+    return None
+
+
+def _spans_on(day: dt.date, periods: Sequence[Period], exceptions: Sequence) -> list[tuple[int, int]]:
+    """Minute spans starting on ``day`` (end may pass midnight)."""
+    exc = _exception_for(day, exceptions)
+    if exc is not None:
+        if exc.closed:
+            return []
+        return [Period(0, exc.opens, exc.closes).minutes()]
+    key = day_key(day)
+    return [p.minutes() for p in periods if p.weekday == key]
+
+
+def status_at(
+    when: dt.datetime, periods: Iterable, exceptions: Sequence = (), hours_unknown: bool = False
+) -> str:
+    """'open', 'closed' or 'unknown' at a local (Asia/Tokyo) datetime."""
+    periods = [_as_period(p) for p in periods]
+    if hours_unknown or (not periods and not exceptions):
+        return UNKNOWN
+    day = when.date()
+    minute = when.hour * 60 + when.minute
+    for start, end in _spans_on(day, periods, exceptions):
+        if start <= minute < end:
+            return OPEN
+    for _start, end in _spans_on(day - dt.timedelta(days=1), periods, exceptions):
+        if end > DAY_MINUTES and minute < end - DAY_MINUTES:
+            return OPEN
+    return CLOSED
+
+
+def format_periods(periods: Iterable) -> str:
+    """Compact, re-parseable text: ``月 09:00-12:00,14:00-18:00; 祝 09:00-12:00``."""
+    periods = sorted((_as_period(p) for p in periods), key=lambda p: (p.weekday, p.opens))
+    parts = []
+    for weekday in range(8):
+        spans = [fmt_period(p) for p in periods if p.weekday == weekday]
+        if spans:
+            parts.append(f"{WEEKDAY_LABELS[weekday]} {','.join(spans)}")
+    return "; ".join(parts)
+
+
+_DAY_ALIASES = {label: i for i, label in enumerate(WEEKDAY_LABELS)}
+_DAY_ALIASES.update({label.lower(): i for i, label in enumerate(WEEKDAY_LABELS_EN)})
+_DAY_ALIASES.update({"祝日": HOLIDAY, "hol": HOLIDAY})
+_SPAN_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–〜~]\s*(\d{1,2}):(\d{2})$")
+
+
+def parse_periods(text: str) -> list[Period]:
+    """Inverse of :func:`format_periods`; raises ValueError with a message staff can act on."""
+    periods: list[Period] = []
+    text = (text or "").strip()
+    if not text:
+        return periods
+    for chunk in re.split(r"[;；]", text):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        label, _sep, spans = chunk.partition(" ")
+        weekday = _DAY_ALIASES.get(label.strip().lower())
+        if weekday is None:
+            raise ValueError(_("曜日「%(label)s」が分かりません（月〜日・祝）。") % {"label": label})
+        for span in re.split(r"[,、，]", spans):
+            match = _SPAN_RE.match(span.strip())
+            if not match:
+                raise ValueError(
+                    _("時間「%(span)s」は「09:00-18:00」の形で書いてください。") % {"span": span.strip()}
+                )
+            h1, m1, h2, m2 = (int(g) for g in match.groups())
+            if h2 == 24 and m2 == 0:
+                h2 = 0
+            if not (h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60):
+                raise ValueError(_("時刻「%(span)s」が正しくありません。") % {"span": span.strip()})
+            periods.append(Period(weekday, dt.time(h1, m1), dt.time(h2, m2)))
+    return periods
+
+
+def week_summary(periods: Iterable, english: bool = False) -> list[tuple[str, str]]:
+    """Rows like ('月〜金', '09:00-12:00, 14:00-18:00'), grouping consecutive equal days."""
+    labels = WEEKDAY_LABELS_EN if english else WEEKDAY_LABELS
+    periods = [_as_period(p) for p in periods]
+    per_day = []
+    for weekday in range(8):
+        spans = ", ".join(
+            fmt_period(p) for p in sorted(periods, key=lambda p: p.opens) if p.weekday == weekday
+        )
+        per_day.append(spans)
+    rows: list[tuple[str, str]] = []
+    start = 0
+    while start < 7:
+        end = start
+        while end + 1 < 7 and per_day[end + 1] == per_day[start]:
+            end += 1
+        if per_day[start]:
+            label = labels[start] if start == end else f"{labels[start]}〜{labels[end]}"
+            rows.append((label, per_day[start]))
+        start = end + 1
+    if per_day[HOLIDAY]:
+        rows.append((labels[HOLIDAY], per_day[HOLIDAY]))
+    return rows

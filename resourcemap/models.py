@@ -1,0 +1,544 @@
+"""Reference data (municipality, areas, types, capabilities), providers, hours and history.
+
+Writes to providers go through ``resourcemap.providers``; nothing here has side effects in
+``save()`` or signals.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from . import geo
+
+postal_code_validator = RegexValidator(
+    r"^\d{3}-\d{4}$", _("郵便番号は「123-4567」の形で入力してください。")
+)
+phone_validator = RegexValidator(
+    r"^0\d{1,4}-\d{1,4}-\d{3,4}$",
+    _("電話・FAX番号は「03-1234-5678」のように、ハイフン付きの半角数字で入力してください。"),
+)
+municipality_code_validator = RegexValidator(
+    r"^\d{6}$", _("全国地方公共団体コードは6桁の数字です。")
+)
+medical_code_validator = RegexValidator(r"^\d{7,10}$", _("医療機関コードは7〜10桁の数字です。"))
+care_code_validator = RegexValidator(r"^\d{10}$", _("介護保険事業所番号は10桁の数字です。"))
+corporate_number_validator = RegexValidator(r"^\d{13}$", _("法人番号は13桁の数字です。"))
+code_validator = RegexValidator(
+    r"^[a-z0-9_]+$", _("コードは半角英小文字・数字・アンダースコアで入力してください。")
+)
+
+
+class LocalizedNameMixin:
+    """``display_name`` picks the English name when the active language is English."""
+
+    @property
+    def display_name(self) -> str:
+        if (get_language() or "ja").startswith("en") and getattr(self, "name_en", ""):
+            return self.name_en
+        return self.name
+
+
+class Municipality(LocalizedNameMixin, models.Model):
+    code = models.CharField(
+        _("全国地方公共団体コード"), max_length=6, unique=True,
+        validators=[municipality_code_validator],
+        help_text=_("6桁（検査数字付き）。世田谷区は 131121。"),
+    )
+    name = models.CharField(_("名称"), max_length=50)
+    name_en = models.CharField(_("名称（英語）"), max_length=80, blank=True)
+    prefecture = models.CharField(_("都道府県"), max_length=10)
+    map_title = models.CharField(_("マップの名称"), max_length=80, default="在宅療養資源マップ")
+    center_lat = models.DecimalField(_("地図の中心（緯度）"), max_digits=9, decimal_places=6)
+    center_lng = models.DecimalField(_("地図の中心（経度）"), max_digits=9, decimal_places=6)
+    zoom = models.PositiveSmallIntegerField(_("地図の初期ズーム"), default=13)
+    min_lat = models.DecimalField(_("区域の南端（緯度）"), max_digits=9, decimal_places=6)
+    max_lat = models.DecimalField(_("区域の北端（緯度）"), max_digits=9, decimal_places=6)
+    min_lng = models.DecimalField(_("区域の西端（経度）"), max_digits=9, decimal_places=6)
+    max_lng = models.DecimalField(_("区域の東端（経度）"), max_digits=9, decimal_places=6)
+    boundary = models.JSONField(
+        _("区域の境界"), default=list, blank=True,
+        help_text=_("[[緯度, 経度], …] の多角形（おおよそで可）。空なら南北東西端の四角で判定します。"),
+    )
+    contact_department = models.CharField(_("問い合わせ先（担当課）"), max_length=100)
+    contact_phone = models.CharField(_("問い合わせ先電話"), max_length=20, blank=True)
+    contact_fax = models.CharField(_("問い合わせ先FAX"), max_length=20, blank=True)
+    contact_email = models.EmailField(_("問い合わせ先メール"), blank=True)
+    data_license = models.CharField(
+        _("公開データのライセンス"), max_length=100, default="CC BY 4.0"
+    )
+
+    class Meta:
+        verbose_name = _("自治体")
+        verbose_name_plural = _("自治体")
+
+    def __str__(self) -> str:
+        return f"{self.prefecture}{self.name}"
+
+    @classmethod
+    def current(cls) -> Municipality | None:
+        """The municipality this deployment serves (the first one)."""
+        return cls.objects.order_by("pk").first()
+
+    def contains(self, lat: float | Decimal, lng: float | Decimal) -> bool:
+        lat, lng = float(lat), float(lng)
+        if not (
+            float(self.min_lat) <= lat <= float(self.max_lat)
+            and float(self.min_lng) <= lng <= float(self.max_lng)
+        ):
+            return False
+        if self.boundary:
+            return geo.point_in_polygon(lat, lng, self.boundary)
+        return True
+
+
+class Area(LocalizedNameMixin, models.Model):
+    """A 地域 (region) or a 地区 (district, the まちづくりセンター area) inside a region."""
+
+    class Level(models.TextChoices):
+        REGION = "region", _("地域")
+        DISTRICT = "district", _("地区")
+
+    code = models.CharField(_("コード"), max_length=40, unique=True, validators=[code_validator])
+    name = models.CharField(_("名称"), max_length=40)
+    name_en = models.CharField(_("名称（英語）"), max_length=60, blank=True)
+    kana = models.CharField(_("よみがな"), max_length=60, blank=True)
+    level = models.CharField(_("区分"), max_length=10, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("地域"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="districts", limit_choices_to={"level": Level.REGION},
+    )
+    center_lat = models.DecimalField(_("中心（緯度）"), max_digits=9, decimal_places=6)
+    center_lng = models.DecimalField(_("中心（経度）"), max_digits=9, decimal_places=6)
+    sort_order = models.PositiveSmallIntegerField(_("並び順"), default=0)
+
+    class Meta:
+        verbose_name = _("地域・地区")
+        verbose_name_plural = _("地域・地区")
+        ordering = ["sort_order", "code"]
+        constraints = [
+            models.CheckConstraint(
+                name="area_district_has_parent",
+                condition=Q(level="region", parent__isnull=True)
+                | Q(level="district", parent__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.level == self.Level.DISTRICT:
+            return f"{self.name}地区"
+        return f"{self.name}地域"
+
+    @property
+    def region(self) -> Area:
+        return self.parent if self.level == self.Level.DISTRICT else self
+
+
+class ProviderType(LocalizedNameMixin, models.Model):
+    class Group(models.TextChoices):
+        MEDICAL = "medical", _("医療")
+        CARE = "care", _("介護")
+        CONSULT = "consult", _("相談窓口")
+
+    class Shape(models.TextChoices):
+        CIRCLE = "circle", _("丸")
+        SQUARE = "square", _("四角")
+        TRIANGLE = "triangle", _("三角")
+        DIAMOND = "diamond", _("ひし形")
+        PENTAGON = "pentagon", _("五角形")
+        HEXAGON = "hexagon", _("六角形")
+        STAR = "star", _("星")
+        CROSS = "cross", _("十字")
+        HEART = "heart", _("ハート")
+        SHIELD = "shield", _("盾")
+        HOUSE = "house", _("家")
+
+    code = models.CharField(_("コード"), max_length=40, unique=True, validators=[code_validator])
+    name = models.CharField(_("名称"), max_length=60)
+    name_en = models.CharField(_("名称（英語）"), max_length=80, blank=True)
+    short_name = models.CharField(
+        _("略号"), max_length=2, help_text=_("地図の目印に表示する1文字（例: 病、薬）。")
+    )
+    group = models.CharField(_("分類"), max_length=10, choices=Group.choices)
+    color = models.CharField(
+        _("地図の色"), max_length=7, default="#1f5fa8",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("色は #RRGGBB で入力してください。"))],
+    )
+    shape = models.CharField(_("目印の形"), max_length=10, choices=Shape.choices)
+    sort_order = models.PositiveSmallIntegerField(_("並び順"), default=0)
+    service_code = models.CharField(
+        _("介護サービスコード"), max_length=3, blank=True,
+        help_text=_("介護サービス情報公表システムのサービスコード（例: 130 訪問看護）。"),
+    )
+    medical_kinds = models.CharField(
+        _("医療機関の種類（取込用）"), max_length=100, blank=True,
+        help_text=_("オープンデータの「医療機関の種類」でこの種別に当たる値（; 区切り）。"),
+    )
+
+    class Meta:
+        verbose_name = _("事業所の種別")
+        verbose_name_plural = _("事業所の種別")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Capability(LocalizedNameMixin, models.Model):
+    code = models.CharField(_("コード"), max_length=40, unique=True, validators=[code_validator])
+    name = models.CharField(_("名称"), max_length=60)
+    name_en = models.CharField(_("名称（英語）"), max_length=80, blank=True)
+    short_name = models.CharField(_("略称（印刷の列見出し）"), max_length=12, blank=True)
+    description = models.TextField(_("区民向けの説明"), blank=True)
+    description_en = models.TextField(_("区民向けの説明（英語）"), blank=True)
+    provider_types = models.ManyToManyField(
+        ProviderType, verbose_name=_("対象の種別"), related_name="capabilities", blank=True
+    )
+    has_count = models.BooleanField(_("件数を持つ"), default=False)
+    count_label = models.CharField(
+        _("件数の名前"), max_length=40, blank=True, help_text=_("例: 看取り件数（年間）")
+    )
+    count_label_en = models.CharField(_("件数の名前（英語）"), max_length=60, blank=True)
+    sort_order = models.PositiveSmallIntegerField(_("並び順"), default=0)
+
+    class Meta:
+        verbose_name = _("対応できること")
+        verbose_name_plural = _("対応できること")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_description(self) -> str:
+        if (get_language() or "ja").startswith("en") and self.description_en:
+            return self.description_en
+        return self.description
+
+    @property
+    def display_count_label(self) -> str:
+        if (get_language() or "ja").startswith("en") and self.count_label_en:
+            return self.count_label_en
+        return self.count_label
+
+
+class ProviderQuerySet(models.QuerySet):
+    def published(self) -> ProviderQuerySet:
+        """What the public may see: active or temporarily closed, never pending or closed."""
+        return self.filter(status__in=Provider.PUBLIC_STATUSES)
+
+    def with_related(self) -> ProviderQuerySet:
+        return self.select_related("provider_type", "area", "area__parent")
+
+    def with_capabilities(self) -> ProviderQuerySet:
+        return self.prefetch_related("provider_capabilities__capability")
+
+    def with_hours(self) -> ProviderQuerySet:
+        return self.prefetch_related("opening_periods", "hours_exceptions")
+
+
+class Provider(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("運営中")
+        SUSPENDED = "suspended", _("休止中")
+        CLOSED = "closed", _("廃止")
+        PENDING = "pending", _("確認待ち（新規登録）")
+
+    PUBLIC_STATUSES = (Status.ACTIVE, Status.SUSPENDED)
+
+    # Fields copied into history and compared on import; order is the display order.
+    TRACKED_FIELDS = (
+        "name", "kana", "name_en", "provider_type", "status", "postal_code", "address",
+        "building", "latitude", "longitude", "area", "phone", "fax", "website", "email",
+        "contact_person", "contact_email", "contact_phone", "notes", "notes_en",
+        "hours_unknown", "hours_note", "medical_code", "care_code", "corporate_number",
+        "corporate_name", "last_confirmed_on", "last_confirmed_source", "is_demo",
+    )
+    PRIVATE_FIELDS = ("contact_person", "contact_email", "contact_phone")
+
+    name = models.CharField(_("名称"), max_length=120)
+    kana = models.CharField(
+        _("よみがな"), max_length=200, help_text=_("五十音順の並べ替えと検索に使います（カタカナ）。")
+    )
+    name_en = models.CharField(_("名称（英語）"), max_length=200, blank=True)
+    provider_type = models.ForeignKey(
+        ProviderType, verbose_name=_("種別"), on_delete=models.PROTECT, related_name="providers"
+    )
+    status = models.CharField(
+        _("状態"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+
+    postal_code = models.CharField(
+        _("郵便番号"), max_length=8, blank=True, validators=[postal_code_validator]
+    )
+    address = models.CharField(
+        _("住所"), max_length=200, help_text=_("都道府県から番地まで（例: 東京都世田谷区世田谷4-21-27）")
+    )
+    building = models.CharField(_("建物名・階"), max_length=120, blank=True)
+    latitude = models.DecimalField(
+        _("緯度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("経度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    area = models.ForeignKey(
+        Area, verbose_name=_("地区"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="providers", limit_choices_to={"level": Area.Level.DISTRICT},
+    )
+
+    phone = models.CharField(_("電話"), max_length=20, blank=True, validators=[phone_validator])
+    fax = models.CharField(_("FAX"), max_length=20, blank=True, validators=[phone_validator])
+    website = models.URLField(_("ホームページ"), max_length=300, blank=True)
+    email = models.EmailField(_("公開メールアドレス"), blank=True)
+
+    contact_person = models.CharField(
+        _("担当者（非公開）"), max_length=60, blank=True,
+        help_text=_("調査の連絡にだけ使います。公開されません。"),
+    )
+    contact_email = models.EmailField(
+        _("連絡用メール（非公開）"), blank=True, help_text=_("調査の案内を送ります。公開されません。")
+    )
+    contact_phone = models.CharField(
+        _("連絡用電話（非公開）"), max_length=20, blank=True, validators=[phone_validator]
+    )
+
+    notes = models.TextField(_("区民へのお知らせ"), blank=True)
+    notes_en = models.TextField(_("区民へのお知らせ（英語）"), blank=True)
+    hours_unknown = models.BooleanField(
+        _("営業時間不明"), default=False, help_text=_("時間が分からないときに付けます。")
+    )
+    hours_note = models.CharField(_("営業時間の補足"), max_length=300, blank=True)
+
+    medical_code = models.CharField(
+        _("医療機関コード"), max_length=10, blank=True, validators=[medical_code_validator]
+    )
+    care_code = models.CharField(
+        _("介護保険事業所番号"), max_length=10, blank=True, validators=[care_code_validator]
+    )
+    corporate_number = models.CharField(
+        _("法人番号"), max_length=13, blank=True, validators=[corporate_number_validator]
+    )
+    corporate_name = models.CharField(_("法人の名称"), max_length=120, blank=True)
+
+    last_confirmed_on = models.DateField(_("最終確認日"), null=True, blank=True)
+    last_confirmed_source = models.CharField(
+        _("確認の方法"), max_length=200, blank=True, help_text=_("例: 令和8年度調査、区職員の電話確認")
+    )
+    is_demo = models.BooleanField(
+        _("デモデータ"), default=False, help_text=_("架空の事業所です（デモ用）。")
+    )
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    objects = ProviderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("事業所")
+        verbose_name_plural = _("事業所")
+        ordering = ["kana", "pk"]
+        indexes = [
+            models.Index(fields=["status", "provider_type"]),
+            models.Index(fields=["area"]),
+            models.Index(fields=["kana"]),
+            models.Index(fields=["latitude", "longitude"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["medical_code"], condition=~Q(medical_code=""),
+                name="provider_unique_medical_code",
+                violation_error_message=_("この医療機関コードは既に登録されています。"),
+            ),
+            models.UniqueConstraint(
+                fields=["care_code", "provider_type"], condition=~Q(care_code=""),
+                name="provider_unique_care_code_per_type",
+                violation_error_message=_("この介護保険事業所番号は同じ種別で既に登録されています。"),
+            ),
+            models.CheckConstraint(
+                name="provider_lat_lng_together",
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                violation_error_message=_("緯度と経度は両方入力してください。"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if (self.latitude is None) != (self.longitude is None):
+            errors["longitude" if self.longitude is None else "latitude"] = _(
+                "緯度と経度は両方入力してください。"
+            )
+        elif self.latitude is not None:
+            municipality = Municipality.current()
+            if municipality and not municipality.contains(self.latitude, self.longitude):
+                errors["latitude"] = _("地図上の位置が%(name)sの区域の外です。位置を確かめてください。") % {
+                    "name": municipality.name
+                }
+        if self.area_id and self.area.level != Area.Level.DISTRICT:
+            errors["area"] = _("地区を選んでください（地域ではなく）。")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in self.PUBLIC_STATUSES
+
+    @property
+    def full_address(self) -> str:
+        return f"{self.address} {self.building}".strip()
+
+    @property
+    def display_name(self) -> str:
+        if (get_language() or "ja").startswith("en") and self.name_en:
+            return self.name_en
+        return self.name
+
+
+class ProviderCapability(models.Model):
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="provider_capabilities"
+    )
+    capability = models.ForeignKey(
+        Capability, verbose_name=_("対応できること"), on_delete=models.PROTECT,
+        related_name="provider_capabilities",
+    )
+    count = models.PositiveIntegerField(_("件数"), null=True, blank=True)
+    note = models.CharField(_("補足"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("対応できること")
+        verbose_name_plural = _("対応できること")
+        ordering = ["capability__sort_order", "capability__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "capability"], name="providercapability_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.capability)
+
+
+class Weekday(models.IntegerChoices):
+    MON = 0, _("月")
+    TUE = 1, _("火")
+    WED = 2, _("水")
+    THU = 3, _("木")
+    FRI = 4, _("金")
+    SAT = 5, _("土")
+    SUN = 6, _("日")
+    HOLIDAY = 7, _("祝日")
+
+
+class OpeningPeriod(models.Model):
+    """One opening period on a weekday or on public holidays.
+
+    ``closes`` earlier than ``opens`` means the period runs past midnight (e.g. 22:00–06:00);
+    00:00–00:00 means open all day.
+    """
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="opening_periods")
+    weekday = models.PositiveSmallIntegerField(_("曜日"), choices=Weekday.choices)
+    opens = models.TimeField(_("開始"))
+    closes = models.TimeField(_("終了"))
+
+    class Meta:
+        verbose_name = _("営業時間")
+        verbose_name_plural = _("営業時間")
+        ordering = ["weekday", "opens"]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        from .hours import period_error
+
+        message = period_error(self.opens, self.closes)
+        if message:
+            raise ValidationError({"closes": message})
+
+
+class HoursException(models.Model):
+    """Dated change to the weekly hours, e.g. closed over 年末年始 or special hours."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="hours_exceptions")
+    start_date = models.DateField(_("開始日"))
+    end_date = models.DateField(_("終了日"), help_text=_("1日だけなら開始日と同じ日"))
+    closed = models.BooleanField(_("休み"), default=True)
+    opens = models.TimeField(_("開始"), null=True, blank=True)
+    closes = models.TimeField(_("終了"), null=True, blank=True)
+    note = models.CharField(_("理由・補足"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("臨時の休み・営業時間")
+        verbose_name_plural = _("臨時の休み・営業時間")
+        ordering = ["start_date"]
+        constraints = [
+            models.CheckConstraint(
+                name="hoursexception_dates_ordered", condition=Q(end_date__gte=models.F("start_date")),
+                violation_error_message=_("終了日は開始日と同じかそれより後にしてください。"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start_date}–{self.end_date} {self.note}"
+
+    def clean(self) -> None:
+        from .hours import period_error
+
+        errors = {}
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = _("終了日は開始日と同じかそれより後にしてください。")
+        if not self.closed:
+            if self.opens is None or self.closes is None:
+                errors["opens"] = _("休みでない日は開始と終了の時刻を入力してください。")
+            else:
+                message = period_error(self.opens, self.closes)
+                if message:
+                    errors["closes"] = message
+        if errors:
+            raise ValidationError(errors)
+
+
+class ProviderChange(models.Model):
+    """One change to a provider: who, through what, when, and each field's old and new value."""
+
+    class Actor(models.TextChoices):
+        STAFF = "staff", _("区職員")
+        IMPORT = "import", _("一括取込")
+        SURVEY = "survey", _("調査回答")
+        SYSTEM = "system", _("システム")
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("登録")
+        UPDATE = "update", _("変更")
+        CONFIRM = "confirm", _("内容確認")
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="changes")
+    changed_at = models.DateTimeField(_("日時"), auto_now_add=True, db_index=True)
+    actor_kind = models.CharField(_("変更の経路"), max_length=10, choices=Actor.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("担当者"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    action = models.CharField(_("操作"), max_length=10, choices=Action.choices)
+    source = models.CharField(_("出所"), max_length=300, blank=True)
+    changes = models.JSONField(_("変更内容"), default=dict, help_text=_("{項目: [変更前, 変更後]}"))
+
+    class Meta:
+        verbose_name = _("変更履歴")
+        verbose_name_plural = _("変更履歴")
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.get_action_display()} {self.changed_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,409 @@
+"""The one write path for providers.
+
+Admin edits, imports and survey approvals all call these functions. Each one validates the
+whole result (fields, capabilities, hours), writes inside one transaction and records a
+``ProviderChange`` with the old and new value of every field that changed. Nothing is saved
+when anything is invalid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from . import hours as hours_mod
+from .models import (
+    Area,
+    Capability,
+    HoursException,
+    OpeningPeriod,
+    Provider,
+    ProviderCapability,
+    ProviderChange,
+    ProviderType,
+)
+
+CAPABILITIES_KEY = "capabilities"
+HOURS_KEY = "opening_periods"
+EXCEPTIONS_KEY = "hours_exceptions"
+
+CapabilityInput = Mapping[str, Mapping[str, Any] | None]
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain representations, used for history, import/export round trips and survey snapshots.
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return str(value.quantize(Decimal("0.000001")))
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, ProviderType | Area):
+        return value.code
+    return value
+
+
+def field_value(provider: Provider, name: str) -> Any:
+    if name in ("provider_type", "area"):
+        related = getattr(provider, name, None) if getattr(provider, f"{name}_id") else None
+        return related.code if related else None
+    return _plain(getattr(provider, name))
+
+
+def capabilities_text(items: Iterable[tuple[str, int | None, str]]) -> str:
+    """``h24; mitori:12; psychiatry(夜間は要相談)`` – sorted by code, stable for diffs."""
+    parts = []
+    for code, count, note in sorted(items):
+        part = code
+        if count is not None:
+            part += f":{count}"
+        if note:
+            part += f"({note})"
+        parts.append(part)
+    return "; ".join(parts)
+
+
+def current_capabilities(provider: Provider) -> dict[str, dict[str, Any]]:
+    if provider.pk is None:
+        return {}
+    return {
+        pc.capability.code: {"count": pc.count, "note": pc.note}
+        for pc in provider.provider_capabilities.select_related("capability")
+    }
+
+
+def current_periods(provider: Provider) -> list[hours_mod.Period]:
+    if provider.pk is None:
+        return []
+    return [
+        hours_mod.Period(p.weekday, p.opens, p.closes)
+        for p in provider.opening_periods.order_by("weekday", "opens")
+    ]
+
+
+def current_exceptions(provider: Provider) -> list[dict[str, Any]]:
+    if provider.pk is None:
+        return []
+    return [
+        {
+            "start_date": e.start_date,
+            "end_date": e.end_date,
+            "closed": e.closed,
+            "opens": e.opens,
+            "closes": e.closes,
+            "note": e.note,
+        }
+        for e in provider.hours_exceptions.order_by("start_date")
+    ]
+
+
+def exceptions_text(items: Iterable[Mapping[str, Any]]) -> str:
+    parts = []
+    for e in sorted(items, key=lambda e: (e["start_date"], e["end_date"])):
+        span = e["start_date"].isoformat()
+        if e["end_date"] != e["start_date"]:
+            span += f"..{e['end_date'].isoformat()}"
+        if e.get("closed", True):
+            what = "休"
+        else:
+            what = f"{hours_mod.fmt_time(e['opens'])}-{hours_mod.fmt_time(e['closes'])}"
+        part = f"{span} {what}"
+        if e.get("note"):
+            part += f"({e['note']})"
+        parts.append(part)
+    return "; ".join(parts)
+
+
+def provider_snapshot(provider: Provider) -> dict[str, Any]:
+    """Every tracked value as plain JSON-able data (used for history and survey snapshots)."""
+    data = {name: field_value(provider, name) for name in Provider.TRACKED_FIELDS}
+    data[CAPABILITIES_KEY] = capabilities_text(
+        (code, v["count"], v["note"]) for code, v in current_capabilities(provider).items()
+    )
+    data[HOURS_KEY] = hours_mod.format_periods(current_periods(provider))
+    data[EXCEPTIONS_KEY] = exceptions_text(current_exceptions(provider))
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation helpers
+
+
+def _normalise_capabilities(
+    provider: Provider, capabilities: CapabilityInput
+) -> dict[Capability, dict[str, Any]]:
+    codes = list(capabilities)
+    found = {c.code: c for c in Capability.objects.filter(code__in=codes).prefetch_related("provider_types")}
+    errors = []
+    result: dict[Capability, dict[str, Any]] = {}
+    for code in codes:
+        value = capabilities[code] or {}
+        capability = found.get(code)
+        if capability is None:
+            errors.append(_("「%(code)s」という対応項目はありません。") % {"code": code})
+            continue
+        allowed = {t.pk for t in capability.provider_types.all()}
+        if provider.provider_type_id not in allowed:
+            errors.append(
+                _("「%(cap)s」は「%(type)s」には設定できません。")
+                % {"cap": capability.name, "type": provider.provider_type.name}
+            )
+            continue
+        count = value.get("count")
+        if count in ("", None):
+            count = None
+        else:
+            try:
+                count = int(count)
+            except (TypeError, ValueError):
+                errors.append(_("「%(cap)s」の件数は数字で入力してください。") % {"cap": capability.name})
+                continue
+            if count < 0:
+                errors.append(_("「%(cap)s」の件数は0以上にしてください。") % {"cap": capability.name})
+                continue
+            if not capability.has_count:
+                errors.append(_("「%(cap)s」には件数を入力できません。") % {"cap": capability.name})
+                continue
+        result[capability] = {"count": count, "note": (value.get("note") or "").strip()}
+    if errors:
+        raise ValidationError({CAPABILITIES_KEY: errors})
+    return result
+
+
+def _normalise_periods(periods: Iterable) -> list[hours_mod.Period]:
+    normalised = [hours_mod._as_period(p) for p in periods]
+    errors = hours_mod.validate_periods(normalised)
+    if errors:
+        raise ValidationError({HOURS_KEY: errors})
+    return normalised
+
+
+def _normalise_exceptions(provider: Provider, exceptions: Iterable[Mapping[str, Any]]):
+    result = []
+    errors = []
+    for data in exceptions:
+        exc = HoursException(
+            provider=provider,
+            start_date=data["start_date"],
+            end_date=data.get("end_date") or data["start_date"],
+            closed=data.get("closed", True),
+            opens=data.get("opens"),
+            closes=data.get("closes"),
+            note=data.get("note", ""),
+        )
+        try:
+            exc.full_clean(exclude=["provider"])
+        except ValidationError as error:
+            errors.extend(f"{exc.start_date}: {m}" for m in error.messages)
+        result.append(exc)
+    if errors:
+        raise ValidationError({EXCEPTIONS_KEY: errors})
+    return result
+
+
+def _resolve_fk(name: str, value: Any):
+    if value is None or value == "":
+        return None
+    model = {"provider_type": ProviderType, "area": Area}[name]
+    if isinstance(value, model):
+        return value
+    if isinstance(value, int):
+        return model.objects.get(pk=value)
+    try:
+        return model.objects.get(code=value)
+    except model.DoesNotExist as error:
+        raise ValidationError({name: _("「%(value)s」は登録されていません。") % {"value": value}}) from error
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes
+
+
+def _apply_fields(provider: Provider, changes: Mapping[str, Any]) -> None:
+    unknown = set(changes) - set(Provider.TRACKED_FIELDS)
+    if unknown:
+        raise ValueError(f"Not provider fields: {sorted(unknown)}")
+    for name, value in changes.items():
+        if name in ("provider_type", "area"):
+            setattr(provider, name, _resolve_fk(name, value))
+        elif value is None and name not in ("latitude", "longitude", "last_confirmed_on"):
+            setattr(provider, name, False if name in ("hours_unknown", "is_demo") else "")
+        else:
+            setattr(provider, name, value)
+
+
+def _write_related(provider, capabilities, periods, exceptions) -> None:
+    if capabilities is not None:
+        provider.provider_capabilities.all().delete()
+        ProviderCapability.objects.bulk_create(
+            ProviderCapability(provider=provider, capability=cap, count=v["count"], note=v["note"])
+            for cap, v in capabilities.items()
+        )
+    if periods is not None:
+        provider.opening_periods.all().delete()
+        OpeningPeriod.objects.bulk_create(
+            OpeningPeriod(provider=provider, weekday=p.weekday, opens=p.opens, closes=p.closes)
+            for p in periods
+        )
+    if exceptions is not None:
+        provider.hours_exceptions.all().delete()
+        for exc in exceptions:
+            exc.provider = provider
+        HoursException.objects.bulk_create(exceptions)
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    return {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
+
+
+def _save(
+    *,
+    provider: Provider,
+    changes: Mapping[str, Any],
+    capabilities: CapabilityInput | None,
+    periods: Iterable | None,
+    exceptions: Iterable[Mapping[str, Any]] | None,
+    actor_kind: str,
+    user,
+    source: str,
+    creating: bool,
+) -> ProviderChange | None:
+    before = {} if creating else provider_snapshot(provider)
+    _apply_fields(provider, changes)
+    errors: dict[str, list[str]] = {}
+    try:
+        provider.full_clean()
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    normalised_caps = normalised_periods = normalised_exc = None
+    if provider.provider_type_id:
+        for key, func, arg in (
+            (CAPABILITIES_KEY, _normalise_capabilities, capabilities),
+            (HOURS_KEY, _normalise_periods, periods),
+            (EXCEPTIONS_KEY, _normalise_exceptions, exceptions),
+        ):
+            if arg is None:
+                continue
+            try:
+                if func is _normalise_periods:
+                    normalised_periods = func(arg)
+                elif func is _normalise_capabilities:
+                    normalised_caps = func(provider, arg)
+                else:
+                    normalised_exc = func(provider, arg)
+            except ValidationError as error:
+                errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        provider.save()
+        _write_related(provider, normalised_caps, normalised_periods, normalised_exc)
+        after = provider_snapshot(provider)
+        diff = _diff(before, after)
+        if not diff and not creating:
+            return None
+        return ProviderChange.objects.create(
+            provider=provider,
+            actor_kind=actor_kind,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            action=ProviderChange.Action.CREATE if creating else ProviderChange.Action.UPDATE,
+            source=source[:300],
+            changes=diff,
+        )
+
+
+def provider_create(
+    *,
+    data: Mapping[str, Any],
+    capabilities: CapabilityInput | None = None,
+    periods: Iterable | None = None,
+    exceptions: Iterable[Mapping[str, Any]] | None = None,
+    actor_kind: str,
+    user=None,
+    source: str = "",
+) -> Provider:
+    """Create a provider with its capabilities and hours; raises ValidationError, saves nothing."""
+    provider = Provider()
+    _save(
+        provider=provider,
+        changes=data,
+        capabilities=capabilities if capabilities is not None else {},
+        periods=periods if periods is not None else [],
+        exceptions=exceptions if exceptions is not None else [],
+        actor_kind=actor_kind,
+        user=user,
+        source=source,
+        creating=True,
+    )
+    return provider
+
+
+def provider_update(
+    *,
+    provider: Provider,
+    changes: Mapping[str, Any],
+    capabilities: CapabilityInput | None = None,
+    periods: Iterable | None = None,
+    exceptions: Iterable[Mapping[str, Any]] | None = None,
+    actor_kind: str,
+    user=None,
+    source: str = "",
+) -> ProviderChange | None:
+    """Apply changes; ``None`` for capabilities/periods/exceptions leaves them as they are.
+
+    Returns the recorded change, or None when nothing changed. Raises ValidationError (keyed by
+    field, or ``capabilities`` / ``opening_periods`` / ``hours_exceptions``) and saves nothing
+    when the result would be invalid.
+    """
+    fresh = Provider.objects.select_related("provider_type", "area").get(pk=provider.pk)
+    change = _save(
+        provider=fresh,
+        changes=changes,
+        capabilities=capabilities,
+        periods=periods,
+        exceptions=exceptions,
+        actor_kind=actor_kind,
+        user=user,
+        source=source,
+        creating=False,
+    )
+    provider.refresh_from_db()
+    return change
+
+
+def provider_confirm(
+    *, provider: Provider, actor_kind: str, user=None, source: str, on: dt.date | None = None
+) -> ProviderChange:
+    """Record that the record was checked and is right ("変更なし"), setting last-confirmed."""
+    on = on or dt.date.today()
+    with transaction.atomic():
+        change = provider_update(
+            provider=provider,
+            changes={"last_confirmed_on": on, "last_confirmed_source": source[:200]},
+            actor_kind=actor_kind,
+            user=user,
+            source=source,
+        )
+        if change is None:
+            change = ProviderChange.objects.create(
+                provider=provider,
+                actor_kind=actor_kind,
+                user=user if getattr(user, "is_authenticated", False) else None,
+                action=ProviderChange.Action.CONFIRM,
+                source=source[:300],
+                changes={},
+            )
+        else:
+            change.action = ProviderChange.Action.CONFIRM
+            change.save(update_fields=["action"])
+    return change

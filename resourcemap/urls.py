@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "在宅療養資源マップ 管理画面"
+admin.site.site_title = "在宅療養資源マップ 管理"
+admin.site.index_title = "区職員メニュー"
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+urlpatterns += i18n_patterns(prefix_default_language=False)
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,36 @@
+import pytest
+from django.core.management import call_command
+
+from tests.factories import ensure_reference
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Reference data (areas, types, capabilities) and the cache table, once per session."""
+    with django_db_blocker.unblock():
+        call_command("createcachetable", verbosity=0)
+        ensure_reference()
+
+
+@pytest.fixture
+def reference(db):
+    """Reference data present (also after a transactional test flushed the database)."""
+    ensure_reference()
+
+
+@pytest.fixture
+def staff_user(db):
+    from django.contrib.auth.models import Group, User
+
+    from resourcemap.reference import EDITOR_GROUP
+
+    ensure_reference()
+    user = User.objects.create_user("staff", password="pass-Word-1234", is_staff=True)
+    user.groups.add(Group.objects.get(name=EDITOR_GROUP))
+    return user
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
