@@ -99,12 +99,15 @@ def validate_periods(items: Iterable) -> list[str]:
             by_day.setdefault(next_day, []).append((0, end - DAY_MINUTES, period))
     for weekday in sorted(by_day):
         spans = sorted(by_day[weekday], key=lambda s: (s[0], s[1]))
-        for (s1, e1, p1), (s2, _e2, p2) in zip(spans, spans[1:], strict=False):
-            if s2 < e1:
+        latest_end, latest = spans[0][1], spans[0][2]
+        for start, end, period in spans[1:]:
+            if start < latest_end:
                 errors.append(
                     _("%(day)s: %(a)s と %(b)s が重なっています。")
-                    % {"day": WEEKDAY_LABELS[weekday], "a": fmt_period(p1), "b": fmt_period(p2)}
+                    % {"day": WEEKDAY_LABELS[weekday], "a": fmt_period(latest), "b": fmt_period(period)}
                 )
+            if end > latest_end:
+                latest_end, latest = end, period
     return errors
 
 

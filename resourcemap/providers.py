@@ -286,22 +286,21 @@ def _save(
         errors.update(error.message_dict)
     normalised_caps = normalised_periods = normalised_exc = None
     if provider.provider_type_id:
-        for key, func, arg in (
-            (CAPABILITIES_KEY, _normalise_capabilities, capabilities),
-            (HOURS_KEY, _normalise_periods, periods),
-            (EXCEPTIONS_KEY, _normalise_exceptions, exceptions),
-        ):
-            if arg is None:
-                continue
-            try:
-                if func is _normalise_periods:
-                    normalised_periods = func(arg)
-                elif func is _normalise_capabilities:
-                    normalised_caps = func(provider, arg)
-                else:
-                    normalised_exc = func(provider, arg)
-            except ValidationError as error:
-                errors.update(error.message_dict)
+        try:
+            if capabilities is not None:
+                normalised_caps = _normalise_capabilities(provider, capabilities)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        try:
+            if periods is not None:
+                normalised_periods = _normalise_periods(periods)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        try:
+            if exceptions is not None:
+                normalised_exc = _normalise_exceptions(provider, exceptions)
+        except ValidationError as error:
+            errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
 

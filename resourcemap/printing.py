@@ -1,0 +1,71 @@
+"""HTML -> PDF (WeasyPrint) and QR codes (segno), shared by print sheets, flyers and letters.
+
+Fonts and CSS are parsed once per process and reused between renders.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+from pathlib import Path
+
+import segno
+from django.conf import settings
+
+PRINT_CSS = Path(settings.BASE_DIR) / "static" / "css" / "print.css"
+
+
+@functools.lru_cache(maxsize=1)
+def font_config():
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+@functools.lru_cache(maxsize=8)
+def stylesheet(path: str):
+    from weasyprint import CSS
+
+    return CSS(filename=path, font_config=font_config())
+
+
+def html_to_pdf(html: str, *, base_url: str | None = None, stylesheets: tuple[str, ...] = ()) -> bytes:
+    """Render an HTML document to PDF bytes. ``stylesheets`` are file paths parsed once."""
+    from weasyprint import HTML
+
+    document = HTML(string=html, base_url=base_url or str(settings.BASE_DIR))
+    return document.write_pdf(
+        stylesheets=[stylesheet(str(p)) for p in stylesheets],
+        font_config=font_config(),
+    )
+
+
+def qr(url: str) -> segno.QRCode:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("QR codes carry absolute URLs built from SITE_URL")
+    return segno.make(url, error="m", micro=False)
+
+
+def qr_svg(url: str, *, scale: int = 4, border: int = 4) -> str:
+    """Inline SVG markup of a QR code."""
+    buffer = io.BytesIO()
+    qr(url).save(buffer, kind="svg", scale=scale, border=border, xmldecl=False, svgns=True,
+                 title=url, dark="#000", light="#fff")
+    return buffer.getvalue().decode()
+
+
+def qr_png(url: str, *, scale: int = 10, border: int = 4) -> bytes:
+    buffer = io.BytesIO()
+    qr(url).save(buffer, kind="png", scale=scale, border=border)
+    return buffer.getvalue()
+
+
+def qr_data_uri(url: str, *, scale: int = 10) -> str:
+    """PNG data URI: reliable in both browsers and WeasyPrint."""
+    return "data:image/png;base64," + base64.b64encode(qr_png(url, scale=scale)).decode()
+
+
+def absolute_url(path: str) -> str:
+    """Absolute URL on the public site, from SITE_URL (never from a request's Host header)."""
+    return settings.SITE_URL.rstrip("/") + "/" + path.lstrip("/")
