@@ -1,0 +1,44 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(*args, **env):
+    full_env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "TESTING"}}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_values():
+    result = _manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        SECRET_KEY="x" * 20 + "-production-secret-with-enough-entropy-1234567890",
+        ALLOWED_HOSTS="map.example.jp", SITE_URL="https://map.example.jp", DEBUG="0", TESTING="0",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues (0 silenced)" in result.stdout
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = _manage("check", DEBUG="0", TESTING="0", SECRET_KEY="")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_database_url_selects_the_database_engine():
+    code = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
+    pg = _manage("shell", "-c", code, DEBUG="1",
+                 DATABASE_URL="postgres://postgres@127.0.0.1:5432/resourcemap")
+    assert pg.stdout.strip() == "django.db.backends.postgresql", pg.stderr
+    default = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    sqlite = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT,
+        env={**default, "DEBUG": "1"}, capture_output=True, text=True, timeout=120,
+    )
+    assert sqlite.stdout.strip() == "django.db.backends.sqlite3", sqlite.stderr
