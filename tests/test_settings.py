@@ -35,10 +35,10 @@ def test_database_url_selects_the_database_engine():
     code = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
     pg = _manage("shell", "-c", code, DEBUG="1",
                  DATABASE_URL="postgres://postgres@127.0.0.1:5432/resourcemap")
-    assert pg.stdout.strip() == "django.db.backends.postgresql", pg.stderr
+    assert pg.stdout.strip().splitlines()[-1] == "django.db.backends.postgresql", pg.stderr
     default = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     sqlite = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT,
         env={**default, "DEBUG": "1"}, capture_output=True, text=True, timeout=120,
     )
-    assert sqlite.stdout.strip() == "django.db.backends.sqlite3", sqlite.stderr
+    assert sqlite.stdout.strip().splitlines()[-1] == "django.db.backends.sqlite3", sqlite.stderr
