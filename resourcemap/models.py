@@ -542,3 +542,66 @@ class ProviderChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.get_action_display()} {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class Flyer(models.Model):
+    """A saved variant of the A4 QR flyer, e.g. one 地域 or "24時間対応の訪問看護".
+
+    The default flyer (whole map) needs no row; staff add rows for pre-filtered searches.
+    """
+
+    RESERVED_SLUGS = ("pdf", "qr", "qr-svg", "qr-png")
+
+    title = models.CharField(
+        _("題名"), max_length=80,
+        help_text=_("チラシの一番上に大きく出ます（例: 玉川地域の在宅療養資源マップ）。"),
+    )
+    slug = models.SlugField(
+        _("URL用の名前"), max_length=50, unique=True, allow_unicode=False,
+        help_text=_("チラシのアドレスの一部です。半角英数字とハイフン（例: tamagawa）。"),
+    )
+    body = models.TextField(
+        _("本文"), blank=True,
+        help_text=_("マップの説明文。空なら標準の文章を使います。改行はそのまま印刷されます。"),
+    )
+    target_query = models.CharField(
+        _("QRコードの行き先（検索条件）"), max_length=500, blank=True,
+        help_text=_(
+            "空ならマップ全体。地図で条件を選んだときのアドレスの「?」より後ろを貼り付けます"
+            "（例: region=tamagawa や type=nursing&cap=h24）。"
+        ),
+    )
+    is_active = models.BooleanField(_("公開する"), default=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("チラシ")
+        verbose_name_plural = _("チラシ")
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.slug in self.RESERVED_SLUGS:
+            errors["slug"] = _("「%(slug)s」は使えません。別の名前にしてください。") % {"slug": self.slug}
+        query = (self.target_query or "").strip().lstrip("?")
+        if "://" in query or query.startswith("/"):
+            # Staff often paste the whole address: keep only the part after "?".
+            query = query.partition("?")[2]
+        self.target_query = query
+        if query:
+            from django.http import QueryDict
+
+            from . import search
+
+            result = search.run(QueryDict(query))
+            if result.ignored:
+                errors["target_query"] = " ".join(str(m) for m in result.ignored)
+            else:
+                self.target_query = result.querystring
+        if errors:
+            raise ValidationError(errors)
