@@ -1,0 +1,688 @@
+"""The one provider search: query string -> validated filters -> ordered provider ids.
+
+Every public output (map page, list, API, print sheet, CSV) calls :func:`run` with the request's
+query string, so a copied URL reproduces the same result everywhere.
+
+Filtering happens in two steps:
+
+1. SQL: published status, type, capabilities (all must match), 地域/地区, a bounding box
+   around a point.
+2. Python, on the ids that SQL returned: keyword (kana-folded, see :func:`fold`), opening hours
+   (only the periods of the day asked and the day before are read), exact radius, distance sort.
+
+Unknown or malformed parameters are dropped and described in ``result.ignored``; nothing here
+raises on user input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from urllib.parse import urlencode
+
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import geo
+from . import hours as hours_mod
+from .models import (
+    Area,
+    Capability,
+    HoursException,
+    OpeningPeriod,
+    Provider,
+    ProviderCapability,
+    ProviderType,
+)
+
+LIST_KEYS = ("type", "cap", "ids")
+SINGLE_KEYS = (
+    "region", "district", "q", "open", "day", "time", "nightholiday", "lat", "lng", "radius",
+    "place", "sort", "page",
+)
+KNOWN_KEYS = set(LIST_KEYS) | set(SINGLE_KEYS)
+# Canonical order of the query string (``page`` is not part of "the search").
+QUERY_ORDER = (
+    "type", "cap", "region", "district", "q", "open", "day", "time", "nightholiday",
+    "lat", "lng", "radius", "place", "sort", "ids",
+)
+SORTS = ("kana", "distance", "area")
+RADIUS_MIN, RADIUS_MAX = 100, 20_000
+MAX_Q = 100
+MAX_IDS = 500
+# "Night" opening: a period still open after 20:00 or open before 07:00.
+NIGHT_FROM = 20 * 60
+EARLY_UNTIL = 7 * 60
+
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WEEKDAY_NAMES = (
+    gettext_lazy("月曜日"), gettext_lazy("火曜日"), gettext_lazy("水曜日"), gettext_lazy("木曜日"),
+    gettext_lazy("金曜日"), gettext_lazy("土曜日"), gettext_lazy("日曜日"), gettext_lazy("祝日"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Kana folding
+
+
+_KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+
+
+def fold(text: str) -> str:
+    """Fold text for matching: NFKC (full/half width), katakana -> hiragana, lower case, no spaces.
+
+    ``ｻｸﾗ``, ``サクラ`` and ``さくら`` all fold to ``さくら``.
+    """
+    text = unicodedata.normalize("NFKC", text or "")
+    text = text.translate(_KATAKANA_TO_HIRAGANA).lower()
+    return re.sub(r"\s+", "", text)
+
+
+class _FoldedIndex:
+    """id -> folded "name kana address building name_en", rebuilt when providers change.
+
+    The key (count, latest ``updated_at``) costs one aggregate query; every write through the
+    write path saves the provider and so moves ``updated_at``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._index: dict[int, str] = {}
+
+    def get(self) -> dict[int, str]:
+        stats = Provider.objects.aggregate(n=Count("id"), latest=Max("updated_at"))
+        key = (stats["n"], stats["latest"])
+        with self._lock:
+            if key != self._key:
+                rows = Provider.objects.values_list(
+                    "id", "name", "kana", "address", "building", "name_en"
+                ).order_by()
+                self._index = {row[0]: "\n".join(fold(part) for part in row[1:]) for row in rows}
+                self._key = key
+            return self._index
+
+
+folded_index = _FoldedIndex()
+
+
+# ---------------------------------------------------------------------------------------------
+# Result
+
+
+@dataclass
+class SearchResult:
+    ids: list[int]
+    params: dict
+    ignored: list[str]
+    conditions: list[str]
+    querystring: str
+    distances: dict[int, float] = field(default_factory=dict)
+    queryset: QuerySet | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def providers(self) -> list[Provider]:
+        return load_providers(self.ids, self.distances)
+
+    def page_querystring(self, page: int) -> str:
+        parts = [self.querystring] if self.querystring else []
+        if page > 1:
+            parts.append(urlencode({"page": page}))
+        return "&".join(parts)
+
+
+def load_providers(ids: list[int], distances: Mapping[int, float] | None = None) -> list[Provider]:
+    """Provider instances for ``ids`` (in that order), with related rows loaded."""
+    if not ids:
+        return []
+    distances = distances or {}
+    found: dict[int, Provider] = {}
+    # Chunked so that a long id list stays under SQLite's bound-parameter limit.
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        qs = (
+            Provider.objects.filter(pk__in=chunk)
+            .with_related()
+            .with_capabilities()
+            .with_hours()
+        )
+        found.update((p.pk, p) for p in qs)
+    providers = []
+    for pk in ids:
+        provider = found.get(pk)
+        if provider is None:
+            continue
+        provider.distance_m = distances.get(pk)
+        providers.append(provider)
+    return providers
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameter cleaning
+
+
+def _get_lists(params) -> dict[str, list[str]]:
+    """Normalise a QueryDict, a dict of lists or a dict of strings to {key: [values]}."""
+    out: dict[str, list[str]] = {}
+    if hasattr(params, "lists"):
+        items = params.lists()
+    else:
+        items = (params or {}).items()
+    for key, value in items:
+        if isinstance(value, (list, tuple)):
+            values = [str(v) for v in value if v is not None]
+        elif value is None:
+            values = []
+        else:
+            values = [str(value)]
+        out.setdefault(str(key), []).extend(values)
+    return out
+
+
+def _reference() -> tuple[dict[str, ProviderType], dict[str, Capability], dict[str, Area]]:
+    types = {t.code: t for t in ProviderType.objects.all()}
+    caps = {c.code: c for c in Capability.objects.all()}
+    areas = {a.code: a for a in Area.objects.select_related("parent")}
+    return types, caps, areas
+
+
+def _split_multi(values: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return out
+
+
+def _float(value: str) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return number
+
+
+def clean(params, ids: Iterable | None = None) -> tuple[dict, list[str]]:
+    """Validated parameters and messages about what was ignored."""
+    raw = _get_lists(params)
+    ignored: list[str] = []
+    cleaned: dict = {}
+    types, caps, areas = _reference()
+
+    for key in raw:
+        if key not in KNOWN_KEYS and any(v.strip() for v in raw[key]):
+            ignored.append(_("「%(key)s」という条件は使えないため、無視しました。") % {"key": key[:40]})
+
+    def single(key: str) -> str:
+        values = [v.strip() for v in raw.get(key, []) if v.strip()]
+        return values[-1] if values else ""
+
+    type_codes = []
+    for code in _split_multi(raw.get("type", [])):
+        if code in types:
+            type_codes.append(code)
+        else:
+            ignored.append(_("種別「%(value)s」は見つからないため、無視しました。") % {"value": code[:40]})
+    cleaned["type"] = sorted(type_codes, key=lambda c: (types[c].sort_order, c))
+
+    cap_codes = []
+    for code in _split_multi(raw.get("cap", [])):
+        if code in caps:
+            cap_codes.append(code)
+        else:
+            ignored.append(
+                _("「対応できること」の「%(value)s」は見つからないため、無視しました。")
+                % {"value": code[:40]}
+            )
+    cleaned["cap"] = sorted(cap_codes, key=lambda c: (caps[c].sort_order, c))
+
+    region = single("region")
+    if region:
+        area = areas.get(region)
+        if area is not None and area.level == Area.Level.REGION:
+            cleaned["region"] = region
+        else:
+            ignored.append(_("地域「%(value)s」は見つからないため、無視しました。") % {"value": region[:40]})
+    district = single("district")
+    if district:
+        area = areas.get(district)
+        if area is not None and area.level == Area.Level.DISTRICT:
+            if cleaned.get("region") and area.parent.code != cleaned["region"]:
+                ignored.append(
+                    _("地区「%(district)s」は地域「%(region)s」に含まれないため、地域の条件を外しました。")
+                    % {"district": area.display_name, "region": areas[cleaned["region"]].display_name}
+                )
+                cleaned.pop("region")
+            cleaned["district"] = district
+        else:
+            ignored.append(_("地区「%(value)s」は見つからないため、無視しました。") % {"value": district[:40]})
+
+    q = single("q")
+    if q:
+        q = " ".join(unicodedata.normalize("NFKC", q).split())
+        if len(q) > MAX_Q:
+            ignored.append(_("キーワードが長すぎるため、先頭の%(n)d文字で探しました。") % {"n": MAX_Q})
+            q = q[:MAX_Q]
+        cleaned["q"] = q
+
+    open_ = single("open")
+    if open_ and open_ not in ("now", "at"):
+        ignored.append(_("営業時間の条件「%(value)s」が分からないため、無視しました。") % {"value": open_[:20]})
+        open_ = ""
+    day = single("day")
+    if day:
+        if day in {str(i) for i in range(7)}:
+            cleaned["day"] = day
+        elif day == "holiday":
+            cleaned["day"] = day
+        elif _DATE_RE.match(day):
+            try:
+                dt.date.fromisoformat(day)
+                cleaned["day"] = day
+            except ValueError:
+                ignored.append(_("日付「%(value)s」が正しくないため、無視しました。") % {"value": day[:20]})
+        else:
+            ignored.append(_("曜日・日付「%(value)s」が分からないため、無視しました。") % {"value": day[:20]})
+    time = single("time")
+    if time:
+        match = _TIME_RE.match(time)
+        if match:
+            cleaned["time"] = f"{int(match.group(1)):02d}:{match.group(2)}"
+        else:
+            ignored.append(
+                _("時刻「%(value)s」は「18:30」の形で入れてください。無視しました。") % {"value": time[:20]}
+            )
+    if open_ == "now":
+        cleaned["open"] = "now"
+        if "day" in cleaned or "time" in cleaned:
+            ignored.append(_("「いま営業中」を選んだため、曜日と時刻は使いませんでした。"))
+            cleaned.pop("day", None)
+            cleaned.pop("time", None)
+    elif "day" in cleaned or "time" in cleaned:
+        cleaned["open"] = "at"
+    elif open_ == "at":
+        ignored.append(_("曜日か時刻を選んでください。営業時間の条件は使いませんでした。"))
+
+    night = single("nightholiday")
+    if night:
+        if night in ("1", "on", "true"):
+            cleaned["nightholiday"] = "1"
+        elif night not in ("0", "off", "false"):
+            ignored.append(_("「夜間・休日」の値が分からないため、無視しました。"))
+
+    lat_raw, lng_raw = single("lat"), single("lng")
+    if lat_raw or lng_raw:
+        lat, lng = _float(lat_raw), _float(lng_raw)
+        if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            ignored.append(_("地図上の位置（緯度・経度）が正しくないため、無視しました。"))
+        else:
+            cleaned["lat"] = f"{lat:.6f}"
+            cleaned["lng"] = f"{lng:.6f}"
+    radius = single("radius")
+    if radius:
+        value = _float(radius)
+        if value is None or not (RADIUS_MIN <= value <= RADIUS_MAX):
+            ignored.append(
+                _("半径は%(min)dmから%(max)dmの間で選んでください。無視しました。")
+                % {"min": RADIUS_MIN, "max": RADIUS_MAX}
+            )
+        elif "lat" not in cleaned:
+            ignored.append(_("場所が決まっていないため、半径の条件は使いませんでした。"))
+        else:
+            cleaned["radius"] = str(int(value))
+    place = single("place")
+    if place and "lat" in cleaned:
+        cleaned["place"] = place[:100]
+
+    sort = single("sort")
+    if sort:
+        if sort not in SORTS:
+            ignored.append(_("並び順「%(value)s」が分からないため、五十音順にしました。") % {"value": sort[:20]})
+        elif sort == "distance" and "lat" not in cleaned:
+            ignored.append(_("場所が決まっていないため、距離順ではなく五十音順にしました。"))
+        else:
+            cleaned["sort"] = sort
+    if "sort" not in cleaned:
+        cleaned["sort"] = "distance" if "lat" in cleaned else "kana"
+
+    id_values = list(ids) if ids is not None else _split_multi(raw.get("ids", []))
+    if id_values:
+        good: list[int] = []
+        bad = 0
+        for value in id_values:
+            try:
+                number = int(value)
+            except (TypeError, ValueError):
+                bad += 1
+                continue
+            if number > 0 and number not in good:
+                good.append(number)
+            elif number <= 0:
+                bad += 1
+        if bad:
+            ignored.append(_("選んだ事業所の番号に正しくないものがあったため、外しました。"))
+        if len(good) > MAX_IDS:
+            ignored.append(_("選べる事業所は%(n)d件までです。") % {"n": MAX_IDS})
+            good = good[:MAX_IDS]
+        cleaned["ids"] = good
+
+    page = single("page")
+    cleaned["page"] = 1
+    if page:
+        try:
+            cleaned["page"] = max(1, min(int(page), 100_000))
+        except ValueError:
+            ignored.append(_("ページ番号「%(value)s」が正しくないため、1ページ目を表示しました。") % {"value": page[:10]})
+    return cleaned, ignored
+
+
+def querystring(cleaned: Mapping) -> str:
+    pairs: list[tuple[str, str]] = []
+    for key in QUERY_ORDER:
+        value = cleaned.get(key)
+        if value in (None, "", []):
+            continue
+        if key == "sort" and value == ("distance" if cleaned.get("lat") else "kana"):
+            continue  # the default order is implied
+        if key == "open" and value == "at":
+            continue  # implied by day/time
+        if key == "ids":
+            pairs.append((key, ",".join(str(v) for v in value)))
+        elif isinstance(value, list):
+            pairs.extend((key, v) for v in value)
+        else:
+            pairs.append((key, str(value)))
+    return urlencode(pairs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening hours
+
+
+def _minutes(value: dt.time) -> int:
+    return value.hour * 60 + value.minute
+
+
+def _spans(opens: dt.time, closes: dt.time) -> tuple[int, int]:
+    return hours_mod.Period(0, opens, closes).minutes()
+
+
+def _open_at_date(candidates: QuerySet, when: dt.datetime) -> set[int]:
+    """Ids open at a local datetime, reading only the rows for that day and the day before."""
+    day = when.date()
+    prev = day - dt.timedelta(days=1)
+    minute = when.hour * 60 + when.minute
+    keys = {hours_mod.day_key(day): day, hours_mod.day_key(prev): prev}
+    exceptions: dict[int, dict[dt.date, HoursException]] = {}
+    for exc in HoursException.objects.filter(
+        provider__in=candidates, start_date__lte=day, end_date__gte=prev
+    ):
+        for d in (prev, day):
+            if exc.start_date <= d <= exc.end_date:
+                exceptions.setdefault(exc.provider_id, {})[d] = exc
+    spans: dict[int, dict[dt.date, list[tuple[int, int]]]] = {}
+    periods = OpeningPeriod.objects.filter(
+        provider__in=candidates, weekday__in=list(keys)
+    ).values_list("provider_id", "weekday", "opens", "closes")
+    for pid, weekday, opens, closes in periods:
+        # A day key can match both days only when both are holidays / same weekday: not possible
+        # for consecutive days except two holidays in a row, handled by checking both.
+        for key_day in (day, prev):
+            if hours_mod.day_key(key_day) == weekday:
+                spans.setdefault(pid, {}).setdefault(key_day, []).append(_spans(opens, closes))
+    for pid, by_day in exceptions.items():
+        for d, exc in by_day.items():
+            day_spans = spans.setdefault(pid, {})
+            day_spans[d] = [] if exc.closed else [_spans(exc.opens, exc.closes)]
+    unknown = set(candidates.filter(hours_unknown=True).values_list("id", flat=True))
+    result = set()
+    for pid, by_day in spans.items():
+        if pid in unknown:
+            continue
+        if any(s <= minute < e for s, e in by_day.get(day, [])) or any(
+            e > hours_mod.DAY_MINUTES and minute < e - hours_mod.DAY_MINUTES
+            for _s, e in by_day.get(prev, [])
+        ):
+            result.add(pid)
+    return result
+
+
+def _open_on_weekday(candidates: QuerySet, weekday: int, minute: int | None) -> set[int]:
+    """Ids open on a generic weekday (0-6, or 7 for 祝日), at a minute of the day or at any time."""
+    keys = [weekday]
+    prev_key = (weekday - 1) % 7 if weekday < hours_mod.HOLIDAY else None
+    if minute is not None and prev_key is not None:
+        keys.append(prev_key)
+    rows = OpeningPeriod.objects.filter(
+        provider__in=candidates.filter(hours_unknown=False), weekday__in=keys
+    ).values_list("provider_id", "weekday", "opens", "closes")
+    result = set()
+    for pid, key, opens, closes in rows:
+        start, end = _spans(opens, closes)
+        if key == weekday:
+            if minute is None or start <= minute < end:
+                result.add(pid)
+        elif end > hours_mod.DAY_MINUTES and minute < end - hours_mod.DAY_MINUTES:
+            result.add(pid)
+    return result
+
+
+def _night_or_holiday(candidates: QuerySet) -> set[int]:
+    rows = OpeningPeriod.objects.filter(
+        provider__in=candidates.filter(hours_unknown=False)
+    ).values_list("provider_id", "weekday", "opens", "closes")
+    result = set()
+    for pid, weekday, opens, closes in rows:
+        if weekday in (6, hours_mod.HOLIDAY):
+            result.add(pid)
+            continue
+        start, end = _spans(opens, closes)
+        if end > NIGHT_FROM or start < EARLY_UNTIL:
+            result.add(pid)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The search
+
+
+def base_queryset(cleaned: Mapping) -> QuerySet:
+    """The SQL part of the search (everything except keyword, hours, exact radius, order)."""
+    qs = Provider.objects.published()
+    if cleaned.get("type"):
+        qs = qs.filter(provider_type__code__in=cleaned["type"])
+    for code in cleaned.get("cap", []):
+        qs = qs.filter(
+            id__in=ProviderCapability.objects.filter(capability__code=code).values("provider_id")
+        )
+    if cleaned.get("district"):
+        qs = qs.filter(area__code=cleaned["district"])
+    elif cleaned.get("region"):
+        qs = qs.filter(Q(area__parent__code=cleaned["region"]) | Q(area__code=cleaned["region"]))
+    if cleaned.get("radius"):
+        min_lat, max_lat, min_lng, max_lng = geo.bbox_around(
+            float(cleaned["lat"]), float(cleaned["lng"]), float(cleaned["radius"])
+        )
+        qs = qs.filter(
+            latitude__gte=min_lat, latitude__lte=max_lat,
+            longitude__gte=min_lng, longitude__lte=max_lng,
+        )
+    if cleaned.get("ids"):
+        qs = qs.filter(pk__in=cleaned["ids"])
+    return qs
+
+
+def _when(cleaned: Mapping, now: dt.datetime) -> tuple[str, object]:
+    """('date', datetime) | ('weekday', (key, minute|None)) | ('', None)."""
+    if cleaned.get("open") == "now":
+        return "date", now
+    if cleaned.get("open") != "at":
+        return "", None
+    day = cleaned.get("day")
+    minute = None
+    if cleaned.get("time"):
+        hh, mm = cleaned["time"].split(":")
+        minute = int(hh) * 60 + int(mm)
+    if day and _DATE_RE.match(day):
+        date = dt.date.fromisoformat(day)
+        if minute is None:
+            key = hours_mod.day_key(date)
+            return "weekday", (key, None)
+        return "date", dt.datetime.combine(date, dt.time(minute // 60, minute % 60))
+    if day == "holiday":
+        return "weekday", (hours_mod.HOLIDAY, minute)
+    if day:
+        return "weekday", (int(day), minute)
+    # A time without a day: today at that time.
+    return "date", dt.datetime.combine(now.date(), dt.time(minute // 60, minute % 60))
+
+
+def conditions(cleaned: Mapping, now: dt.datetime | None = None) -> list[str]:
+    types = {t.code: t for t in ProviderType.objects.filter(code__in=cleaned.get("type", []))}
+    caps = {c.code: c for c in Capability.objects.filter(code__in=cleaned.get("cap", []))}
+    out: list[str] = []
+    if cleaned.get("type"):
+        out.append(_("種別: %(names)s") % {"names": "、".join(types[c].display_name for c in cleaned["type"])})
+    if cleaned.get("cap"):
+        out.append(
+            _("対応できること: %(names)s") % {"names": "、".join(caps[c].display_name for c in cleaned["cap"])}
+        )
+    area_code = cleaned.get("district") or cleaned.get("region")
+    if area_code:
+        area = Area.objects.filter(code=area_code).first()
+        if area is not None:
+            if area.level == Area.Level.DISTRICT:
+                out.append(_("地区: %(name)s") % {"name": area.display_name})
+            else:
+                out.append(_("地域: %(name)s") % {"name": area.display_name})
+    if cleaned.get("q"):
+        out.append(_("キーワード: %(q)s") % {"q": cleaned["q"]})
+    if cleaned.get("open") == "now":
+        out.append(_("いま営業中"))
+    elif cleaned.get("open") == "at":
+        day = cleaned.get("day")
+        if day and _DATE_RE.match(day):
+            label = dt.date.fromisoformat(day).strftime("%Y-%m-%d")
+        elif day == "holiday":
+            label = _("祝日")
+        elif day:
+            label = str(_WEEKDAY_NAMES[int(day)])
+        else:
+            label = _("今日")
+        if cleaned.get("time"):
+            out.append(_("%(day)s %(time)s に営業") % {"day": label, "time": cleaned["time"]})
+        else:
+            out.append(_("%(day)sに営業") % {"day": label})
+    if cleaned.get("nightholiday"):
+        out.append(_("夜間（20時以降・7時前）や日曜・祝日も営業"))
+    if cleaned.get("lat"):
+        where = cleaned.get("place") or _("指定した場所")
+        if cleaned.get("radius"):
+            radius = int(cleaned["radius"])
+            distance = (
+                _("%(km)s km") % {"km": f"{radius / 1000:g}"} if radius >= 1000 else _("%(m)d m") % {"m": radius}
+            )
+            out.append(_("%(place)sから%(distance)s以内") % {"place": where, "distance": distance})
+        else:
+            out.append(_("%(place)sの近く") % {"place": where})
+    if cleaned.get("ids"):
+        out.append(_("選んだ事業所（%(n)d件）") % {"n": len(cleaned["ids"])})
+    sort_labels = {"kana": _("五十音順"), "distance": _("近い順"), "area": _("地域・地区順")}
+    out.append(_("並び順: %(sort)s") % {"sort": sort_labels[cleaned.get("sort", "kana")]})
+    return out
+
+
+def _ordered(qs: QuerySet, cleaned: Mapping) -> QuerySet:
+    if cleaned.get("sort") == "area":
+        return qs.order_by("area__parent__sort_order", "area__sort_order", "kana", "pk")
+    return qs.order_by("kana", "pk")
+
+
+def run_ids(params, *, now: dt.datetime | None = None, ids: Iterable | None = None) -> list[int]:
+    return run(params, now=now, ids=ids, with_conditions=False).ids
+
+
+def run(
+    params,
+    *,
+    now: dt.datetime | None = None,
+    ids: Iterable | None = None,
+    with_conditions: bool = True,
+) -> SearchResult:
+    now = timezone.localtime(now or timezone.now()).replace(tzinfo=None)
+    cleaned, ignored = clean(params, ids=ids)
+    qs = base_queryset(cleaned)
+    point = (float(cleaned["lat"]), float(cleaned["lng"])) if cleaned.get("lat") else None
+
+    fields = ["id", "latitude", "longitude"] if point else ["id"]
+    rows = list(_ordered(qs, cleaned).values_list(*fields))
+    result_ids = [row[0] for row in rows]
+
+    if cleaned.get("q"):
+        terms = [fold(term) for term in cleaned["q"].split()]
+        index = folded_index.get()
+        result_ids = [
+            pk for pk in result_ids if all(term in index.get(pk, "") for term in terms)
+        ]
+
+    kind, when = _when(cleaned, now)
+    if kind and result_ids:
+        if kind == "date":
+            allowed = _open_at_date(qs, when)
+        else:
+            allowed = _open_on_weekday(qs, *when)
+        result_ids = [pk for pk in result_ids if pk in allowed]
+    if cleaned.get("nightholiday") and result_ids:
+        allowed = _night_or_holiday(qs)
+        result_ids = [pk for pk in result_ids if pk in allowed]
+
+    distances: dict[int, float] = {}
+    if point:
+        coords = {row[0]: (row[1], row[2]) for row in rows}
+        for pk in result_ids:
+            lat, lng = coords[pk]
+            if lat is not None:
+                distances[pk] = geo.haversine_m(point[0], point[1], float(lat), float(lng))
+        if cleaned.get("radius"):
+            radius = float(cleaned["radius"])
+            result_ids = [pk for pk in result_ids if distances.get(pk, radius + 1) <= radius]
+        if cleaned.get("sort") == "distance":
+            result_ids.sort(key=lambda pk: (pk not in distances, distances.get(pk, 0.0)))
+
+    if cleaned.get("ids"):
+        public = set(
+            Provider.objects.published().filter(pk__in=cleaned["ids"]).values_list("id", flat=True)
+        )
+        missing = [pk for pk in cleaned["ids"] if pk not in public]
+        if missing:
+            ignored.append(
+                _("選んだ事業所のうち%(n)d件は見つからないか公開されていないため、外しました。")
+                % {"n": len(missing)}
+            )
+            cleaned["ids"] = [pk for pk in cleaned["ids"] if pk in public]
+
+    return SearchResult(
+        ids=result_ids,
+        params=cleaned,
+        ignored=ignored,
+        conditions=conditions(cleaned, now) if with_conditions else [],
+        querystring=querystring(cleaned),
+        distances=distances,
+        queryset=qs,
+    )
