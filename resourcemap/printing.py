@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import re
 from pathlib import Path
 
 import segno
@@ -30,15 +31,40 @@ def stylesheet(path: str):
     return CSS(filename=path, font_config=font_config())
 
 
-def html_to_pdf(html: str, *, base_url: str | None = None, stylesheets: tuple[str, ...] = ()) -> bytes:
-    """Render an HTML document to PDF bytes. ``stylesheets`` are file paths parsed once."""
+def html_to_pdf(
+    html: str,
+    *,
+    base_url: str | None = None,
+    stylesheets: tuple[str, ...] = (),
+    url_fetcher=None,
+) -> bytes:
+    """Render an HTML document to PDF bytes. ``stylesheets`` are file paths parsed once.
+
+    ``url_fetcher`` (e.g. :func:`safe_url_fetcher`) limits what the document may load.
+    """
     from weasyprint import HTML
 
-    document = HTML(string=html, base_url=base_url or str(settings.BASE_DIR))
+    extra = {"url_fetcher": url_fetcher} if url_fetcher else {}
+    document = HTML(string=html, base_url=base_url or str(settings.BASE_DIR), **extra)
     return document.write_pdf(
         stylesheets=[stylesheet(str(p)) for p in stylesheets],
         font_config=font_config(),
     )
+
+
+def safe_url_fetcher(url: str, timeout: int = 10, ssl_context=None, http_headers=None):
+    """Only inline ``data:`` resources and files under static/: a printed page never makes
+    the server fetch a URL (no request forgery through user-controlled markup)."""
+    from weasyprint import default_url_fetcher
+
+    if url.startswith("data:"):
+        return default_url_fetcher(url, timeout=timeout)
+    if url.startswith("file://"):
+        static_root = (Path(settings.BASE_DIR) / "static").resolve()
+        target = Path(url.removeprefix("file://")).resolve()
+        if target.is_relative_to(static_root) and target.is_file():
+            return default_url_fetcher(url, timeout=timeout)
+    raise ValueError(f"Refusing to fetch {url[:80]!r} while printing")
 
 
 def qr(url: str) -> segno.QRCode:
@@ -53,6 +79,17 @@ def qr_svg(url: str, *, scale: int = 4, border: int = 4) -> str:
     qr(url).save(buffer, kind="svg", scale=scale, border=border, xmldecl=False, svgns=True,
                  title=url, dark="#000", light="#fff")
     return buffer.getvalue().decode()
+
+
+def qr_svg_fluid(url: str, *, border: int = 4) -> str:
+    """Inline SVG that scales to its CSS box (viewBox instead of a fixed pixel size)."""
+    svg = qr_svg(url, scale=1, border=border)
+    return re.sub(
+        r'width="(\d+)" height="(\d+)"',
+        r'viewBox="0 0 \1 \2" preserveAspectRatio="xMidYMid meet" shape-rendering="crispEdges"',
+        svg,
+        count=1,
+    )
 
 
 def qr_png(url: str, *, scale: int = 10, border: int = 4) -> bytes:

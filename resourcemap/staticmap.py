@@ -185,6 +185,11 @@ def fetch_tile(z: int, x: int, y: int) -> Image.Image | None:
     return image.convert("RGB")
 
 
+def tiles_likely() -> bool:
+    """False right after a failed fetch: callers may then frame a vector map more widely."""
+    return bool(settings.MAP_TILE_URL) and time.monotonic() >= _offline_until
+
+
 def reset_offline() -> None:
     """Forget a previous fetch failure (tests, or after the network came back)."""
     global _offline_until
@@ -253,6 +258,7 @@ def render(
     use_tiles: bool = True,
     max_zoom: int = 16,
     marker_radius: int = MARKER_RADIUS,
+    min_span: float = 0.006,
 ) -> StaticMap:
     """PNG of a map showing every marker, numbered with its label.
 
@@ -264,8 +270,7 @@ def render(
     lngs = [m.lng for m in markers]
     if lats:
         bounds = (min(lats), max(lats), min(lngs), max(lngs))
-        # At least ~600 m across, so a single provider still shows its streets.
-        min_span = 0.006
+        # At least ``min_span`` degrees across (~600 m), so one provider still shows its streets.
         if bounds[1] - bounds[0] < min_span:
             mid = (bounds[0] + bounds[1]) / 2
             bounds = (mid - min_span / 2, mid + min_span / 2, bounds[2], bounds[3])

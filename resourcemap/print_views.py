@@ -1,0 +1,459 @@
+"""Paper: A4 print preview and PDF of a search or shortlist, provider sheets, the QR flyer.
+
+Every document has one template and one stylesheet (``static/css/print.css``); the preview page
+is that HTML as the browser prints it, and the PDF is the same HTML rendered by WeasyPrint.
+Providers always come from ``search.run`` (the one search).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+
+from django.conf import settings
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from . import hours as hours_mod
+from . import printing, search, staticmap
+from .models import Area, Capability, Flyer, Municipality, Weekday
+
+MAX_PROVIDERS = int(getattr(settings, "PRINT_MAX_PROVIDERS", 300))
+MAX_COLUMNS = 10
+DEFAULT_COLUMNS = 6
+MAX_TITLE = 60
+MAX_NOTE = 300
+# Parameters of the sheet itself; everything else belongs to the search.
+PRINT_KEYS = ("title", "note", "cols", "orient", "map", "hours", "opts")
+MAP_SIZE = {"portrait": (1400, 860), "landscape": (1800, 700)}
+
+
+# ------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _split_params(query: QueryDict) -> tuple[QueryDict, QueryDict]:
+    """(search parameters, sheet options) from one query string."""
+    search_params = query.copy()
+    options = QueryDict(mutable=True)
+    for key in PRINT_KEYS:
+        if key in search_params:
+            options.setlist(key, search_params.getlist(key))
+            del search_params[key]
+    return search_params, options
+
+
+def _clean_text(value: str, limit: int) -> str:
+    value = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", value or "")
+    return value.strip()[:limit]
+
+
+def _flag(options: QueryDict, key: str, default: bool) -> bool:
+    """Checkbox semantics: once the options form was sent (``opts``), absence means off."""
+    if key in options:
+        return options.get(key, "").strip().lower() in ("1", "on", "true", "yes")
+    return False if "opts" in options else default
+
+
+def _local_date(value: dt.datetime | None) -> dt.date | None:
+    return timezone.localtime(value).date() if value else None
+
+
+def _url(name: str, *args, fallback: str) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return fallback
+
+
+def _png_data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def _area_labels() -> list[staticmap.Label]:
+    return [
+        staticmap.Label(
+            float(a.center_lat), float(a.center_lng), a.display_name, a.level == Area.Level.REGION
+        )
+        for a in Area.objects.all()
+    ]
+
+
+def _municipality_frame(municipality: Municipality | None):
+    if municipality is None:
+        return None, []
+    bounds = (
+        float(municipality.min_lat), float(municipality.max_lat),
+        float(municipality.min_lng), float(municipality.max_lng),
+    )
+    return bounds, municipality.boundary or []
+
+
+def overview_map(rows: list[dict], *, size: tuple[int, int], municipality) -> dict | None:
+    """Static map whose numbered markers match the table numbers."""
+    markers = [
+        staticmap.Marker(
+            float(row["provider"].latitude), float(row["provider"].longitude),
+            str(row["number"]), row["provider"].provider_type.color,
+        )
+        for row in rows
+        if row["provider"].latitude is not None
+    ]
+    bounds, outline = _municipality_frame(municipality)
+    rendered = staticmap.render(
+        markers, width=size[0], height=size[1], labels=_area_labels(), outline=outline,
+        default_bounds=bounds, marker_radius=17 if len(markers) < 100 else 13,
+    )
+    return {
+        "src": _png_data_uri(rendered.png),
+        "source": rendered.source,
+        "attribution": rendered.attribution,
+        "missing": len(rows) - len(markers),
+    }
+
+
+def _distance_label(metres: float | None) -> str:
+    if metres is None:
+        return ""
+    if metres < 1000:
+        return f"{metres:.0f}m"
+    return f"{metres / 1000:.1f}km"
+
+
+def hours_summary(provider) -> str:
+    if provider.hours_unknown:
+        return _("不明")
+    rows = hours_mod.week_summary(provider.opening_periods.all())
+    if not rows:
+        return _("（登録なし）")
+    return " / ".join(f"{label} {spans}" for label, spans in rows)
+
+
+def _pdf_response(html: str, filename: str) -> HttpResponse:
+    pdf = printing.html_to_pdf(
+        html, stylesheets=(printing.PRINT_CSS,), url_fetcher=printing.safe_url_fetcher
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def css_string(value: str) -> str:
+    """A CSS string literal; safe inside a <style> element."""
+    escaped = []
+    for char in str(value):
+        if char in '\\"<>&' or ord(char) < 0x20:
+            escaped.append(f"\\{ord(char):x} ")
+        else:
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'
+
+
+def _common(request, *, pdf: bool) -> dict:
+    municipality = Municipality.current()
+    now = timezone.localtime()
+    site_url = printing.absolute_url(_url("map", fallback="/"))
+    if municipality:
+        contact = " ".join(
+            part for part in (municipality.contact_department, municipality.contact_phone) if part
+        )
+        footer = _("出典: %(title)s %(url)s ／ 問い合わせ: %(name)s %(contact)s") % {
+            "title": municipality.map_title, "url": site_url,
+            "name": municipality.display_name, "contact": contact,
+        }
+    else:
+        footer = _("出典: 在宅療養資源マップ %(url)s") % {"url": site_url}
+    return {
+        "pdf": pdf,
+        "municipality": municipality,
+        "printed_on": now.date(),
+        "site_url": site_url,
+        "footer_css": mark_safe(css_string(footer)),  # noqa: S308 - escaped by css_string
+        "page_label_css": mark_safe(css_string(_("ページ"))),  # noqa: S308
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# Print sheet of a search or shortlist
+
+
+def _columns(options: QueryDict, cleaned: dict, providers: list) -> tuple[list[Capability], list[str]]:
+    """Capability columns: the user's choice, else the searched capabilities plus the ones
+    that apply to the listed types, up to DEFAULT_COLUMNS."""
+    all_caps = list(Capability.objects.prefetch_related("provider_types"))
+    by_code = {c.code: c for c in all_caps}
+    messages: list[str] = []
+    if "cols" in options or "opts" in options:
+        codes = search._split_multi(options.getlist("cols"))
+        chosen = []
+        for code in codes:
+            if code in by_code and by_code[code] not in chosen:
+                chosen.append(by_code[code])
+            elif code not in by_code:
+                messages.append(_("表の列「%(code)s」は見つからないため、無視しました。") % {"code": code[:40]})
+        if len(chosen) > MAX_COLUMNS:
+            messages.append(_("表の列は%(n)d個までです。") % {"n": MAX_COLUMNS})
+            chosen = chosen[:MAX_COLUMNS]
+        return sorted(chosen, key=lambda c: (c.sort_order, c.code)), messages
+    chosen = [by_code[code] for code in cleaned.get("cap", []) if code in by_code]
+    type_ids = {p.provider_type_id for p in providers}
+    for capability in all_caps:
+        if len(chosen) >= DEFAULT_COLUMNS:
+            break
+        if capability in chosen:
+            continue
+        if any(t.pk in type_ids for t in capability.provider_types.all()):
+            chosen.append(capability)
+    return sorted(chosen, key=lambda c: (c.sort_order, c.code)), messages
+
+
+def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
+    """Context and template name for the search/shortlist sheet."""
+    search_params, options = _split_params(request.GET)
+    common = _common(request, pdf=pdf)
+    result = search.run(search_params)
+    cleaned = result.params
+    # A shortlist whose ids were all malformed must not silently turn into "everything".
+    ids_asked = any(v.strip() for v in search_params.getlist("ids"))
+    empty_shortlist = ids_asked and not cleaned.get("ids")
+    if result.count > MAX_PROVIDERS and not empty_shortlist:
+        return {
+            **common,
+            "count": result.count,
+            "max": MAX_PROVIDERS,
+            "conditions": result.conditions,
+            "back_url": _url("map", fallback="/") + (f"?{result.querystring}" if result.querystring else ""),
+        }, "print/too_many.html"
+
+    providers = [] if empty_shortlist else result.providers
+    shortlist = ids_asked
+    ignored = list(result.ignored)
+
+    orient = options.get("orient", "portrait")
+    if orient not in MAP_SIZE:
+        ignored.append(_("用紙の向き「%(value)s」が分からないため、縦にしました。") % {"value": orient[:20]})
+        orient = "portrait"
+    show_map = _flag(options, "map", True)
+    show_hours = _flag(options, "hours", True)
+    columns, column_messages = _columns(options, cleaned, providers)
+    ignored.extend(column_messages)
+
+    default_title = _("選んだ事業所の一覧") if shortlist else _("在宅療養資源の一覧")
+    title = _clean_text(options.get("title", ""), MAX_TITLE) or default_title
+    note = _clean_text(options.get("note", ""), MAX_NOTE)
+
+    column_ids = [c.pk for c in columns]
+    rows = []
+    for number, provider in enumerate(providers, start=1):
+        have = {pc.capability_id: pc for pc in provider.provider_capabilities.all()}
+        rows.append({
+            "number": number,
+            "provider": provider,
+            "caps": [have.get(pk) for pk in column_ids],
+            "hours": hours_summary(provider) if show_hours else "",
+            "distance": provider.distance_m,
+            "distance_label": _distance_label(provider.distance_m),
+        })
+    as_of = max((p.updated_at for p in providers), default=None)
+
+    querystring = result.querystring
+    if shortlist:
+        # The online twin of a shortlist is this same list on the web.
+        online = reverse("print_preview") + "?" + querystring
+    else:
+        online = _url("map", fallback="/") + (f"?{querystring}" if querystring else "")
+    online_url = printing.absolute_url(online)
+
+    map_data = None
+    if show_map and rows:
+        map_data = overview_map(rows, size=MAP_SIZE[orient], municipality=common["municipality"])
+
+    option_query = QueryDict(mutable=True)
+    option_query.update(QueryDict(querystring))
+    for key in PRINT_KEYS:
+        if key in options:
+            option_query.setlist(key, options.getlist(key))
+    pdf_url = reverse("print_pdf") + "?" + option_query.urlencode()
+
+    context = {
+        **common,
+        "title": title,
+        "note": note,
+        "orient": orient,
+        "show_map": show_map,
+        "show_hours": show_hours,
+        "columns": columns,
+        "all_capabilities": Capability.objects.all(),
+        "rows": rows,
+        "count": len(rows),
+        "conditions": result.conditions,
+        "ignored": ignored,
+        "shortlist": shortlist,
+        "as_of": _local_date(as_of),
+        "online_url": online_url,
+        "qr": printing.qr_svg_fluid(online_url),
+        "map": map_data,
+        "has_point": bool(cleaned.get("lat")),
+        "sort": cleaned.get("sort", "kana"),
+        "search_pairs": list(QueryDict(querystring).lists()),
+        "pdf_url": pdf_url,
+        "back_url": _url("map", fallback="/") + (
+            f"?{querystring}" if querystring and not shortlist else ""
+        ),
+        "show_distance": any(r["distance"] is not None for r in rows),
+    }
+    return context, "print/sheet.html"
+
+
+@require_GET
+def print_preview(request):
+    context, template = _sheet_context(request, pdf=False)
+    return render(request, template, context)
+
+
+@require_GET
+def print_pdf(request):
+    context, template = _sheet_context(request, pdf=True)
+    if template != "print/sheet.html":
+        return render(request, template, context)
+    html = render_to_string(template, context, request=request)
+    return _pdf_response(html, f"resourcemap-{context['printed_on']:%Y%m%d}.pdf")
+
+
+# ------------------------------------------------------------------------------------------
+# Provider sheet
+
+
+def _provider_context(request, pk: int, *, pdf: bool) -> dict:
+    result = search.run({}, ids=[pk], with_conditions=False)
+    if not result.providers:
+        raise Http404
+    provider = result.providers[0]
+    common = _common(request, pdf=pdf)
+    periods = list(provider.opening_periods.all())
+    hours_rows = []
+    for weekday in Weekday:
+        spans = [hours_mod.fmt_period(hours_mod._as_period(p)) for p in periods if p.weekday == weekday]
+        hours_rows.append({"label": weekday.label, "spans": spans})
+    today = common["printed_on"]
+    exceptions = [e for e in provider.hours_exceptions.all() if e.end_date >= today][:8]
+    page_url = printing.absolute_url(
+        _url("provider_detail", provider.pk, fallback=f"/providers/{provider.pk}/")
+    )
+    map_data = None
+    if provider.latitude is not None:
+        rendered = staticmap.render(
+            [staticmap.Marker(float(provider.latitude), float(provider.longitude), "",
+                              provider.provider_type.color)],
+            width=900, height=640, labels=_area_labels(), marker_radius=16,
+            min_span=0.012 if staticmap.tiles_likely() else 0.03,
+            outline=(common["municipality"].boundary if common["municipality"] else []),
+        )
+        map_data = {"src": _png_data_uri(rendered.png), "attribution": rendered.attribution,
+                    "source": rendered.source}
+    return {
+        **common,
+        "provider": provider,
+        "capabilities": list(provider.provider_capabilities.all()),
+        "hours_rows": hours_rows,
+        "exceptions": exceptions,
+        "page_url": page_url,
+        "qr": printing.qr_svg_fluid(page_url),
+        "map": map_data,
+        "as_of": _local_date(provider.updated_at),
+        "pdf_url": reverse("provider_sheet_pdf", args=[provider.pk]),
+        "back_url": _url("provider_detail", provider.pk, fallback="/"),
+        "orient": "portrait",
+    }
+
+
+@require_GET
+def provider_sheet(request, pk: int):
+    return render(request, "print/provider_sheet.html", _provider_context(request, pk, pdf=False))
+
+
+@require_GET
+def provider_sheet_pdf(request, pk: int):
+    context = _provider_context(request, pk, pdf=True)
+    html = render_to_string("print/provider_sheet.html", context, request=request)
+    return _pdf_response(html, f"provider-{pk}.pdf")
+
+
+# ------------------------------------------------------------------------------------------
+# QR flyer
+
+
+def _flyer_target(flyer: Flyer | None) -> str:
+    path = _url("map", fallback="/")
+    if flyer is not None and flyer.target_query:
+        path += "?" + flyer.target_query
+    return printing.absolute_url(path)
+
+
+def _get_flyer(slug: str | None) -> Flyer | None:
+    if slug is None:
+        return None
+    return get_object_or_404(Flyer, slug=slug, is_active=True)
+
+
+def _flyer_context(request, slug: str | None, *, pdf: bool) -> dict:
+    flyer = _get_flyer(slug)
+    common = _common(request, pdf=pdf)
+    municipality = common["municipality"]
+    map_title = municipality.map_title if municipality else _("在宅療養資源マップ")
+    target = _flyer_target(flyer)
+    conditions = []
+    if flyer is not None and flyer.target_query:
+        conditions = search.run(QueryDict(flyer.target_query)).conditions
+        conditions = [c for c in conditions if not c.startswith(_("並び順"))]
+    body = (flyer.body if flyer and flyer.body else "").strip()
+    args = [slug] if slug else []
+    return {
+        **common,
+        "flyer": flyer,
+        "title": flyer.title if flyer else map_title,
+        "map_title": map_title,
+        "body_paragraphs": [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()],
+        "conditions": conditions,
+        "target_url": target,
+        "qr": printing.qr_svg_fluid(target, border=2),
+        "pdf_url": reverse("flyer_pdf", args=args),
+        "qr_svg_url": reverse("flyer_qr_svg", args=args),
+        "qr_png_url": reverse("flyer_qr_png", args=args),
+        "orient": "portrait",
+    }
+
+
+@require_GET
+def flyer(request, slug: str | None = None):
+    return render(request, "print/flyer.html", _flyer_context(request, slug, pdf=False))
+
+
+@require_GET
+def flyer_pdf(request, slug: str | None = None):
+    context = _flyer_context(request, slug, pdf=True)
+    html = render_to_string("print/flyer.html", context, request=request)
+    return _pdf_response(html, f"flyer-{slug or 'map'}.pdf")
+
+
+@require_GET
+def flyer_qr_svg(request, slug: str | None = None):
+    target = _flyer_target(_get_flyer(slug))
+    response = HttpResponse(printing.qr_svg(target, scale=10), content_type="image/svg+xml")
+    response["Content-Disposition"] = f'attachment; filename="qr-{slug or "map"}.svg"'
+    return response
+
+
+@require_GET
+def flyer_qr_png(request, slug: str | None = None):
+    target = _flyer_target(_get_flyer(slug))
+    response = HttpResponse(printing.qr_png(target, scale=12), content_type="image/png")
+    response["Content-Disposition"] = f'attachment; filename="qr-{slug or "map"}.png"'
+    return response
