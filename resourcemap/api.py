@@ -1,0 +1,227 @@
+"""Public JSON and GeoJSON of the provider search (public fields only).
+
+Built from ``values_list()`` tuples, never model instances. Same query parameters as the map
+page (see ``search.py``); unknown or malformed parameters answer 400 with a JSON message.
+Responses carry an ETag derived from the cleaned search, the language and the data version,
+so unchanged data answers 304; they are gzip-compressed for clients that accept it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+
+import orjson
+from django.db.models import Count, Max
+from django.http import HttpResponse, HttpResponseNotModified
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_GET
+
+from . import geocoding, search
+from . import hours as hours_mod
+from .models import (
+    Capability,
+    OpeningPeriod,
+    Provider,
+    ProviderCapability,
+    ProviderType,
+)
+
+MAX_AGE = 300
+# Public columns. Provider.PRIVATE_FIELDS never appear here.
+COLUMNS = (
+    "id", "name", "name_en", "kana", "provider_type__code", "status", "postal_code", "address",
+    "building", "latitude", "longitude", "area__code", "phone", "fax", "website", "email",
+    "notes", "notes_en", "hours_unknown", "hours_note", "last_confirmed_on",
+    "last_confirmed_source",
+)
+COMPACT_COLUMNS = ("id", "latitude", "longitude", "provider_type__code", "name", "name_en", "address")
+assert not set(COLUMNS) & set(Provider.PRIVATE_FIELDS)
+
+
+def _json(data, status: int = 200) -> HttpResponse:
+    return HttpResponse(
+        orjson.dumps(data), status=status, content_type="application/json; charset=utf-8"
+    )
+
+
+def _bad_request(messages: list[str]) -> HttpResponse:
+    return _json({"error": _("検索の条件に誤りがあります。"), "messages": messages}, status=400)
+
+
+def _data_version() -> str:
+    stats = Provider.objects.aggregate(n=Count("id"), latest=Max("updated_at"))
+    return f"{stats['n']}:{stats['latest'].isoformat() if stats['latest'] else ''}"
+
+
+def _etag(kind: str, cleaned: dict, lang: str) -> str:
+    parts = [kind, search.querystring(cleaned), lang, _data_version()]
+    if cleaned.get("open") == "now" or (cleaned.get("open") == "at" and not cleaned.get("day")):
+        parts.append(timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
+    return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
+
+
+def _prepare(request, kind: str):
+    """(result, None) or (None, response) for a 400 or 304."""
+    params = request.GET.copy()
+    params.pop("page", None)  # the API returns every match
+    cleaned, ignored = search.clean(params)
+    if ignored:
+        return None, _bad_request(ignored)
+    lang = translation.get_language() or "ja"
+    etag = _etag(kind, cleaned, lang)
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+        response["ETag"] = etag
+        _cache_headers(response, cleaned)
+        return None, response
+    result = search.run(params, with_conditions=False)
+    return (result, etag), None
+
+
+def _cache_headers(response: HttpResponse, cleaned: dict) -> None:
+    time_dependent = cleaned.get("open") == "now"
+    response["Cache-Control"] = f"public, max-age={60 if time_dependent else MAX_AGE}"
+    patch_vary_headers(response, ("Accept-Language", "Cookie"))
+
+
+def _rows(result, columns) -> list[tuple]:
+    """Rows of the search result in its order, from one values_list query."""
+    if not result.ids:
+        return []
+    order = {pk: i for i, pk in enumerate(result.ids)}
+    rows = [row for row in result.queryset.order_by().values_list(*columns) if row[0] in order]
+    rows.sort(key=lambda row: order[row[0]])
+    return rows
+
+
+def _finish(response: HttpResponse, etag: str, cleaned: dict) -> HttpResponse:
+    response["ETag"] = etag
+    _cache_headers(response, cleaned)
+    return response
+
+
+def _english() -> bool:
+    return (translation.get_language() or "ja").startswith("en")
+
+
+@require_GET
+@gzip_page
+def providers_geojson(request):
+    prepared, error = _prepare(request, "geojson")
+    if error:
+        return error
+    result, etag = prepared
+    english = _english()
+    types = {t.code: t for t in ProviderType.objects.all()}
+    caps = {c.code: c for c in Capability.objects.all()}
+    capabilities: dict[int, list] = defaultdict(list)
+    periods: dict[int, list] = defaultdict(list)
+    if result.ids:
+        for pid, code, count, note in ProviderCapability.objects.filter(
+            provider__in=result.queryset
+        ).order_by("capability__sort_order", "capability__code").values_list(
+            "provider_id", "capability__code", "count", "note"
+        ):
+            item = {"code": code, "name": caps[code].display_name}
+            if count is not None:
+                item["count"] = count
+            if note:
+                item["note"] = note
+            capabilities[pid].append(item)
+        for pid, weekday, opens, closes in OpeningPeriod.objects.filter(
+            provider__in=result.queryset
+        ).values_list("provider_id", "weekday", "opens", "closes"):
+            periods[pid].append(hours_mod.Period(weekday, opens, closes))
+    detail = reverse("provider_detail", args=[0]).rsplit("0/", 1)[0]
+    features = []
+    for row in _rows(result, COLUMNS):
+        props = dict(zip(COLUMNS, row, strict=True))
+        pid = props.pop("id")
+        lat, lng = props.pop("latitude"), props.pop("longitude")
+        type_code = props.pop("provider_type__code")
+        ptype = types[type_code]
+        props.update(
+            {
+                "id": pid,
+                "type": type_code,
+                "type_name": ptype.display_name,
+                "area": props.pop("area__code"),
+                "capabilities": capabilities.get(pid, []),
+                "hours": hours_mod.format_periods(periods.get(pid, [])),
+                "url": request.build_absolute_uri(f"{detail}{pid}/"),
+            }
+        )
+        if english and props["name_en"]:
+            props["display_name"] = props["name_en"]
+        else:
+            props["display_name"] = props["name"]
+        if props["last_confirmed_on"]:
+            props["last_confirmed_on"] = props["last_confirmed_on"].isoformat()
+        if pid in result.distances:
+            props["distance_m"] = round(result.distances[pid])
+        features.append(
+            {
+                "type": "Feature",
+                "id": pid,
+                "geometry": {"type": "Point", "coordinates": [float(lng), float(lat)]}
+                if lat is not None
+                else None,
+                "properties": props,
+            }
+        )
+    data = {
+        "type": "FeatureCollection",
+        "count": result.count,
+        "query": result.querystring,
+        "features": features,
+    }
+    return _finish(_json(data), etag, result.params)
+
+
+@require_GET
+@gzip_page
+def providers_json(request):
+    """Compact form for the map: one array per provider, column names given once."""
+    prepared, error = _prepare(request, "json")
+    if error:
+        return error
+    result, etag = prepared
+    english = _english()
+    items = []
+    for pid, lat, lng, type_code, name, name_en, address in _rows(result, COMPACT_COLUMNS):
+        items.append(
+            [
+                pid,
+                float(lat) if lat is not None else None,
+                float(lng) if lng is not None else None,
+                type_code,
+                name_en if english and name_en else name,
+                address,
+                round(result.distances[pid]) if pid in result.distances else None,
+            ]
+        )
+    data = {
+        "count": result.count,
+        "query": result.querystring,
+        "columns": ["id", "lat", "lng", "type", "name", "address", "distance_m"],
+        "providers": items,
+    }
+    return _finish(_json(data), etag, result.params)
+
+
+@require_GET
+def geocode(request):
+    """{"lat", "lng", "label"} for a typed place, or 400/404 with a message."""
+    text = request.GET.get("q", "")
+    try:
+        place = geocoding.lookup(text)
+    except geocoding.GeocodingError as exc:
+        return _json({"error": str(exc)}, status=400 if not text.strip() else 404)
+    response = _json({"lat": round(place.lat, 6), "lng": round(place.lng, 6), "label": place.label})
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -1,0 +1,228 @@
+"""Public pages: the map/list front page and the provider page. Thin: the search lives in
+``search.py``, hours rules in ``hours.py``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from . import geocoding, search
+from . import hours as hours_mod
+from .models import Area, Capability, Municipality, Provider, ProviderType, Weekday
+from .templatetags.portal import icon_svg
+
+PAGE_SIZE = 50
+RADII = (500, 1000, 2000, 3000, 5000)
+# schema.org type per provider type group (a municipality can override per type code).
+SCHEMA_ORG_GROUP = {"medical": "MedicalOrganization", "care": "LocalBusiness", "consult": "GovernmentOffice"}
+SCHEMA_ORG_TYPE = getattr(
+    settings,
+    "SCHEMA_ORG_TYPES",
+    {"hospital": "Hospital", "clinic": "MedicalClinic", "dental": "Dentist", "pharmacy": "Pharmacy"},
+)
+
+
+def _english() -> bool:
+    return (get_language() or "ja").startswith("en")
+
+
+def _place_redirect(request):
+    """Turn the typed place (``near``) into lat/lng/place in the URL, or a message."""
+    params = request.GET.copy()
+    near = " ".join(params.pop("near", [""])[-1].split())
+    current = params.get("place", "")
+    if not near:
+        for key in ("lat", "lng", "place", "radius"):
+            params.pop(key, None)
+        if params.get("sort") == "distance":
+            params.pop("sort")
+    elif near != current or not params.get("lat"):
+        try:
+            place = geocoding.lookup(near)
+        except geocoding.GeocodingError as exc:
+            return None, str(exc), near
+        params["lat"], params["lng"] = f"{place.lat:.6f}", f"{place.lng:.6f}"
+        params["place"] = near
+        params.pop("page", None)
+    query = params.urlencode()
+    return HttpResponseRedirect(request.path + ("?" + query if query else "")), None, near
+
+
+def map_page(request):
+    place_error = None
+    near_text = None
+    params = request.GET
+    if "near" in request.GET:
+        redirect, place_error, near_text = _place_redirect(request)
+        if redirect is not None:
+            return redirect
+        params = request.GET.copy()
+        params.pop("near")
+    result = search.run(params)
+    paginator = Paginator(result.ids, PAGE_SIZE)
+    page = paginator.get_page(result.params.get("page", 1))
+    providers = search.load_providers(list(page.object_list), result.distances)
+    types = list(ProviderType.objects.all())
+    regions = list(Area.objects.filter(level=Area.Level.REGION).prefetch_related("districts"))
+    municipality = Municipality.current()
+    map_config = {
+        "tileUrl": settings.MAP_TILE_URL,
+        "attribution": settings.MAP_TILE_ATTRIBUTION,
+        "center": [float(municipality.center_lat), float(municipality.center_lng)]
+        if municipality
+        else list(settings.LEAFLET_CONFIG["DEFAULT_CENTER"]),
+        "zoom": municipality.zoom if municipality else settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+        "apiUrl": reverse("api_json") + ("?" + result.querystring if result.querystring else ""),
+        "detailUrl": reverse("provider_detail", args=[0])[:-2],
+        "types": {
+            t.code: {"name": t.display_name, "svg": icon_svg(t.shape, t.color, t.short_name)}
+            for t in types
+        },
+        "point": {
+            "lat": float(result.params["lat"]),
+            "lng": float(result.params["lng"]),
+            "radius": int(result.params["radius"]) if result.params.get("radius") else None,
+        }
+        if result.params.get("lat")
+        else None,
+        "strings": {
+            "detail": _("くわしく見る"),
+            "hereLabel": _("現在地"),
+            "noGeolocation": _("この端末では現在地を使えません。場所を入力してください。"),
+            "geolocationFailed": _("現在地が分かりませんでした。場所を入力してください。"),
+            "loadFailed": _("地図の目印を読み込めませんでした。一覧をご覧ください。"),
+            "markers": _("地図に%(n)s件を表示しています。"),
+            "noLocation": _("位置が登録されていないため、地図には出ません。"),
+        },
+    }
+    context = {
+        "result": result,
+        "page": page,
+        "providers": providers,
+        "types": types,
+        "capabilities": list(Capability.objects.all()),
+        "regions": regions,
+        "weekdays": [(str(i), label) for i, label in Weekday.choices if i < 7],
+        "radii": RADII,
+        "place_error": place_error,
+        "near_text": near_text if near_text is not None else result.params.get("place", ""),
+        "map_config": map_config,
+    }
+    return render(request, "resourcemap/map.html", context)
+
+
+def _hours_rows(provider: Provider, today: dt.date) -> list[dict]:
+    periods = list(provider.opening_periods.all())
+    labels = dict(Weekday.choices)
+    rows = []
+    today_key = hours_mod.day_key(today)
+    for weekday in range(8):
+        spans = [hours_mod.fmt_period(hours_mod._as_period(p)) for p in periods if p.weekday == weekday]
+        rows.append(
+            {
+                "label": labels[weekday],
+                "spans": spans,
+                "today": weekday == today_key,
+            }
+        )
+    return rows
+
+
+def _json_ld(request, provider: Provider) -> str:
+    ptype = provider.provider_type
+    data = {
+        "@context": "https://schema.org",
+        "@type": SCHEMA_ORG_TYPE.get(ptype.code) or SCHEMA_ORG_GROUP.get(ptype.group, "Organization"),
+        "name": provider.name,
+        "url": request.build_absolute_uri(),
+        "address": {
+            "@type": "PostalAddress",
+            "postalCode": provider.postal_code,
+            "streetAddress": provider.full_address,
+            "addressCountry": "JP",
+        },
+    }
+    if provider.name_en:
+        data["alternateName"] = provider.name_en
+    if provider.phone:
+        data["telephone"] = provider.phone
+    if provider.fax:
+        data["faxNumber"] = provider.fax
+    if provider.website:
+        data["sameAs"] = provider.website
+    if provider.latitude is not None:
+        data["geo"] = {
+            "@type": "GeoCoordinates",
+            "latitude": float(provider.latitude),
+            "longitude": float(provider.longitude),
+        }
+    day_names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    specs = []
+    for period in provider.opening_periods.all():
+        if period.weekday < 7:
+            specs.append(
+                {
+                    "@type": "OpeningHoursSpecification",
+                    "dayOfWeek": day_names[period.weekday],
+                    "opens": period.opens.strftime("%H:%M"),
+                    "closes": "23:59" if period.closes == period.opens else period.closes.strftime("%H:%M"),
+                }
+            )
+    if specs and not provider.hours_unknown:
+        data["openingHoursSpecification"] = specs
+    # Escape "<" so that a name can never close the script element.
+    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+
+
+def provider_detail(request, pk: int):
+    try:
+        provider = (
+            Provider.objects.published().with_related().with_capabilities().with_hours().get(pk=pk)
+        )
+    except Provider.DoesNotExist:
+        raise Http404 from None
+    now = timezone.localtime()
+    naive_now = now.replace(tzinfo=None)
+    exceptions = list(provider.hours_exceptions.all())
+    status = hours_mod.status_at(
+        naive_now, provider.opening_periods.all(), exceptions, provider.hours_unknown
+    )
+    upcoming = [e for e in exceptions if e.end_date >= now.date()][:10]
+    back_query = ""
+    if request.GET.get("from"):
+        from django.http import QueryDict
+
+        cleaned, _ignored = search.clean(QueryDict(request.GET["from"][:2000]))
+        back_query = search.querystring(cleaned)
+    context = {
+        "provider": provider,
+        "status": status,
+        "now": now,
+        "today_is_holiday": hours_mod.is_holiday(now.date()),
+        "hours_rows": _hours_rows(provider, now.date()),
+        "exceptions": upcoming,
+        "provider_capabilities": list(provider.provider_capabilities.all()),
+        "json_ld": _json_ld(request, provider),
+        "back_query": back_query,
+        "map_config": {
+            "tileUrl": settings.MAP_TILE_URL,
+            "attribution": settings.MAP_TILE_ATTRIBUTION,
+            "lat": float(provider.latitude) if provider.latitude is not None else None,
+            "lng": float(provider.longitude) if provider.longitude is not None else None,
+            "svg": icon_svg(
+                provider.provider_type.shape, provider.provider_type.color, provider.provider_type.short_name
+            ),
+            "name": provider.display_name,
+        },
+        "notes": provider.notes_en if _english() and provider.notes_en else provider.notes,
+    }
+    return render(request, "resourcemap/provider_detail.html", context)
