@@ -1,0 +1,550 @@
+"""Staff back office (Django admin, in Japanese).
+
+Provider edits never call ``Model.save()`` directly: ``ProviderAdmin.save_related`` hands the
+form and all inlines to ``providers.provider_create`` / ``provider_update`` in one call, so
+fields, capabilities, hours and exceptions are validated and written together and one
+``ProviderChange`` records who changed what.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.forms.widgets import Script
+from django.http import HttpResponseRedirect
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+
+from . import formats, providers
+from .forms import OpeningPeriodFormSet, ProviderAdminForm, ProviderCapabilityFormSet
+from .models import (
+    Area,
+    Capability,
+    HoursException,
+    Municipality,
+    OpeningPeriod,
+    Provider,
+    ProviderCapability,
+    ProviderChange,
+    ProviderType,
+)
+from .resources import IMPORT_HELP, ProviderResource, PublicProviderResource
+
+STAFF_SOURCE = "管理画面"
+
+
+class WritePathRejected(Exception):
+    """The write path refused a change the forms had accepted (e.g. a concurrent edit)."""
+
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference data
+
+
+@admin.register(Municipality)
+class MunicipalityAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "code", "map_title", "contact_department")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not Municipality.objects.exists()
+
+
+@admin.register(Area)
+class AreaAdmin(admin.ModelAdmin):
+    list_display = ("name", "level", "parent", "code", "sort_order", "provider_count")
+    list_filter = ("level", "parent")
+    search_fields = ("name", "kana", "code")
+    ordering = ("sort_order", "code")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("parent").annotate(
+            _providers=Count("providers")
+        )
+
+    @admin.display(description=_("事業所数"), ordering="_providers")
+    def provider_count(self, obj):
+        return obj._providers
+
+
+@admin.register(ProviderType)
+class ProviderTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "short_name", "group", "code", "service_code", "color_swatch", "sort_order")
+    list_filter = ("group",)
+    search_fields = ("name", "code")
+
+    @admin.display(description=_("地図の色"))
+    def color_swatch(self, obj):
+        return format_html(
+            '<span class="rm-swatch" style="background:{}"></span> {}', obj.color, obj.color
+        )
+
+
+@admin.register(Capability)
+class CapabilityAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "has_count", "type_list", "sort_order")
+    list_filter = ("provider_types", "has_count")
+    search_fields = ("name", "code", "description")
+    filter_horizontal = ("provider_types",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("provider_types")
+
+    @admin.display(description=_("対象の種別"))
+    def type_list(self, obj):
+        return "、".join(t.name for t in obj.provider_types.all())
+
+
+# ---------------------------------------------------------------------------------------------
+# Provider list filters
+
+
+class RegionFilter(admin.SimpleListFilter):
+    title = _("地域")
+    parameter_name = "region"
+
+    def lookups(self, request, model_admin):
+        return [(a.code, a.name) for a in Area.objects.filter(level=Area.Level.REGION)]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(area__parent__code=self.value())
+        return queryset
+
+
+class DistrictFilter(admin.SimpleListFilter):
+    title = _("地区")
+    parameter_name = "district"
+
+    def lookups(self, request, model_admin):
+        districts = Area.objects.filter(level=Area.Level.DISTRICT).select_related("parent")
+        region = request.GET.get(RegionFilter.parameter_name)
+        if region:
+            districts = districts.filter(parent__code=region)
+        return [(a.code, a.name) for a in districts] + [("none", gettext("地区なし"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(area__isnull=True)
+        if self.value():
+            return queryset.filter(area__code=self.value())
+        return queryset
+
+
+class CapabilityFilter(admin.SimpleListFilter):
+    title = _("対応できること")
+    parameter_name = "capability"
+
+    def lookups(self, request, model_admin):
+        return [(c.code, c.name) for c in Capability.objects.all()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(provider_capabilities__capability__code=self.value())
+        return queryset
+
+
+class LastConfirmedFilter(admin.SimpleListFilter):
+    title = _("最終確認")
+    parameter_name = "confirmed"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("never", gettext("未確認")),
+            ("old", gettext("1年以上前")),
+            ("recent", gettext("1年以内")),
+        ]
+
+    def queryset(self, request, queryset):
+        year_ago = timezone.localdate() - dt.timedelta(days=365)
+        if self.value() == "never":
+            return queryset.filter(last_confirmed_on__isnull=True)
+        if self.value() == "old":
+            return queryset.filter(last_confirmed_on__lt=year_ago)
+        if self.value() == "recent":
+            return queryset.filter(last_confirmed_on__gte=year_ago)
+        return queryset
+
+
+# ---------------------------------------------------------------------------------------------
+# Provider inlines: their permissions follow the provider's, so an editor who may change a
+# provider may also remove an opening period (the rows are rewritten by the write path).
+
+
+class ProviderPartInline(admin.TabularInline):
+    extra = 0
+
+    def _provider_perm(self, request, action):
+        return request.user.has_perm(f"resourcemap.{action}_provider")
+
+    def has_view_permission(self, request, obj=None):
+        return self._provider_perm(request, "view") or self._provider_perm(request, "change")
+
+    def has_add_permission(self, request, obj=None):
+        return self._provider_perm(request, "change")
+
+    def has_change_permission(self, request, obj=None):
+        return self._provider_perm(request, "change")
+
+    def has_delete_permission(self, request, obj=None):
+        return self._provider_perm(request, "change")
+
+
+class ProviderCapabilityInline(ProviderPartInline):
+    model = ProviderCapability
+    formset = ProviderCapabilityFormSet
+    fields = ("capability", "count", "note")
+    verbose_name = _("対応できること")
+    verbose_name_plural = _("対応できること（件数は「件数を持つ」項目だけ）")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        field = formset.form.base_fields.get("capability")
+        if field is not None:
+            qs = Capability.objects.all()
+            if obj is not None and obj.provider_type_id:
+                qs = qs.filter(provider_types=obj.provider_type_id)
+            field.queryset = qs
+        return formset
+
+
+class OpeningPeriodInline(ProviderPartInline):
+    model = OpeningPeriod
+    formset = OpeningPeriodFormSet
+    fields = ("weekday", "opens", "closes")
+    verbose_name_plural = _("営業時間（夜をまたぐ時は 18:00〜09:00、24時間は 00:00〜00:00）")
+
+
+class HoursExceptionInline(ProviderPartInline):
+    model = HoursException
+    fields = ("start_date", "end_date", "closed", "opens", "closes", "note")
+
+
+class ProviderChangeInline(admin.TabularInline):
+    model = ProviderChange
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ("changed_at", "actor_kind", "action", "user", "source", "changes_table")
+    readonly_fields = fields
+    verbose_name_plural = _("変更履歴")
+    ordering = ("-changed_at", "-pk")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("resourcemap.view_provider") or request.user.has_perm(
+            "resourcemap.change_provider"
+        )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+    @admin.display(description=_("変更内容（変更前 → 変更後）"))
+    def changes_table(self, obj):
+        return render_changes(obj.changes)
+
+
+FIELD_LABELS = {
+    **{f.name: f.verbose_name for f in Provider._meta.fields},
+    providers.CAPABILITIES_KEY: _("対応できること"),
+    providers.HOURS_KEY: _("営業時間"),
+    providers.EXCEPTIONS_KEY: _("臨時の休み・営業時間"),
+}
+
+
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
+
+
+def _cell(value) -> str:
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, bool):
+        return gettext("はい") if value else gettext("いいえ")
+    return str(value)
+
+
+def render_changes(changes):
+    if not changes:
+        return "—"
+    rows = format_html_join(
+        "",
+        '<tr><th scope="row">{}</th><td class="rm-old">{}</td><td class="rm-new">{}</td></tr>',
+        ((field_label(name), _cell(old), _cell(new)) for name, (old, new) in changes.items()),
+    )
+    return format_html('<table class="rm-changes"><tbody>{}</tbody></table>', rows)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@admin.register(Provider)
+class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
+    form = ProviderAdminForm
+    inlines = [ProviderCapabilityInline, OpeningPeriodInline, HoursExceptionInline, ProviderChangeInline]
+    list_display = (
+        "name", "provider_type", "district", "status", "phone", "fax", "capability_list",
+        "last_confirmed_on", "updated_at",
+    )
+    list_display_links = ("name",)
+    list_filter = (
+        "provider_type", RegionFilter, DistrictFilter, CapabilityFilter, "status",
+        LastConfirmedFilter, "hours_unknown", "is_demo",
+    )
+    search_fields = (
+        "name", "kana", "name_en", "address", "building", "medical_code", "care_code",
+        "corporate_number", "corporate_name", "phone",
+    )
+    list_select_related = ("provider_type", "area", "area__parent")
+    list_per_page = 50
+    readonly_fields = ("location_map", "created_at", "updated_at")
+    save_on_top = True
+    actions = ["confirm_selected"]
+    fieldsets = (
+        (None, {"fields": ("name", "kana", "name_en", "provider_type", "status")}),
+        (_("所在地"), {
+            "fields": ("postal_code", "address", "building", "location_map",
+                       ("latitude", "longitude"), "area"),
+            "description": _("地図をクリックするか、目印を動かすと緯度・経度が入ります。"),
+        }),
+        (_("連絡先（公開）"), {"fields": ("phone", "fax", "website", "email")}),
+        (_("調査の連絡先（非公開）"), {"fields": ("contact_person", "contact_email", "contact_phone")}),
+        (_("営業時間・お知らせ"), {"fields": ("hours_unknown", "hours_note", "notes", "notes_en")}),
+        (_("番号（取込の照合に使います）"), {
+            "fields": ("medical_code", "care_code", "corporate_number", "corporate_name"),
+        }),
+        (_("確認"), {"fields": ("last_confirmed_on", "last_confirmed_source", "is_demo",
+                               "created_at", "updated_at")}),
+    )
+
+    # import/export
+    resource_classes = [ProviderResource, PublicProviderResource]
+    formats = formats.STAFF_FORMATS
+    import_template_name = "admin/resourcemap/provider/import.html"
+    skip_admin_log = False
+
+    class Media:
+        css = {"all": ("leaflet/leaflet.css", "css/admin.css")}
+        js = ("leaflet/leaflet.js", Script("js/admin-location.js", type="module"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("provider_capabilities__capability")
+
+    def has_delete_permission(self, request, obj=None):
+        # Nothing is ever lost: a provider that stops is set to 廃止 instead.
+        return False
+
+    # ---- list columns --------------------------------------------------------------------------
+
+    @admin.display(description=_("地区"), ordering="area__sort_order")
+    def district(self, obj):
+        if not obj.area_id:
+            return "—"
+        return f"{obj.area.parent.name if obj.area.parent_id else ''}・{obj.area.name}"
+
+    @admin.display(description=_("対応できること"))
+    def capability_list(self, obj):
+        names = [pc.capability.short_name or pc.capability.name for pc in obj.provider_capabilities.all()]
+        return "、".join(names) or "—"
+
+    @admin.display(description=_("地図"))
+    def location_map(self, obj):
+        municipality = Municipality.current()
+        located = obj is not None and obj.latitude is not None and obj.longitude is not None
+        if located:
+            center = (obj.latitude, obj.longitude)
+        elif municipality:
+            center = (municipality.center_lat, municipality.center_lng)
+        else:
+            center = settings.LEAFLET_CONFIG["DEFAULT_CENTER"]
+        config = {
+            "tileUrl": settings.MAP_TILE_URL,
+            "attribution": settings.MAP_TILE_ATTRIBUTION,
+            "center": [float(center[0]), float(center[1])],
+            "zoom": (municipality.zoom if municipality else 13) + (3 if located else 0),
+            "marker": [float(obj.latitude), float(obj.longitude)] if located else None,
+            "boundary": municipality.boundary if municipality else [],
+            "hint": gettext("地図をクリックすると目印を置けます。目印は動かせます。"),
+        }
+        return format_html(
+            '<div class="rm-location-map" role="application" aria-label="{}" data-config="{}"></div>'
+            '<p class="help rm-location-help">{}</p>',
+            gettext("位置を決める地図"), json.dumps(config, ensure_ascii=False), config["hint"],
+        )
+
+    # ---- saving through the write path --------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        """Deferred: ``save_related`` writes the provider together with its inlines."""
+
+    def save_formset(self, request, form, formset, change):
+        """Deferred as well (see ``save_related``)."""
+
+    def save_related(self, request, form, formsets, change):
+        data = {
+            name: form.cleaned_data[name]
+            for name in Provider.TRACKED_FIELDS
+            if name in form.cleaned_data
+        }
+        parts = {"capabilities": None, "periods": None, "exceptions": None}
+        for formset in formsets:
+            live = [
+                f for f in formset.forms
+                if getattr(f, "cleaned_data", None) and not formset._should_delete_form(f)
+            ]
+            if formset.model is ProviderCapability:
+                parts["capabilities"] = {
+                    f.cleaned_data["capability"].code: {
+                        "count": f.cleaned_data.get("count"), "note": f.cleaned_data.get("note", "")
+                    }
+                    for f in live if f.cleaned_data.get("capability")
+                }
+            elif formset.model is OpeningPeriod:
+                parts["periods"] = [
+                    (int(f.cleaned_data["weekday"]), f.cleaned_data["opens"], f.cleaned_data["closes"])
+                    for f in live
+                ]
+            elif formset.model is HoursException:
+                parts["exceptions"] = [
+                    {k: f.cleaned_data.get(k) for k in
+                     ("start_date", "end_date", "closed", "opens", "closes", "note")}
+                    for f in live
+                ]
+        try:
+            if change:
+                provider = Provider.objects.get(pk=form.instance.pk)
+                record = providers.provider_update(
+                    provider=provider, changes=data, **parts,
+                    actor_kind=ProviderChange.Actor.STAFF, user=request.user, source=STAFF_SOURCE,
+                )
+            else:
+                provider = providers.provider_create(
+                    data=data,
+                    capabilities=parts["capabilities"] or {},
+                    periods=parts["periods"] or [],
+                    exceptions=parts["exceptions"] or [],
+                    actor_kind=ProviderChange.Actor.STAFF, user=request.user, source=STAFF_SOURCE,
+                )
+                record = provider.changes.first()
+        except ValidationError as error:
+            raise WritePathRejected(error) from error
+        form.instance.pk = provider.pk
+        form.instance.refresh_from_db()
+        request._provider_change = record
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        record = getattr(request, "_provider_change", None)
+        if add:
+            return [{"added": {}}]
+        if record is None:
+            return gettext("変更はありませんでした。")
+        return [{"changed": {"fields": [field_label(name) for name in record.changes]}}]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except WritePathRejected as rejected:
+            for message in rejected.error.messages:
+                messages.error(request, message)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @admin.action(description=_("選んだ事業所を「内容確認済み」にする（今日の日付）"), permissions=["change"])
+    def confirm_selected(self, request, queryset):
+        count = 0
+        for provider in queryset:
+            providers.provider_confirm(
+                provider=provider, actor_kind=ProviderChange.Actor.STAFF, user=request.user,
+                source=gettext("区職員の確認"),
+            )
+            count += 1
+        messages.success(request, gettext("%(n)d件を確認済みにしました。") % {"n": count})
+
+    # ---- import/export ------------------------------------------------------------------------
+
+    def get_import_data_kwargs(self, **kwargs):
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        kwargs["rollback_on_validation_errors"] = True
+        return kwargs
+
+    def get_import_context_data(self, **kwargs):
+        context = super().get_import_context_data(**kwargs)
+        context["import_help"] = IMPORT_HELP
+        return context
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, formats.FileFormatError):
+            form.add_error("import_file", str(e))
+        else:
+            form.add_error(
+                "import_file",
+                gettext("ファイルを読めませんでした。選んだ形式（csv / xlsx）とファイルが合っているか確かめてください。"),
+            )
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            # The data changed between preview and confirmation; nothing was saved.
+            messages.error(
+                request,
+                gettext("確認の間にデータが変わったため取り込みを中止しました。何も保存されていません。もう一度ファイルを選んでください。"),
+            )
+            return HttpResponseRedirect(request.path.replace("process_import/", "import/"))
+        return super().process_result(result, request)
+
+    def add_success_message(self, result, request):
+        totals = result.totals
+        messages.success(
+            request,
+            gettext("取り込みました: 新規 %(new)d件、変更 %(update)d件、変更なし %(skip)d件。")
+            % {"new": totals["new"], "update": totals["update"], "skip": totals["skip"]},
+        )
+
+    def get_export_filename(self, request, queryset, file_format):
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        return f"providers-{stamp}.{file_format.get_extension()}"
+
+
+@admin.register(ProviderChange)
+class ProviderChangeAdmin(admin.ModelAdmin):
+    list_display = ("changed_at", "provider", "actor_kind", "action", "user", "source", "field_list")
+    list_filter = ("actor_kind", "action", "changed_at")
+    search_fields = ("provider__name", "provider__kana", "source", "user__username")
+    list_select_related = ("provider", "user")
+    date_hierarchy = "changed_at"
+    fields = ("changed_at", "provider", "actor_kind", "action", "user", "source", "changes_table")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("変更した項目"))
+    def field_list(self, obj):
+        return "、".join(field_label(name) for name in obj.changes) or "—"
+
+    @admin.display(description=_("変更内容（変更前 → 変更後）"))
+    def changes_table(self, obj):
+        return render_changes(obj.changes)

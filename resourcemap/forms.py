@@ -1,0 +1,90 @@
+"""Admin forms: the provider form and its inline formsets.
+
+They check, before anything is saved, the same rules the write path (``providers.py``)
+enforces, so staff see messages at the field or inline instead of an error page:
+- the provider form runs ``Provider.full_clean`` (ModelForm), which includes ``clean()``
+  (coordinates inside the municipality, district not region);
+- the hours formset runs ``hours.validate_periods`` over all rows (overlaps, overnight spill,
+  closes-before-opens);
+- the capability formset checks that each capability applies to the chosen type and that
+  counts are only given where the capability has a count.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext as _
+
+from . import hours as hours_mod
+from .models import Area, Provider
+
+
+class ProviderAdminForm(forms.ModelForm):
+    class Meta:
+        model = Provider
+        fields = Provider.TRACKED_FIELDS
+        widgets = {
+            "latitude": forms.NumberInput(attrs={"step": "0.000001", "class": "js-location-lat"}),
+            "longitude": forms.NumberInput(attrs={"step": "0.000001", "class": "js-location-lng"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "notes_en": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "area" in self.fields:
+            self.fields["area"].queryset = Area.objects.filter(
+                level=Area.Level.DISTRICT
+            ).select_related("parent")
+            self.fields["area"].label_from_instance = lambda a: f"{a.parent.name}地域 › {a.name}地区"
+
+
+def _live_forms(formset):
+    for form in formset.forms:
+        if not hasattr(form, "cleaned_data") or not form.cleaned_data:
+            continue
+        if formset.can_delete and formset._should_delete_form(form):
+            continue
+        yield form
+
+
+class OpeningPeriodFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        periods = [
+            hours_mod.Period(int(f.cleaned_data["weekday"]), f.cleaned_data["opens"], f.cleaned_data["closes"])
+            for f in _live_forms(self)
+            if f.cleaned_data.get("opens") is not None and f.cleaned_data.get("closes") is not None
+        ]
+        errors = hours_mod.validate_periods(periods)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ProviderCapabilityFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        provider_type = getattr(self.instance, "provider_type", None) if self.instance.provider_type_id else None
+        errors = []
+        for form in _live_forms(self):
+            capability = form.cleaned_data.get("capability")
+            if capability is None:
+                continue
+            if provider_type and not capability.provider_types.filter(pk=provider_type.pk).exists():
+                form.add_error(
+                    "capability",
+                    _("「%(cap)s」は「%(type)s」には設定できません。")
+                    % {"cap": capability.name, "type": provider_type.name},
+                )
+                errors.append(capability.name)
+            if form.cleaned_data.get("count") is not None and not capability.has_count:
+                form.add_error("count", _("「%(cap)s」には件数を入力できません。") % {"cap": capability.name})
+                errors.append(capability.name)
+        if errors:
+            raise ValidationError(_("対応できることの入力を確かめてください。"))
