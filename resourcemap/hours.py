@@ -3,7 +3,7 @@
 Rules (the ones staff and providers are told in the forms):
 - A period on a weekday, or on 祝日 (public holidays, weekday 7).
 - ``closes`` earlier than ``opens`` is an overnight period (e.g. 18:00–09:00): allowed when it
-  starts at noon or later and ends at noon or earlier, which catches typos such as 14:00–12:00.
+  starts at noon or later and ends before noon, which catches typos such as 14:00–12:00.
 - 00:00–00:00 means open all day (24 hours).
 - On a public holiday the 祝日 periods apply; a provider without 祝日 periods is closed on
   holidays (the common 日祝休み). Dated exceptions override both.
@@ -62,9 +62,9 @@ def period_error(opens: dt.time | None, closes: dt.time | None) -> str | None:
         if opens == MIDNIGHT:
             return None
         return _("開始と終了が同じ時刻です。24時間なら 00:00〜00:00 と入力してください。")
-    if closes < opens and not (opens >= NOON and closes <= NOON):
+    if closes < opens and not (opens >= NOON and closes < NOON):
         return _(
-            "終了時刻が開始時刻より前です。夜をまたぐ場合は、開始を12時以降・終了を12時以前にしてください。"
+            "終了時刻が開始時刻より前です。夜をまたぐ場合は、開始を12時以降・終了を12時より前にしてください。"
         )
     return None
 
