@@ -74,6 +74,8 @@ _WEEKDAY_NAMES = (
 
 
 _KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
+# Hyphen-like characters people type in addresses (番地 "4−10", "4‐10"); not ー (長音).
+_KATAKANA_TO_HIRAGANA.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d"})
 
 
 def fold(text: str) -> str:

@@ -1,0 +1,258 @@
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.http import QueryDict
+
+from resourcemap import search
+from resourcemap.models import Provider
+from tests.factories import make_provider
+
+pytestmark = pytest.mark.django_db
+TOKYO = ZoneInfo("Asia/Tokyo")
+WEEKDAYS = [(d, dt.time(9), dt.time(18)) for d in range(5)]
+
+
+def names(result):
+    return [p.name for p in result.providers]
+
+
+def run(query: str, **kwargs):
+    return search.run(QueryDict(query), **kwargs)
+
+
+def test_type_filter_and_published_only():
+    make_provider(name="看護A", type_code="nursing")
+    make_provider(name="薬局B", type_code="pharmacy")
+    make_provider(name="閉鎖看護", type_code="nursing", status=Provider.Status.CLOSED)
+    make_provider(name="申請中看護", type_code="nursing", status=Provider.Status.PENDING)
+    make_provider(name="休止看護", type_code="nursing", status=Provider.Status.SUSPENDED)
+    result = run("type=nursing")
+    assert sorted(names(result)) == ["休止看護", "看護A"]
+    assert result.count == 2
+    assert "種別: 訪問看護ステーション" in result.conditions
+    both = run("type=nursing&type=pharmacy")
+    assert sorted(names(both)) == ["休止看護", "看護A", "薬局B"]
+
+
+def test_capabilities_must_all_match():
+    make_provider(name="両方", type_code="nursing", capabilities={"h24": None, "mitori": {"count": 3}})
+    make_provider(name="24hだけ", type_code="nursing", capabilities={"h24": None})
+    make_provider(name="なし", type_code="nursing")
+    assert names(run("cap=h24&cap=mitori")) == ["両方"]
+    assert sorted(names(run("cap=h24"))) == ["24hだけ", "両方"]
+
+
+def test_region_and_district():
+    make_provider(name="用賀の", area_code="yoga")
+    make_provider(name="奥沢の", area_code="okusawa")
+    make_provider(name="池尻の", area_code="ikejiri")
+    assert sorted(names(run("region=tamagawa"))) == ["奥沢の", "用賀の"]
+    assert names(run("district=yoga")) == ["用賀の"]
+    # A district outside the chosen region wins and the user is told.
+    result = run("region=setagaya&district=yoga")
+    assert names(result) == ["用賀の"]
+    assert any("含まれない" in m for m in result.ignored)
+    # A district code given as region is not silently used.
+    result = run("region=yoga")
+    assert result.count == 3
+    assert any("地域「yoga」" in m for m in result.ignored)
+
+
+@pytest.mark.parametrize("query", ["ｻｸﾗ", "さくら", "サクラ", "ｻｸﾗ 用賀", "  さくら  "])
+def test_keyword_is_kana_and_width_folded(query):
+    make_provider(name="さくら訪問看護", kana="サクラホウモンカンゴ", address="東京都世田谷区用賀1-1-1")
+    make_provider(name="ひまわり薬局", kana="ヒマワリヤッキョク", address="東京都世田谷区奥沢1-1-1")
+    assert names(search.run({"q": query})) == ["さくら訪問看護"]
+
+
+def test_keyword_matches_kana_and_address_and_full_width_digits():
+    make_provider(name="桜医院", kana="サクライイン", address="東京都世田谷区用賀4-10-1")
+    make_provider(name="梅医院", kana="ウメイイン", address="東京都世田谷区奥沢2-3-4")
+    assert names(search.run({"q": "さくらいいん"})) == ["桜医院"]
+    for query in ("用賀４－１０", "用賀4−10", "用賀４‐１０"):
+        assert names(search.run({"q": query})) == ["桜医院"]
+    assert names(search.run({"q": "ウメ いいん"})) == ["梅医院"]  # every word must match
+
+
+def test_keyword_index_refreshes_after_a_change():
+    provider = make_provider(name="旧名クリニック", kana="キュウメイ")
+    assert search.run({"q": "新名"}).count == 0
+    from resourcemap import providers
+    from resourcemap.models import ProviderChange
+
+    providers.provider_update(
+        provider=provider, changes={"name": "新名クリニック"},
+        actor_kind=ProviderChange.Actor.SYSTEM, source="test",
+    )
+    assert names(search.run({"q": "新名"})) == ["新名クリニック"]
+
+
+# --- opening hours on a frozen clock ---------------------------------------------------------
+
+@pytest.fixture
+def hours_providers():
+    make_provider(name="分割", periods=[(d, dt.time(9), dt.time(12)) for d in range(6)]
+                  + [(d, dt.time(14), dt.time(18)) for d in range(5)])
+    make_provider(name="夜間", periods=[(d, dt.time(20), dt.time(6)) for d in range(7)])
+    make_provider(name="終日", periods=[(d, dt.time(0), dt.time(0)) for d in range(8)])
+    make_provider(name="不明", periods=[], hours_unknown=True)
+    make_provider(name="祝日も", periods=WEEKDAYS + [(7, dt.time(10), dt.time(16))])
+    make_provider(
+        name="臨時休業", periods=WEEKDAYS,
+        exceptions=[{"start_date": dt.date(2025, 11, 4), "end_date": dt.date(2025, 11, 4), "closed": True}],
+    )
+
+
+def open_now(at: dt.datetime) -> list[str]:
+    with time_machine.travel(at.replace(tzinfo=TOKYO), tick=False):
+        return sorted(names(search.run({"open": "now"})))
+
+
+def test_open_now_split_hours(hours_providers):
+    # Tuesday 2025-11-11 (no holiday)
+    assert open_now(dt.datetime(2025, 11, 11, 10, 0)) == ["分割", "祝日も", "終日", "臨時休業"]
+    assert open_now(dt.datetime(2025, 11, 11, 13, 0)) == ["祝日も", "終日", "臨時休業"]
+    assert open_now(dt.datetime(2025, 11, 11, 18, 0)) == ["終日"]
+
+
+def test_open_now_overnight_spills_into_next_morning(hours_providers):
+    assert open_now(dt.datetime(2025, 11, 11, 23, 0)) == ["夜間", "終日"]
+    assert open_now(dt.datetime(2025, 11, 12, 5, 59)) == ["夜間", "終日"]
+    assert open_now(dt.datetime(2025, 11, 12, 6, 0)) == ["終日"]
+
+
+def test_open_now_on_a_public_holiday(hours_providers):
+    # 2025-11-03 (Mon) is 文化の日: weekday hours do not apply, 祝日 periods do.
+    result = open_now(dt.datetime(2025, 11, 3, 11, 0))
+    assert result == ["祝日も", "終日"]
+    # Overnight period on Sunday night spills into the holiday morning.
+    assert "夜間" in open_now(dt.datetime(2025, 11, 3, 3, 0))
+
+
+def test_open_now_dated_exception_and_unknown(hours_providers):
+    result = open_now(dt.datetime(2025, 11, 4, 10, 0))
+    assert "臨時休業" not in result
+    assert "不明" not in result
+
+
+def test_open_at_a_weekday_and_time(hours_providers):
+    sunday_evening = sorted(names(search.run({"day": "6", "time": "19:00"})))
+    assert sunday_evening == ["終日"]
+    sunday_night = sorted(names(search.run({"day": "6", "time": "21:00"})))
+    assert sunday_night == ["夜間", "終日"]
+    saturday_any = sorted(names(search.run({"day": "5"})))
+    assert saturday_any == ["分割", "夜間", "終日"]
+    holiday = sorted(names(search.run({"day": "holiday", "time": "11:00"})))
+    assert holiday == ["祝日も", "終日"]
+    dated = sorted(names(search.run({"day": "2025-11-03", "time": "11:00"})))
+    assert dated == ["祝日も", "終日"]
+    result = search.run({"day": "6", "time": "19:00"})
+    assert "日曜日 19:00 に営業" in result.conditions
+
+
+def test_night_or_holiday(hours_providers):
+    assert sorted(names(search.run({"nightholiday": "1"}))) == ["夜間", "祝日も", "終日"]
+
+
+# --- location -------------------------------------------------------------------------------
+
+def test_near_point_radius_and_distance_sort():
+    from decimal import Decimal
+
+    make_provider(name="近い", kana="チカイ", latitude=Decimal("35.626500"), longitude=Decimal("139.633500"))
+    make_provider(name="中くらい", kana="ナカクライ", latitude=Decimal("35.632000"), longitude=Decimal("139.640000"))
+    make_provider(name="遠い", kana="アトオイ", area_code="ikejiri", latitude=Decimal("35.650500"), longitude=Decimal("139.684500"))
+    result = search.run({"lat": "35.6265", "lng": "139.6335", "radius": "1500"})
+    assert names(result) == ["近い", "中くらい"]
+    assert result.providers[0].distance_m < 5
+    assert 700 < result.providers[1].distance_m < 1000
+    assert result.params["sort"] == "distance"
+    everything = search.run({"lat": "35.6265", "lng": "139.6335", "sort": "distance"})
+    assert names(everything) == ["近い", "中くらい", "遠い"]
+    assert names(search.run({"lat": "35.6265", "lng": "139.6335", "sort": "kana"})) == ["遠い", "近い", "中くらい"]
+
+
+def test_sort_by_area():
+    make_provider(name="A", kana="ア", area_code="karasuyama_d")
+    make_provider(name="B", kana="イ", area_code="ikejiri")
+    assert names(search.run({"sort": "area"})) == ["B", "A"]
+    assert names(search.run({})) == ["A", "B"]
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "query, fragment",
+    [
+        ("type=nope", "種別「nope」"),
+        ("cap=nope", "「nope」"),
+        ("district=nope", "地区「nope」"),
+        ("open=sometimes", "営業時間の条件"),
+        ("day=8", "曜日・日付"),
+        ("day=2025-02-30", "日付"),
+        ("time=25:00", "時刻"),
+        ("lat=abc&lng=1", "緯度・経度"),
+        ("lat=nan&lng=nan", "緯度・経度"),
+        ("lat=35.6&lng=139.6&radius=-5", "半径"),
+        ("radius=500", "半径"),
+        ("sort=distance", "距離順"),
+        ("sort=price", "並び順"),
+        ("page=abc", "ページ"),
+        ("ids=x,-3", "番号"),
+        ("utm_source=x", "「utm_source」"),
+    ],
+)
+def test_bad_parameters_are_ignored_and_reported(query, fragment):
+    make_provider(name="ある")
+    result = run(query)
+    assert names(result) == ["ある"]
+    assert any(fragment in message for message in result.ignored), result.ignored
+
+
+def test_empty_values_are_not_reported():
+    make_provider(name="ある")
+    result = run("type=&cap=&region=&district=&q=&open=&day=&time=&lat=&lng=&radius=&sort=")
+    assert result.ignored == []
+    assert result.count == 1
+
+
+def test_shortlist_drops_unknown_and_hidden_ids():
+    a = make_provider(name="A", kana="ア")
+    b = make_provider(name="B", kana="イ")
+    hidden = make_provider(name="C", status=Provider.Status.CLOSED)
+    result = search.run({}, ids=[b.pk, a.pk, hidden.pk, 999999])
+    assert result.ids == [a.pk, b.pk]
+    assert any("2件" in m for m in result.ignored)
+    assert result.querystring == f"ids={b.pk}%2C{a.pk}"
+    assert search.run(QueryDict(result.querystring)).ids == [a.pk, b.pk]
+
+
+def test_querystring_reproduces_the_search():
+    make_provider(name="看護", type_code="nursing", capabilities={"h24": None})
+    result = run("cap=h24&type=nursing&district=yoga&q=%EF%BD%B6&page=2&sort=kana")
+    assert result.querystring == "type=nursing&cap=h24&district=yoga&q=%E3%82%AB"
+    again = run(result.querystring)
+    assert again.ids == result.ids
+    assert again.querystring == result.querystring
+
+
+def test_run_ids_and_query_count(django_assert_max_num_queries):
+    for i in range(20):
+        make_provider(name=f"看護{i}", type_code="nursing", capabilities={"h24": None})
+    with django_assert_max_num_queries(12):
+        ids = search.run_ids({"type": "nursing", "cap": "h24", "open": "now", "q": "看護"})
+    assert isinstance(ids, list)
+    result = search.run({"type": "nursing"})
+    with django_assert_max_num_queries(8):
+        providers = result.providers
+        for p in providers:
+            _ = (p.provider_type.name, p.area.parent.name, list(p.provider_capabilities.all()),
+                 list(p.opening_periods.all()))
+    assert len(providers) == 20
+
+
+def test_fold():
+    assert search.fold("ｻｸﾗ") == search.fold("サクラ") == search.fold("さくら") == "さくら"
+    assert search.fold("ＡＢＣ　１２３") == "abc123"
