@@ -3,7 +3,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from resourcemap import api, views
+from resourcemap import api, print_views, views
 
 admin.site.site_header = "在宅療養資源マップ 管理画面"
 admin.site.site_title = "在宅療養資源マップ 管理"
@@ -20,6 +20,19 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", views.map_page, name="map"),
     path("providers/<int:pk>/", views.provider_detail, name="provider_detail"),
+    path("", include("surveys.urls")),
+    path("print/", print_views.print_preview, name="print_preview"),
+    path("print/pdf/", print_views.print_pdf, name="print_pdf"),
+    path("providers/<int:pk>/sheet/", print_views.provider_sheet, name="provider_sheet"),
+    path("providers/<int:pk>/sheet/pdf/", print_views.provider_sheet_pdf, name="provider_sheet_pdf"),
+    path("flyer/", print_views.flyer, name="flyer"),
+    path("flyer/pdf/", print_views.flyer_pdf, name="flyer_pdf"),
+    path("flyer/qr.svg", print_views.flyer_qr_svg, name="flyer_qr_svg"),
+    path("flyer/qr.png", print_views.flyer_qr_png, name="flyer_qr_png"),
+    path("flyer/<slug:slug>/", print_views.flyer, name="flyer_variant"),
+    path("flyer/<slug:slug>/pdf/", print_views.flyer_pdf, name="flyer_pdf"),
+    path("flyer/<slug:slug>/qr.svg", print_views.flyer_qr_svg, name="flyer_qr_svg"),
+    path("flyer/<slug:slug>/qr.png", print_views.flyer_qr_png, name="flyer_qr_png"),
     prefix_default_language=False,
 )
 
