@@ -20,6 +20,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", views.map_page, name="map"),
     path("providers/<int:pk>/", views.provider_detail, name="provider_detail"),
+    path("", include("surveys.urls")),
     path("print/", print_views.print_preview, name="print_preview"),
     path("print/pdf/", print_views.print_pdf, name="print_pdf"),
     path("providers/<int:pk>/sheet/", print_views.provider_sheet, name="provider_sheet"),

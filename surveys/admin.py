@@ -1,0 +1,622 @@
+"""Staff back office for the survey: rounds, invitations, letters, the review queue,
+registrations, corrections and the progress dashboard."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
+
+from resourcemap import providers as provider_service
+from resourcemap.models import Provider, ProviderChange
+
+from . import emails, letters, services
+from .models import (
+    FIELD_KEYS,
+    FIELD_LABELS,
+    Correction,
+    Invitation,
+    LetterJob,
+    Registration,
+    Response,
+    SurveyRound,
+)
+
+SYNC_LETTER_LIMIT = 300
+
+
+def csv_cell(value) -> str:
+    """Spreadsheet-safe text: a cell never starts like a formula."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds
+
+
+class SurveyRoundForm(forms.ModelForm):
+    fields = forms.MultipleChoiceField(
+        label=_lazy("たずねる項目"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(key, FIELD_LABELS[key]) for key in FIELD_KEYS],
+        help_text=_lazy("何も選ばなければ全項目をたずねます。"),
+    )
+
+    class Meta:
+        model = SurveyRound
+        fields = ("name", "opens_on", "closes_on", "intro", "provider_types", "fields", "capabilities")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk:
+            self.initial.setdefault("fields", list(FIELD_KEYS))
+
+
+@admin.register(SurveyRound)
+class SurveyRoundAdmin(admin.ModelAdmin):
+    form = SurveyRoundForm
+    list_display = ("name", "opens_on", "closes_on", "invitation_count", "response_count", "links")
+    filter_horizontal = ("provider_types", "capabilities")
+    actions = ["issue_invitations", "email_invitations", "email_reminders", "make_letters"]
+    readonly_fields = ("issued_at",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            n_inv=Count("invitations", distinct=True), n_resp=Count("responses", distinct=True)
+        )
+
+    @admin.display(description=_lazy("案内の数"))
+    def invitation_count(self, obj):
+        return obj.n_inv
+
+    @admin.display(description=_lazy("回答の数"))
+    def response_count(self, obj):
+        return obj.n_resp
+
+    @admin.display(description=_lazy("画面"))
+    def links(self, obj):
+        return format_html(
+            '<a href="{}">{}</a> | <a href="{}">{}</a> | <a href="{}">{}</a>',
+            reverse("admin:surveys_surveyround_dashboard", args=[obj.pk]), _("進み具合"),
+            reverse("admin:surveys_response_changelist") + f"?survey_round__id__exact={obj.pk}",
+            _("回答の確認"),
+            reverse("admin:surveys_surveyround_letters", args=[obj.pk]), _("案内状"),
+        )
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/dashboard/", wrap(self.dashboard_view), name="surveys_surveyround_dashboard"),
+            path("<int:pk>/nonrespondents.csv", wrap(self.nonrespondents_csv),
+                 name="surveys_surveyround_nonrespondents"),
+            path("<int:pk>/letters/", wrap(self.letters_view), name="surveys_surveyround_letters"),
+            path("letters/<int:job_id>/download/", wrap(self.letter_download),
+                 name="surveys_letterjob_download"),
+        ] + super().get_urls()
+
+    @admin.action(description=_lazy("対象の事業所に案内を発行する"), permissions=["change"])
+    def issue_invitations(self, request, queryset):
+        for survey_round in queryset:
+            created = services.issue_round(survey_round=survey_round)
+            self.message_user(
+                request, _("%(round)s: 案内を %(n)s 件発行しました。") % {"round": survey_round, "n": created}
+            )
+
+    @admin.action(description=_lazy("案内をメールで送る（メールが分かる事業所）"), permissions=["change"])
+    def email_invitations(self, request, queryset):
+        for survey_round in queryset:
+            sent, skipped = emails.send_invitations(
+                survey_round.invitations.filter(revoked_at__isnull=True, emailed_at__isnull=True)
+            )
+            self.message_user(request, _("%(round)s: %(sent)s 件送信、メールなし等 %(skipped)s 件。")
+                              % {"round": survey_round, "sent": sent, "skipped": skipped})
+
+    @admin.action(description=_lazy("未回答の事業所に催促メールを送る"), permissions=["change"])
+    def email_reminders(self, request, queryset):
+        for survey_round in queryset:
+            sent, skipped = emails.send_reminders(survey_round.invitations.filter(revoked_at__isnull=True))
+            self.message_user(request, _("%(round)s: %(sent)s 件送信、メールなし等 %(skipped)s 件。")
+                              % {"round": survey_round, "sent": sent, "skipped": skipped})
+
+    @admin.action(description=_lazy("案内状PDF（全件）を作る"), permissions=["change"])
+    def make_letters(self, request, queryset):
+        for survey_round in queryset:
+            job = LetterJob.objects.create(survey_round=survey_round, requested_by=request.user)
+            letters.start_job_in_background(job)
+        return HttpResponseRedirect(reverse("admin:surveys_surveyround_letters", args=[queryset[0].pk]))
+
+    # -- dashboard ------------------------------------------------------------------------
+
+    def _round(self, request, pk) -> SurveyRound:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(SurveyRound, pk=pk)
+
+    def dashboard_view(self, request, pk):
+        survey_round = self._round(request, pk)
+        invitations = survey_round.invitations.filter(revoked_at__isnull=True)
+        total = invitations.count()
+        answered = invitations.filter(response__isnull=False).count()
+
+        def rate_rows(field):
+            rows = list(
+                invitations.values(field).annotate(
+                    total=Count("pk"), answered=Count("response")
+                ).order_by(field)
+            )
+            for row in rows:
+                row["name"] = row[field] or _("（未設定）")
+                row["rate"] = round(100 * row["answered"] / row["total"]) if row["total"] else 0
+            return rows
+
+        statuses = dict(
+            survey_round.responses.values_list("status").annotate(n=Count("pk")).order_by()
+        )
+        status_rows = [(label, statuses.get(value, 0), value) for value, label in Response.Status.choices]
+        non_respondents = (
+            invitations.filter(response__isnull=True)
+            .select_related("provider", "provider__provider_type", "provider__area")
+            .order_by("provider__provider_type__sort_order", "provider__kana")
+        )
+        paper_only = request.GET.get("paper") == "1"
+        if paper_only:
+            non_respondents = non_respondents.filter(provider__contact_email="", provider__email="")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(round)s の進み具合") % {"round": survey_round},
+            "survey_round": survey_round,
+            "total": total,
+            "answered": answered,
+            "rate": round(100 * answered / total) if total else 0,
+            "by_type": rate_rows("provider__provider_type__name"),
+            "by_district": rate_rows("provider__area__name"),
+            "status_rows": status_rows,
+            "non_respondents": non_respondents[:300],
+            "non_respondent_count": non_respondents.count(),
+            "paper_only": paper_only,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/surveys/dashboard.html", context)
+
+    def nonrespondents_csv(self, request, pk):
+        survey_round = self._round(request, pk)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="nonrespondents-{survey_round.pk}.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow([
+            _("事業所ID"), _("名称"), _("種別"), _("地区"), _("電話"), _("FAX"), _("担当者"),
+            _("連絡用電話"), _("連絡用メール"), _("公開メール"), _("案内メール送信"), _("初めて開いた日時"),
+        ])
+        qs = (
+            survey_round.invitations.filter(revoked_at__isnull=True, response__isnull=True)
+            .select_related("provider", "provider__provider_type", "provider__area")
+            .order_by("provider__provider_type__sort_order", "provider__kana")
+        )
+        if request.GET.get("paper") == "1":
+            qs = qs.filter(provider__contact_email="", provider__email="")
+        for inv in qs.iterator(chunk_size=500):
+            p = inv.provider
+            writer.writerow([csv_cell(v) for v in (
+                p.pk, p.name, p.provider_type.name, p.area.name if p.area else "", p.phone, p.fax,
+                p.contact_person, p.contact_phone, p.contact_email, p.email,
+                timezone.localtime(inv.emailed_at).strftime("%Y-%m-%d") if inv.emailed_at else "",
+                timezone.localtime(inv.opened_at).strftime("%Y-%m-%d %H:%M") if inv.opened_at else "",
+            )])
+        return response
+
+    # -- letters --------------------------------------------------------------------------
+
+    def letters_view(self, request, pk):
+        survey_round = self._round(request, pk)
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            job = LetterJob.objects.create(
+                survey_round=survey_round, requested_by=request.user,
+                only_unanswered=request.POST.get("only_unanswered") == "1",
+            )
+            letters.start_job_in_background(job)
+            self.message_user(request, _("案内状PDFの作成を始めました。このページで進み具合を確かめられます。"))
+            return HttpResponseRedirect(request.path)
+        jobs = survey_round.letter_jobs.all()[:20]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(round)s の案内状") % {"round": survey_round},
+            "survey_round": survey_round,
+            "jobs": jobs,
+            "running": any(j.status in (LetterJob.Status.QUEUED, LetterJob.Status.RUNNING) for j in jobs),
+            "opts": self.model._meta,
+            "command": f"python manage.py survey_letters --round {survey_round.pk}",
+        }
+        return TemplateResponse(request, "admin/surveys/letters.html", context)
+
+    def letter_download(self, request, job_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(LetterJob, pk=job_id, status=LetterJob.Status.DONE)
+        path_ = Path(job.file_path)
+        if not path_.is_file() or letters.LETTER_DIR.resolve() not in path_.resolve().parents:
+            raise Http404
+        return FileResponse(open(path_, "rb"), as_attachment=True,  # noqa: SIM115
+                            filename=f"letters-round{job.survey_round_id}-{job.pk}.pdf",
+                            content_type="application/pdf")
+
+
+# ---------------------------------------------------------------------------------------------
+# Invitations
+
+
+class AnsweredFilter(admin.SimpleListFilter):
+    title = _lazy("回答")
+    parameter_name = "answered"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("回答あり")), ("no", _("未回答")), ("paper", _("未回答・メールなし")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(response__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(response__isnull=True)
+        if self.value() == "paper":
+            return queryset.filter(response__isnull=True, provider__contact_email="", provider__email="")
+        return queryset
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("provider", "survey_round", "answer", "emailed_at", "opened_at", "revoked_at", "enter_link")
+    list_filter = ("survey_round", AnsweredFilter, "provider__provider_type", "provider__area__parent")
+    search_fields = ("provider__name", "provider__kana", "provider__phone")
+    list_select_related = ("provider", "survey_round", "response")
+    readonly_fields = ("survey_round", "provider", "issued_at", "reissue_count", "opened_at",
+                       "emailed_at", "reminded_at", "letter_printed_at", "revoked_at")
+    fields = readonly_fields
+    actions = ["letters_pdf", "email_selected", "reissue_selected", "revoke_selected"]
+    list_per_page = 100
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_lazy("回答"))
+    def answer(self, obj):
+        response = getattr(obj, "response", None)
+        return response.get_status_display() if response else "—"
+
+    @admin.display(description=_lazy("代理入力"))
+    def enter_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:surveys_invitation_enter", args=[obj.pk]),
+                           _("紙・FAXの回答を入力"))
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/enter/", self.admin_site.admin_view(self.enter_view), name="surveys_invitation_enter"),
+        ] + super().get_urls()
+
+    def enter_view(self, request, pk):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        from .views import survey_form_page
+
+        invitation = get_object_or_404(
+            Invitation.objects.select_related("survey_round", "provider", "provider__provider_type"), pk=pk
+        )
+        response = survey_form_page(request, invitation, staff_user=request.user)
+        response["X-Robots-Tag"] = "noindex"
+        return response
+
+    @admin.action(description=_lazy("選んだ事業所の案内状PDF"), permissions=["view"])
+    def letters_pdf(self, request, queryset):
+        rounds = set(queryset.values_list("survey_round_id", flat=True))
+        if len(rounds) != 1:
+            self.message_user(request, _("案内状は1つの調査ごとに作ってください。"), messages.ERROR)
+            return None
+        count = queryset.count()
+        if count > SYNC_LETTER_LIMIT:
+            self.message_user(request, _("%(n)s 件は多すぎます。調査の「案内状」画面で全件のPDFを作ってください。")
+                              % {"n": count}, messages.ERROR)
+            return None
+        import tempfile
+
+        survey_round = SurveyRound.objects.get(pk=rounds.pop())
+        ids = list(queryset.order_by("provider__postal_code", "provider__kana").values_list("pk", flat=True))
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "letters.pdf"
+            letters.render_letters(survey_round, ids, out)
+            data = out.read_bytes()
+        response = HttpResponse(data, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="letters-round{survey_round.pk}.pdf"'
+        return response
+
+    @admin.action(description=_lazy("選んだ事業所に案内メールを送る"), permissions=["change"])
+    def email_selected(self, request, queryset):
+        sent, skipped = emails.send_invitations(queryset)
+        self.message_user(request, _("%(sent)s 件送信、メールなし等 %(skipped)s 件。") % {"sent": sent, "skipped": skipped})
+
+    @admin.action(description=_lazy("リンクとコードを再発行する（古いものは使えなくなります）"), permissions=["change"])
+    def reissue_selected(self, request, queryset):
+        for invitation in queryset:
+            services.reissue(invitation)
+        self.message_user(request, _("%(n)s 件を再発行しました。案内状を印刷し直してください。") % {"n": queryset.count()})
+
+    @admin.action(description=_lazy("リンクとコードを無効にする"), permissions=["change"])
+    def revoke_selected(self, request, queryset):
+        for invitation in queryset:
+            services.revoke(invitation)
+        self.message_user(request, _("%(n)s 件を無効にしました。") % {"n": queryset.count()})
+
+
+# ---------------------------------------------------------------------------------------------
+# Review queue
+
+
+class ConflictFilter(admin.SimpleListFilter):
+    title = _lazy("種類")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return Response.Kind.choices + [("staff", _("職員の代理入力"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in Response.Kind.values:
+            return queryset.filter(kind=self.value())
+        if self.value() == "staff":
+            return queryset.filter(entered_by__isnull=False)
+        return queryset
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ("provider", "provider_type", "district", "survey_round", "status", "kind",
+                    "submitted_at", "entered_by")
+    list_filter = ("status", "survey_round", ConflictFilter, "provider__provider_type",
+                   "provider__area__parent", "provider__area")
+    search_fields = ("provider__name", "provider__kana")
+    list_select_related = ("provider", "provider__provider_type", "provider__area", "survey_round", "entered_by")
+    actions = ["approve_no_change"]
+    list_per_page = 100
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_lazy("種別"), ordering="provider__provider_type__sort_order")
+    def provider_type(self, obj):
+        return obj.provider.provider_type.name
+
+    @admin.display(description=_lazy("地区"), ordering="provider__area__sort_order")
+    def district(self, obj):
+        return obj.provider.area.name if obj.provider.area else "—"
+
+    @admin.action(description=_lazy("「変更なし」の回答をまとめて承認する"), permissions=["change"])
+    def approve_no_change(self, request, queryset):
+        approved, skipped = services.bulk_approve_no_change(queryset, user=request.user)
+        self.message_user(request, ngettext(
+            "%(n)s 件を承認しました（対象外 %(s)s 件）。", "%(n)s 件を承認しました（対象外 %(s)s 件）。", approved,
+        ) % {"n": approved, "s": skipped})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self.review_view(request, object_id)
+
+    def review_view(self, request, object_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        response = get_object_or_404(
+            Response.objects.select_related("survey_round", "provider", "provider__provider_type",
+                                            "invitation", "entered_by", "reviewed_by"),
+            pk=object_id,
+        )
+        errors: list[str] = []
+        can_change = self.has_change_permission(request, response)
+        if request.method == "POST":
+            if not can_change:
+                raise PermissionDenied
+            action = request.POST.get("action")
+            note = (request.POST.get("review_note") or "").strip()
+            try:
+                if action == "approve":
+                    services.approve_response(response=response, keys=request.POST.getlist("keys"),
+                                              user=request.user, note=note)
+                elif action == "approve_all":
+                    services.approve_response(response=response, keys=None, user=request.user, note=note)
+                elif action == "reject":
+                    if not note:
+                        raise ValidationError(_("差し戻しの理由を書いてください（事業所に伝わります）。"))
+                    services.reject_response(response=response, user=request.user, note=note)
+                else:
+                    raise ValidationError(_("操作を選んでください。"))
+            except services.ResponseLocked:
+                errors.append(_("この回答は確認済みです。"))
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for key, msgs in error.message_dict.items():
+                        label = FIELD_LABELS.get(key, key)
+                        errors.extend(f"{label}: {m}" for m in msgs)
+                else:
+                    errors.extend(error.messages)
+            else:
+                response.refresh_from_db()
+                emails.send_review_result(response)
+                self.message_user(request, _("%(obj)s を「%(status)s」にしました。")
+                                  % {"obj": response, "status": response.get_status_display()})
+                return HttpResponseRedirect(self._next_url(response))
+        elif can_change:
+            services.mark_in_review(response)
+        rows = services.diff_rows(response)
+        provider = response.provider
+        history = ProviderChange.objects.filter(provider=provider).select_related("user")[:20]
+        other_responses = (
+            Response.objects.filter(provider=provider).exclude(pk=response.pk).select_related("survey_round")
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("回答の確認: %(provider)s") % {"provider": provider},
+            "response": response,
+            "provider": provider,
+            "rows": rows,
+            "changed_rows": [r for r in rows if r.changed],
+            "conflicts": [r for r in rows if r.conflict],
+            "errors": errors,
+            "history": history,
+            "other_responses": other_responses,
+            "can_change": can_change and not response.is_reviewed,
+            "opts": self.model._meta,
+            "original": response,
+        }
+        return TemplateResponse(request, "admin/surveys/review.html", context)
+
+    def _next_url(self, response: Response) -> str:
+        nxt = (
+            Response.objects.filter(survey_round=response.survey_round, status=Response.Status.NEW)
+            .order_by("submitted_at").first()
+        )
+        if nxt:
+            return reverse("admin:surveys_response_change", args=[nxt.pk])
+        return reverse("admin:surveys_response_changelist")
+
+
+# ---------------------------------------------------------------------------------------------
+# New registrations and corrections
+
+
+@admin.register(Registration)
+class RegistrationAdmin(admin.ModelAdmin):
+    list_display = ("provider", "provider_type", "status", "applicant_name", "created_at", "edit_provider")
+    list_filter = ("status", "provider__provider_type")
+    list_select_related = ("provider", "provider__provider_type")
+    readonly_fields = ("provider", "applicant_name", "applicant_email", "applicant_phone", "comment",
+                       "created_at", "status", "reviewed_by", "reviewed_at")
+    fields = readonly_fields + ("review_note",)
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_lazy("種別"))
+    def provider_type(self, obj):
+        return obj.provider.provider_type.name
+
+    @admin.display(description=_lazy("事業所の編集"))
+    def edit_provider(self, obj):
+        try:
+            url = reverse("admin:resourcemap_provider_change", args=[obj.provider_id])
+        except Exception:  # noqa: BLE001 - provider admin not registered
+            return "—"
+        return format_html('<a href="{}">{}</a>', url, _("内容を直す"))
+
+    @admin.action(description=_lazy("承認して地図に公開する"), permissions=["change"])
+    def approve(self, request, queryset):
+        done = 0
+        for registration in queryset.filter(status=Registration.Status.NEW).select_related("provider"):
+            source = _("新規登録の申込を承認: %(who)s") % {"who": request.user.get_username()}
+            try:
+                provider_service.provider_update(
+                    provider=registration.provider,
+                    changes={"status": Provider.Status.ACTIVE, "last_confirmed_on": timezone.localdate(),
+                             "last_confirmed_source": source[:200]},
+                    actor_kind=ProviderChange.Actor.STAFF, user=request.user, source=source,
+                )
+            except ValidationError as error:
+                self.message_user(request, f"{registration.provider}: {'; '.join(error.messages)}", messages.ERROR)
+                continue
+            registration.status = Registration.Status.APPROVED
+            registration.reviewed_by = request.user
+            registration.reviewed_at = timezone.now()
+            registration.save()
+            done += 1
+        self.message_user(request, _("%(n)s 件を公開しました。") % {"n": done})
+
+    @admin.action(description=_lazy("却下する（公開しない）"), permissions=["change"])
+    def reject(self, request, queryset):
+        n = queryset.filter(status=Registration.Status.NEW).update(
+            status=Registration.Status.REJECTED, reviewed_by=request.user, reviewed_at=timezone.now()
+        )
+        self.message_user(request, _("%(n)s 件を却下しました。") % {"n": n})
+
+
+@admin.register(Correction)
+class CorrectionAdmin(admin.ModelAdmin):
+    list_display = ("provider", "short_message", "status", "created_at", "resolved_by")
+    list_filter = ("status",)
+    search_fields = ("provider__name", "message")
+    list_select_related = ("provider", "resolved_by")
+    readonly_fields = ("provider", "message", "reporter_name", "reporter_contact", "created_at",
+                       "status", "resolved_by", "resolved_at")
+    fields = readonly_fields + ("staff_note",)
+    actions = ["resolve", "send_survey_link"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_lazy("内容"))
+    def short_message(self, obj):
+        return obj.message[:60]
+
+    @admin.action(description=_lazy("対応済みにする"), permissions=["change"])
+    def resolve(self, request, queryset):
+        n = queryset.exclude(status=Correction.Status.RESOLVED).update(
+            status=Correction.Status.RESOLVED, resolved_by=request.user, resolved_at=timezone.now()
+        )
+        self.message_user(request, _("%(n)s 件を対応済みにしました。") % {"n": n})
+
+    @admin.action(description=_lazy("事業所に調査のリンクを送る（実施中の調査）"), permissions=["change"])
+    def send_survey_link(self, request, queryset):
+        today = timezone.localdate()
+        survey_round = SurveyRound.objects.filter(opens_on__lte=today, closes_on__gte=today).first()
+        if survey_round is None:
+            self.message_user(request, _("実施中の調査がありません。先に調査を作ってください。"), messages.ERROR)
+            return
+        sent = no_mail = 0
+        for correction in queryset.select_related("provider"):
+            invitation = services.invite_provider(survey_round=survey_round, provider=correction.provider)
+            ok, _skipped = emails.send_invitations(Invitation.objects.filter(pk=invitation.pk))
+            sent += ok
+            no_mail += 1 - ok
+            correction.status = Correction.Status.INVITED
+            correction.resolved_by = request.user
+            correction.resolved_at = timezone.now()
+            correction.save()
+        self.message_user(request, _("%(sent)s 件にメールを送りました。メールのない %(n)s 件は「調査の案内」から案内状を印刷してください。")
+                          % {"sent": sent, "n": no_mail})
+
+
+@admin.register(LetterJob)
+class LetterJobAdmin(admin.ModelAdmin):
+    list_display = ("survey_round", "status", "progress", "created_at", "finished_at", "download")
+    list_filter = ("survey_round", "status")
+    readonly_fields = ("survey_round", "status", "only_unanswered", "total", "done", "requested_by",
+                       "created_at", "finished_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_lazy("進み具合"))
+    def progress(self, obj):
+        return f"{obj.done}/{obj.total}"
+
+    @admin.display(description=_lazy("ダウンロード"))
+    def download(self, obj):
+        if obj.status != LetterJob.Status.DONE:
+            return "—"
+        return format_html('<a href="{}">PDF</a>', reverse("admin:surveys_letterjob_download", args=[obj.pk]))
+
+
