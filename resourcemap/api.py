@@ -2,7 +2,8 @@
 
 Built from ``values_list()`` tuples, never model instances. Same query parameters as the map
 page (see ``search.py``); unknown or malformed parameters answer 400 with a JSON message.
-Responses carry an ETag derived from the cleaned search, the language and the data version,
+``lang=en`` (or ``ja``) picks the language of names; the API lives outside the language
+prefixes, so it defaults to Japanese. Responses carry an ETag derived from the cleaned search, the language and the data version,
 so unchanged data answers 304; they are gzip-compressed for clients that accept it.
 """
 
@@ -12,6 +13,7 @@ import hashlib
 from collections import defaultdict
 
 import orjson
+from django.conf import settings
 from django.db.models import Count, Max
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import reverse
@@ -69,6 +71,11 @@ def _prepare(request, kind: str):
     """(result, None) or (None, response) for a 400 or 304."""
     params = request.GET.copy()
     params.pop("page", None)  # the API returns every match
+    lang = params.pop("lang", [""])[-1]
+    if lang:
+        if lang not in dict(settings.LANGUAGES):
+            return None, _bad_request([_("言語「%(lang)s」には対応していません。") % {"lang": lang[:10]}])
+        translation.activate(lang)
     cleaned, ignored = search.clean(params)
     if ignored:
         return None, _bad_request(ignored)
@@ -79,7 +86,7 @@ def _prepare(request, kind: str):
         response["ETag"] = etag
         _cache_headers(response, cleaned)
         return None, response
-    result = search.run(params, with_conditions=False)
+    result = search.run_cleaned(cleaned, ignored, with_conditions=False)
     return (result, etag), None
 
 

@@ -627,8 +627,16 @@ def run(
     ids: Iterable | None = None,
     with_conditions: bool = True,
 ) -> SearchResult:
-    now = timezone.localtime(now or timezone.now()).replace(tzinfo=None)
     cleaned, ignored = clean(params, ids=ids)
+    return run_cleaned(cleaned, ignored, now=now, with_conditions=with_conditions)
+
+
+def run_cleaned(
+    cleaned: dict, ignored: list[str], *, now: dt.datetime | None = None, with_conditions: bool = True
+) -> SearchResult:
+    """:func:`run` for parameters already passed through :func:`clean`."""
+    now = timezone.localtime(now or timezone.now()).replace(tzinfo=None)
+    ignored = list(ignored)
     qs = base_queryset(cleaned)
     point = (float(cleaned["lat"]), float(cleaned["lng"])) if cleaned.get("lat") else None
 

@@ -81,7 +81,9 @@ def map_page(request):
         if municipality
         else list(settings.LEAFLET_CONFIG["DEFAULT_CENTER"]),
         "zoom": municipality.zoom if municipality else settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
-        "apiUrl": reverse("api_json") + ("?" + result.querystring if result.querystring else ""),
+        "apiUrl": reverse("api_json") + "?" + "&".join(
+            part for part in (result.querystring, "lang=en" if _english() else "") if part
+        ),
         "detailUrl": reverse("provider_detail", args=[0])[:-2],
         "types": {
             t.code: {"name": t.display_name, "svg": icon_svg(t.shape, t.color, t.short_name)}

@@ -1,0 +1,126 @@
+import gzip
+import json
+
+import pytest
+from django.test import override_settings
+
+from resourcemap.models import Provider
+from tests.factories import make_provider
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def data():
+    make_provider(
+        name="さくら訪問看護", name_en="Sakura Nursing", kana="サクラ", type_code="nursing",
+        capabilities={"h24": None, "mitori": {"count": 5}}, contact_person="山田花子",
+        contact_email="private@example.jp", contact_phone="03-1111-2222",
+    )
+    make_provider(name="ひまわり薬局", kana="ヒマワリ", type_code="pharmacy", area_code="okusawa")
+    make_provider(name="廃止した所", type_code="nursing", status=Provider.Status.CLOSED)
+
+
+def test_geojson_public_fields_and_filters(client, data):
+    response = client.get("/api/providers.geojson?type=nursing")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["type"] == "FeatureCollection"
+    assert body["count"] == 1
+    feature = body["features"][0]
+    props = feature["properties"]
+    assert props["name"] == "さくら訪問看護"
+    assert props["type"] == "nursing"
+    assert [c["code"] for c in props["capabilities"]] == ["h24", "mitori"]
+    assert props["capabilities"][1]["count"] == 5
+    assert props["hours"].startswith("月 09:00-18:00")
+    assert feature["geometry"]["type"] == "Point"
+    lng, lat = feature["geometry"]["coordinates"]
+    assert 139.5 < lng < 139.8 and 35.5 < lat < 35.7
+    raw = response.content.decode()
+    for private in ("山田花子", "private@example.jp", "03-1111-2222", "contact_"):
+        assert private not in raw
+
+
+def test_compact_json_matches_geojson(client, data):
+    compact = client.get("/api/providers.json").json()
+    geo = client.get("/api/providers.geojson").json()
+    assert compact["count"] == geo["count"] == 2
+    assert [row[0] for row in compact["providers"]] == [f["id"] for f in geo["features"]]
+    assert compact["columns"][:5] == ["id", "lat", "lng", "type", "name"]
+    assert [row[4] for row in compact["providers"]] == ["さくら訪問看護", "ひまわり薬局"]
+
+
+def test_english_names(client, data):
+    body = client.get("/api/providers.json?type=nursing&lang=en").json()
+    assert body["providers"][0][4] == "Sakura Nursing"
+    geo = client.get("/api/providers.geojson?type=nursing&lang=en").json()
+    props = geo["features"][0]["properties"]
+    assert props["display_name"] == "Sakura Nursing"
+    assert props["type_name"] == "Home-visit nursing station"
+    assert props["capabilities"][0]["name"] == "24-hour support"
+    assert client.get("/api/providers.json?lang=xx").status_code == 400
+    ja = client.get("/api/providers.json?type=nursing").json()
+    assert ja["providers"][0][4] == "さくら訪問看護"
+
+
+@pytest.mark.parametrize(
+    "query", ["lang=fr", "type=nope", "lat=abc&lng=1", "sort=price", "foo=1", "day=9", "radius=5&lat=35.6&lng=139.6"]
+)
+def test_bad_parameters_answer_400_json(client, data, query):
+    response = client.get(f"/api/providers.geojson?{query}")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"]
+    assert body["messages"]
+
+
+def test_etag_and_conditional_get(client, data):
+    first = client.get("/api/providers.json?type=nursing")
+    etag = first["ETag"]
+    assert etag and "max-age" in first["Cache-Control"]
+    again = client.get("/api/providers.json?type=nursing", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    # A change to the data changes the ETag.
+    make_provider(name="新しい看護", type_code="nursing")
+    changed = client.get("/api/providers.json?type=nursing", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed.json()["count"] == 2
+    # Different searches have different ETags.
+    assert client.get("/api/providers.json?type=pharmacy")["ETag"] != changed["ETag"]
+
+
+def test_gzip(client, data):
+    for i in range(30):
+        make_provider(name=f"看護{i}", type_code="nursing")
+    response = client.get("/api/providers.geojson", HTTP_ACCEPT_ENCODING="gzip")
+    assert response["Content-Encoding"] == "gzip"
+    body = json.loads(gzip.decompress(response.content))
+    assert body["count"] == 32
+
+
+def test_query_count_does_not_grow_with_results(client, django_assert_max_num_queries):
+    for i in range(40):
+        make_provider(name=f"看護{i}", type_code="nursing", capabilities={"h24": None})
+    with django_assert_max_num_queries(12):
+        response = client.get("/api/providers.geojson?cap=h24&open=now")
+    assert response.status_code == 200
+    with django_assert_max_num_queries(8):
+        assert client.get("/api/providers.json").json()["count"] == 40
+
+
+def test_distance_in_output(client):
+    make_provider(name="用賀の", area_code="yoga")
+    body = client.get("/api/providers.json?lat=35.6265&lng=139.6335&radius=500").json()
+    assert body["count"] == 1
+    assert body["providers"][0][6] == 0
+
+
+@override_settings(GEOCODER="resourcemap.geocoding.FakeGeocoder")
+def test_geocode_endpoint(client):
+    ok = client.get("/api/geocode?q=%E4%B8%8B%E5%8C%97%E6%B2%A2%E9%A7%85").json()
+    assert ok["label"] == "下北沢駅"
+    missing = client.get("/api/geocode?q=zzzz")
+    assert missing.status_code == 404 and "見つかりません" in missing.json()["error"]
+    assert client.get("/api/geocode?q=").status_code == 400

@@ -1,0 +1,158 @@
+import datetime as dt
+import json
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import override_settings
+from django.urls import reverse
+
+from resourcemap.models import Provider
+from tests.factories import make_provider
+
+pytestmark = pytest.mark.django_db
+TOKYO = ZoneInfo("Asia/Tokyo")
+FAKE_GEOCODER = "resourcemap.geocoding.FakeGeocoder"
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
+
+
+def test_front_page_lists_results_without_javascript(client):
+    make_provider(name="さくら訪問看護", type_code="nursing", capabilities={"h24": None})
+    make_provider(name="ひまわり薬局", type_code="pharmacy")
+    response = client.get("/?type=nursing&cap=h24&district=yoga")
+    assert response.status_code == 200
+    body = text(response)
+    assert "1件見つかりました" in body
+    assert "さくら訪問看護" in body
+    assert "ひまわり薬局" not in body
+    assert "種別: 訪問看護ステーション" in body
+    # The map reads the same search from the API.
+    config = response.context["map_config"]
+    assert config["apiUrl"] == "/api/providers.json?type=nursing&cap=h24&district=yoga"
+    # Filters keep their state.
+    assert 'value="nursing" checked' in response.content.decode()
+
+
+def test_bad_parameters_render_the_page_and_say_so(client):
+    make_provider(name="ある診療所")
+    response = client.get("/?type=%3Cscript%3E&lat=x&lng=y&page=-3&zzz=1&day=99")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "ある診療所" in body
+    assert "<script>" not in body.split("</head>")[1].replace("<script src", "").replace(
+        '<script type="module"', ""
+    ).replace('<script id="map-config"', "")
+    assert "&lt;script&gt;" in body
+    assert "無視しました" in body
+
+
+def test_pagination_keeps_the_search(client):
+    for i in range(55):
+        make_provider(name=f"看護{i:02d}", kana=f"カンゴ{i:02d}", type_code="nursing")
+    response = client.get("/?type=nursing")
+    body = response.content.decode()
+    assert "55件見つかりました" in text(response)
+    assert 'href="?type=nursing&amp;page=2"' in body
+    page2 = client.get("/?type=nursing&page=2")
+    assert "看護54" in text(page2) and "看護00" not in text(page2)
+    # Out-of-range page shows the last page instead of an error.
+    assert client.get("/?type=nursing&page=999").status_code == 200
+
+
+def test_english_page(client):
+    make_provider(name="さくら訪問看護", name_en="Sakura Home Nursing", type_code="nursing")
+    response = client.get("/en/?type=nursing")
+    assert response.status_code == 200
+    assert '<html lang="en">' in response.content.decode()
+    assert "Sakura Home Nursing" in text(response)
+
+
+def test_language_switch_form_and_footer_contact(client):
+    body = client.get("/").content.decode()
+    assert 'action="/i18n/setlang/"' in body
+    assert "03-5432-2854" in body  # ward contact from the municipality record
+    assert 'class="skip-link"' in body
+
+
+@override_settings(GEOCODER=FAKE_GEOCODER)
+def test_near_a_place_redirects_to_coordinates(client):
+    response = client.get("/?near=%E7%94%A8%E8%B3%80%E9%A7%85&type=clinic")
+    assert response.status_code == 302
+    assert "lat=35.626427" in response.url and "lng=139.633999" in response.url
+    assert "near=" not in response.url
+    # District names resolve without the geocoder.
+    response = client.get("/?near=%E7%94%A8%E8%B3%80%E5%9C%B0%E5%8C%BA")
+    assert response.status_code == 302 and "lat=35.626500" in response.url
+
+
+@override_settings(GEOCODER=FAKE_GEOCODER)
+def test_unknown_place_shows_a_message_not_an_error(client):
+    make_provider(name="ある診療所")
+    response = client.get("/?near=%E3%81%A9%E3%81%93%E3%81%AB%E3%82%82%E3%81%AA%E3%81%84")
+    assert response.status_code == 200
+    assert "場所が見つかりませんでした" in text(response)
+
+
+@override_settings(GEOCODER="resourcemap.geocoding.GSIGeocoder", GEOCODER_URL="http://127.0.0.1:9/none")
+def test_geocoder_failure_is_friendly(client):
+    response = client.get("/?near=%E4%B8%96%E7%94%B0%E8%B0%B7%E5%8C%BA%E6%A1%9C1-1")
+    assert response.status_code == 200
+    assert "住所を調べることができません" in text(response)
+
+
+def test_clearing_the_place_removes_the_point(client):
+    response = client.get("/?near=&lat=35.6&lng=139.6&place=x&radius=500&sort=distance&type=clinic")
+    assert response.status_code == 302
+    assert response.url == "/?type=clinic"
+
+
+def test_provider_page_shows_public_fields_only(client):
+    provider = make_provider(
+        name="さくら在宅クリニック", type_code="clinic",
+        capabilities={"mitori": {"count": 12, "note": "夜間も相談可"}, "h24": None},
+        contact_person="山田花子", contact_email="private@example.jp", contact_phone="03-1111-2222",
+        fax="03-3333-4444", website="https://example.jp/",
+        last_confirmed_on=dt.date(2025, 6, 1), last_confirmed_source="令和7年度調査",
+    )
+    response = client.get(reverse("provider_detail", args=[provider.pk]))
+    assert response.status_code == 200
+    body = text(response)
+    for expected in ("さくら在宅クリニック", "診療所", "03-3333-4444", "看取り", "12", "夜間も相談可",
+                     "令和7年度調査", "2025年6月1日", "用賀"):
+        assert expected in body, expected
+    raw = response.content.decode()
+    for private in ("山田花子", "private@example.jp", "03-1111-2222"):
+        assert private not in raw
+    ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', raw, re.S).group(1))
+    assert ld["@type"] == "MedicalClinic"
+    assert ld["name"] == "さくら在宅クリニック"
+
+
+def test_provider_page_today_status_with_holidays(client):
+    provider = make_provider(name="平日のみ", periods=[(d, dt.time(9), dt.time(18)) for d in range(5)])
+    url = reverse("provider_detail", args=[provider.pk])
+    with time_machine.travel(dt.datetime(2025, 11, 4, 10, 0, tzinfo=TOKYO), tick=False):
+        assert "営業中" in text(client.get(url))
+    with time_machine.travel(dt.datetime(2025, 11, 3, 10, 0, tzinfo=TOKYO), tick=False):
+        body = text(client.get(url))  # 文化の日
+        assert "営業時間外" in body and "祝日" in body
+    unknown = make_provider(name="不明", periods=[], hours_unknown=True)
+    assert "営業時間不明" in text(client.get(reverse("provider_detail", args=[unknown.pk])))
+
+
+@pytest.mark.parametrize("status", [Provider.Status.CLOSED, Provider.Status.PENDING])
+def test_hidden_providers_are_404(client, status):
+    provider = make_provider(name="非公開", status=status)
+    assert client.get(reverse("provider_detail", args=[provider.pk])).status_code == 404
+    assert client.get("/providers/99999999/").status_code == 404
+
+
+def test_provider_page_links_back_to_the_search(client):
+    provider = make_provider(name="看護", type_code="nursing")
+    url = reverse("provider_detail", args=[provider.pk]) + "?from=type%3Dnursing%26evil%3D1"
+    body = client.get(url).content.decode()
+    assert 'href="/?type=nursing"' in body
