@@ -340,3 +340,15 @@ def test_png_helper_sanity():
     buffer = io.BytesIO()
     Image.new("RGB", (50, 50), "white").save(buffer, format="PNG")
     assert buffer.getvalue()
+
+
+@pytest.mark.django_db
+def test_portal_pages_link_to_paper(client):
+    provider = make_provider(name="リンク診療所")
+    map_html = client.get("/?type=clinic").content.decode()
+    assert f'data-provider-id="{provider.pk}"' in map_html
+    assert 'href="/print/?type=clinic"' in map_html
+    assert "js/shortlist.js" in map_html
+    assert 'href="/flyer/"' in map_html and "チラシを印刷" in map_html
+    detail = client.get(f"/providers/{provider.pk}/").content.decode()
+    assert f'href="/providers/{provider.pk}/sheet/"' in detail and "印刷用ページ" in detail
