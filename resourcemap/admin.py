@@ -480,6 +480,9 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
 
     # ---- import/export ------------------------------------------------------------------------
 
+    def get_import_resource_classes(self, request):
+        return [ProviderResource]
+
     def get_import_data_kwargs(self, **kwargs):
         kwargs = super().get_import_data_kwargs(**kwargs)
         kwargs["rollback_on_validation_errors"] = True

@@ -27,7 +27,7 @@ from django.db.models import Prefetch
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from import_export import fields, resources
+from import_export import fields, instance_loaders, resources
 from import_export.results import RowResult
 
 from . import hours as hours_mod
@@ -214,6 +214,10 @@ def _column_errors(error: ValidationError) -> dict[str, list[str]]:
 
 class ProviderResource(resources.Resource):
     """All provider data in one sheet, Japanese headers; imports through the write path."""
+
+    class Meta:
+        # Rows are matched in ``match()``, not by the library's instance loader.
+        instance_loader_class = instance_loaders.BaseInstanceLoader
 
     def __init__(self, *, include_private: bool = True, **kwargs):
         super().__init__()
