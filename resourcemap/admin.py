@@ -551,3 +551,38 @@ class ProviderChangeAdmin(admin.ModelAdmin):
     @admin.display(description=_("変更内容（変更前 → 変更後）"))
     def changes_table(self, obj):
         return render_changes(obj.changes)
+
+
+# ---- QR flyers (printing) ---------------------------------------------------------------------
+
+from django.urls import reverse as _reverse  # noqa: E402
+
+from .models import Flyer  # noqa: E402
+
+
+@admin.register(Flyer)
+class FlyerAdmin(admin.ModelAdmin):
+    list_display = ("title", "slug", "target_label", "is_active", "updated_at", "links")
+    list_filter = ("is_active",)
+    search_fields = ("title", "slug", "body", "target_query")
+    readonly_fields = ("links", "created_at", "updated_at")
+    fields = ("title", "slug", "body", "target_query", "is_active", "links", "created_at", "updated_at")
+
+    @admin.display(description=_("QRコードの行き先"))
+    def target_label(self, obj):
+        return obj.target_query or gettext("マップ全体")
+
+    @admin.display(description=_("チラシを開く"))
+    def links(self, obj):
+        if not obj.pk:
+            return gettext("保存すると、印刷用のページとQRコードのリンクが出ます。")
+        if not obj.is_active:
+            return gettext("「公開する」に印を付けると開けます。")
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a> ／ <a href="{}">{}</a> ／ '
+            '<a href="{}">{}</a> ／ <a href="{}">{}</a>',
+            _reverse("flyer_variant", args=[obj.slug]), gettext("印刷プレビュー"),
+            _reverse("flyer_pdf", args=[obj.slug]), "PDF",
+            _reverse("flyer_qr_svg", args=[obj.slug]), gettext("QRコード（SVG）"),
+            _reverse("flyer_qr_png", args=[obj.slug]), gettext("QRコード（PNG）"),
+        )

@@ -352,3 +352,24 @@ def test_portal_pages_link_to_paper(client):
     assert 'href="/flyer/"' in map_html and "チラシを印刷" in map_html
     detail = client.get(f"/providers/{provider.pk}/").content.decode()
     assert f'href="/providers/{provider.pk}/sheet/"' in detail and "印刷用ページ" in detail
+
+
+@pytest.mark.django_db
+def test_staff_make_a_flyer_variant_in_the_admin(staff_client, client):
+    response = staff_client.post("/admin/resourcemap/flyer/add/", {
+        "title": "玉川地域の在宅療養資源マップ", "slug": "tamagawa", "body": "",
+        "target_query": "https://map.example.jp/?region=tamagawa", "is_active": "on",
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    flyer = Flyer.objects.get(slug="tamagawa")
+    assert flyer.target_query == "region=tamagawa"
+    changelist = staff_client.get("/admin/resourcemap/flyer/").content.decode()
+    assert "/flyer/tamagawa/" in changelist
+    public = client.get("/flyer/tamagawa/").content.decode()
+    assert "玉川地域の在宅療養資源マップ" in public and "地域: 玉川" in public
+
+    bad = staff_client.post("/admin/resourcemap/flyer/add/", {
+        "title": "x", "slug": "qr", "target_query": "region=atlantis", "is_active": "on",
+    })
+    assert bad.status_code == 200
+    assert "atlantis" in bad.content.decode() and not Flyer.objects.filter(slug="qr").exists()
