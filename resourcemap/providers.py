@@ -216,9 +216,9 @@ def _resolve_fk(name: str, value: Any):
     model = {"provider_type": ProviderType, "area": Area}[name]
     if isinstance(value, model):
         return value
-    if isinstance(value, int):
-        return model.objects.get(pk=value)
     try:
+        if isinstance(value, int):
+            return model.objects.get(pk=value)
         return model.objects.get(code=value)
     except model.DoesNotExist as error:
         raise ValidationError({name: _("「%(value)s」は登録されていません。") % {"value": value}}) from error
