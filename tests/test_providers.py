@@ -1,0 +1,132 @@
+"""The one write path: create, update with history, nothing saved on invalid input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from resourcemap import providers
+from resourcemap.models import Provider, ProviderChange
+from tests.factories import make_provider
+
+pytestmark = pytest.mark.django_db
+T = dt.time
+
+
+def test_create_records_history_with_everything():
+    provider = make_provider(
+        name="作成テスト", capabilities={"mitori": {"count": 3, "note": "要相談"}},
+        periods=[(0, T(9), T(12))],
+        exceptions=[{"start_date": dt.date(2026, 8, 13), "end_date": dt.date(2026, 8, 15), "note": "夏休み"}],
+    )
+    change = provider.changes.get()
+    assert change.action == ProviderChange.Action.CREATE
+    assert change.changes["name"] == [None, "作成テスト"]
+    assert change.changes["capabilities"] == [None, "mitori:3(要相談)"]
+    assert change.changes["opening_periods"] == [None, "月 09:00-12:00"]
+    assert change.changes["hours_exceptions"] == [None, "2026-08-13..2026-08-15 休(夏休み)"]
+
+
+def test_update_records_only_the_diff_and_user(django_user_model):
+    user = django_user_model.objects.create_user("editor")
+    provider = make_provider(name="旧", phone="03-1111-1111")
+    change = providers.provider_update(
+        provider=provider, changes={"name": "新", "phone": "03-1111-1111"},
+        periods=[(5, T(9), T(12))], actor_kind="staff", user=user, source="管理画面",
+    )
+    assert change.changes == {
+        "name": ["旧", "新"],
+        "opening_periods": ["月 09:00-18:00; 火 09:00-18:00; 水 09:00-18:00; 木 09:00-18:00; 金 09:00-18:00",
+                            "土 09:00-12:00"],
+    }
+    assert change.user == user and change.actor_kind == "staff" and change.source == "管理画面"
+    assert provider.name == "新"  # caller's instance refreshed
+    assert providers.provider_update(provider=provider, changes={"name": "新"}, actor_kind="staff") is None
+    assert provider.changes.count() == 2
+
+
+def test_invalid_update_saves_nothing():
+    provider = make_provider(name="元の名前", capabilities={"h24": {}})
+    with pytest.raises(ValidationError) as caught:
+        providers.provider_update(
+            provider=provider,
+            changes={"name": "変えたい", "latitude": Decimal("35.681236"), "longitude": Decimal("139.767125")},
+            capabilities={"mitori": {"count": 2}},
+            periods=[(0, T(9), T(13)), (0, T(12), T(18))],
+            actor_kind="staff",
+        )
+    errors = caught.value.message_dict
+    assert "世田谷区の区域の外" in errors["latitude"][0]
+    assert "重なっています" in errors["opening_periods"][0]
+    provider.refresh_from_db()
+    assert provider.name == "元の名前"
+    assert [pc.capability.code for pc in provider.provider_capabilities.all()] == ["h24"]
+    assert provider.opening_periods.count() == 5
+    assert provider.changes.count() == 1
+
+
+def test_invalid_create_saves_nothing():
+    with pytest.raises(ValidationError) as caught:
+        make_provider(postal_code="1234567", phone="abc")
+    assert set(caught.value.message_dict) >= {"postal_code", "phone"}
+    assert not Provider.objects.exists()
+    assert not ProviderChange.objects.exists()
+
+
+def test_capability_not_applicable_to_type_rejected():
+    with pytest.raises(ValidationError) as caught:
+        make_provider(type_code="pharmacy", capabilities={"home_visit": {}})
+    assert caught.value.message_dict["capabilities"] == ["「訪問診療」は「薬局」には設定できません。"]
+    assert not Provider.objects.exists()
+
+
+def test_count_rules_for_capabilities():
+    with pytest.raises(ValidationError, match="件数を入力できません"):
+        make_provider(capabilities={"h24": {"count": 1}})
+    with pytest.raises(ValidationError, match="件数は数字で入力してください"):
+        make_provider(capabilities={"mitori": {"count": "many"}})
+    with pytest.raises(ValidationError, match="という対応項目はありません"):
+        make_provider(capabilities={"teleport": {}})
+
+
+def test_unknown_type_code_is_a_validation_error():
+    with pytest.raises(ValidationError) as caught:
+        make_provider(type_code="vet")
+    assert "「vet」は登録されていません。" in caught.value.message_dict["provider_type"]
+
+
+def test_unknown_type_pk_is_a_validation_error():
+    with pytest.raises(ValidationError):
+        make_provider(type_code=999999)
+
+
+def test_bad_exception_rejected():
+    with pytest.raises(ValidationError) as caught:
+        make_provider(exceptions=[{"start_date": dt.date(2026, 5, 2), "end_date": dt.date(2026, 5, 1)}])
+    assert "終了日は開始日と同じかそれより後" in caught.value.message_dict["hours_exceptions"][0]
+
+
+def test_confirm_sets_date_and_records_confirmation():
+    provider = make_provider()
+    change = providers.provider_confirm(
+        provider=provider, actor_kind="staff", source="電話確認", on=dt.date(2026, 4, 10)
+    )
+    provider.refresh_from_db()
+    assert provider.last_confirmed_on == dt.date(2026, 4, 10)
+    assert change.action == ProviderChange.Action.CONFIRM
+    again = providers.provider_confirm(
+        provider=provider, actor_kind="staff", source="電話確認", on=dt.date(2026, 4, 10)
+    )
+    assert again.action == ProviderChange.Action.CONFIRM and again.changes == {}
+
+
+def test_snapshot_is_plain_data():
+    provider = make_provider(capabilities={"h24": {}})
+    snapshot = providers.provider_snapshot(provider)
+    assert snapshot["provider_type"] == "clinic"
+    assert snapshot["area"] == "yoga"
+    assert snapshot["latitude"].count(".") == 1 and len(snapshot["latitude"].split(".")[1]) == 6
+    assert snapshot["capabilities"] == "h24"
