@@ -179,7 +179,12 @@ class CapabilitiesMixin:
 
 
 def _model_field(name: str, **overrides) -> forms.Field:
-    field = Provider._meta.get_field(name).formfield(**overrides)
+    model_field = Provider._meta.get_field(name)
+    field = model_field.formfield(**overrides)
+    # Same messages as the admin: the model's own validators (postal code, phone, codes).
+    field.validators = [*field.validators, *[v for v in model_field.validators if v not in field.validators]]
+    if isinstance(field, forms.URLField):
+        field.assume_scheme = "https"
     return field
 
 
@@ -290,16 +295,12 @@ class SurveyForm(HoursMixin, CapabilitiesMixin, forms.Form):
             kept.update(self.clean_capabilities())
             cleaned["capabilities"] = kept
         if "opening_periods" in self.keys:
-            periods = self.clean_hours()
-            if periods is None:
-                return cleaned
-            cleaned["opening_periods"] = periods
+            cleaned["opening_periods"] = self.clean_hours()
         if "hours_exceptions" in self.keys and "hours_exceptions" in cleaned:
             try:
                 cleaned["hours_exceptions"] = parse_exceptions(cleaned["hours_exceptions"])
             except ValidationError as error:
                 self.add_error("hours_exceptions", error)
-                return cleaned
         if "location" in self.keys:
             if (cleaned.get("latitude") is None) != (cleaned.get("longitude") is None):
                 self.add_error("latitude", _("地図の位置は緯度と経度の両方が必要です。"))

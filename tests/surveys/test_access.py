@@ -1,0 +1,133 @@
+"""A provider reaches only its own record; bad links reveal nothing; guessing is limited."""
+
+import datetime as dt
+
+import time_machine
+from django.urls import reverse
+
+from surveys import ratelimit, services
+from surveys.models import Response
+from tests.factories import make_provider
+
+from .conftest import form_data, open_form
+
+
+def _invalid(response):
+    assert response.status_code == 404
+    text = response.content.decode()
+    assert "このリンク・コードは使えません" in text
+    return text
+
+
+def test_wrong_token_gets_the_generic_page(client, issue):
+    provider = make_provider(name="秘密のクリニック")
+    issue(provider)
+    text = _invalid(client.get("/survey/t/AAAAAAAAAAAAAAAAAAAAAAAAAA/"))
+    assert "秘密のクリニック" not in text
+    _invalid(client.get("/survey/t/not-a-token%00/"))
+    # Without a session the form itself reveals nothing.
+    assert "秘密のクリニック" not in _invalid(client.get(reverse("surveys:form")))
+
+
+def test_revoked_and_reissued_links_stop_working(client, issue):
+    provider = make_provider(name="再発行クリニック")
+    invitation, token, code = issue(provider)
+    services.reissue(invitation)
+    assert "再発行クリニック" not in _invalid(client.get(f"/survey/t/{token}/"))
+    assert "再発行クリニック" not in _invalid(client.post(reverse("surveys:start"), {"code": code}))
+    new_token = services.invitation_token(invitation)
+    assert new_token != token
+    assert open_form(client, new_token).status_code == 200
+    services.revoke(invitation)
+    # An open session dies with the revoked link as well.
+    _invalid(client.get(reverse("surveys:form")))
+
+
+def test_expired_round_gives_the_same_page(client, issue, survey_round):
+    provider = make_provider(name="締切後クリニック")
+    _invitation, token, code = issue(provider)
+    after = survey_round.closes_on + dt.timedelta(days=1)
+    with time_machine.travel(dt.datetime.combine(after, dt.time(10, 0)).astimezone(), tick=False):
+        text = _invalid(client.get(f"/survey/t/{token}/"))
+        assert "締切" in text
+        assert "締切後クリニック" not in text
+        _invalid(client.post(reverse("surveys:start"), {"code": code}))
+
+
+def test_access_code_opens_the_form_in_any_typing(client, issue):
+    provider = make_provider(name="コード入力クリニック")
+    _invitation, _token, code = issue(provider)
+    typed = code.replace("-", " ").lower()
+    response = client.post(reverse("surveys:start"), {"code": typed})
+    assert response.status_code == 302
+    assert "コード入力クリニック" in client.get(response["Location"]).content.decode()
+
+
+def test_another_providers_id_in_the_form_changes_nothing_there(client, issue):
+    mine = make_provider(name="自分の診療所", phone="03-1000-0001")
+    other = make_provider(name="よその診療所", phone="03-2000-0002")
+    _inv, token, _code = issue(mine)
+    page = open_form(client, token)
+    assert "よその診療所" not in page.content.decode()
+    data = form_data(page)
+    data.update({"provider": other.pk, "provider_id": other.pk, "invitation": other.pk, "pk": other.pk})
+    data["phone"] = "03-3000-0003"
+    assert client.post(reverse("surveys:form"), data).status_code == 302
+    assert not Response.objects.filter(provider=other).exists()
+    assert Response.objects.get().provider == mine
+    other.refresh_from_db()
+    mine.refresh_from_db()
+    assert other.phone == "03-2000-0002" and mine.phone == "03-1000-0001"
+
+
+def test_bad_input_shows_messages_next_to_fields_and_saves_nothing(client, issue):
+    provider = make_provider()
+    _inv, token, _code = issue(provider)
+    data = form_data(open_form(client, token))
+    data.update({
+        "phone": "0312345678x", "postal_code": "1580097", "website": "not a url",
+        "hours_0": "18:00-09:00, 25:00-26:00", "latitude": "35.000000", "longitude": "139.000000",
+        "hours_exceptions": "someday closed",
+    })
+    page = client.post(reverse("surveys:form"), data)
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert "phone" in form.errors and "postal_code" in form.errors and "website" in form.errors
+    assert "hours_0" in form.errors
+    assert "hours_exceptions" in form.errors
+    text = page.content.decode()
+    assert "入力に直してほしいところがあります" in text
+    assert not Response.objects.exists()
+    # Pin outside the ward, everything else fine: the write path's own check answers.
+    data = form_data(open_form(client, token))
+    data.update({"latitude": "35.000000", "longitude": "139.000000"})
+    page = client.post(reverse("surveys:form"), data)
+    assert page.status_code == 200
+    assert "区域の外" in str(page.context["form"].errors["latitude"])
+    assert not Response.objects.exists()
+
+
+def test_guessing_is_rate_limited(client, issue):
+    issue(make_provider())
+    for _i in range(ratelimit.GUESS_LIMIT):
+        assert client.get("/survey/t/AAAAAAAAAAAAAAAAAAAAAAAAAA/").status_code == 404
+    blocked = client.get("/survey/t/AAAAAAAAAAAAAAAAAAAAAAAAAA/")
+    assert blocked.status_code == 429
+    assert "しばらく待って" in blocked.content.decode()
+    assert client.post(reverse("surveys:start"), {"code": "ABCD-EFGH-JKMN"}).status_code == 429
+
+
+def test_rate_limit_is_shared_through_the_database_cache(client, issue, monkeypatch):
+    """Another app server (its own cache object, same database table) sees the same count."""
+    from django.core.cache.backends.db import DatabaseCache
+    from django.test import RequestFactory
+
+    issue(make_provider())
+    for _i in range(ratelimit.GUESS_LIMIT):
+        client.get("/survey/t/AAAAAAAAAAAAAAAAAAAAAAAAAA/")
+    other_server = DatabaseCache("resourcemap_cache", {})
+    monkeypatch.setattr(ratelimit, "cache", other_server)
+    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1")
+    assert ratelimit.hit(request, "guess") is False
+    elsewhere = RequestFactory().get("/", REMOTE_ADDR="192.0.2.7")
+    assert ratelimit.hit(elsewhere, "guess") is True
