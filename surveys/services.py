@@ -414,20 +414,24 @@ def approve_response(*, response: Response, keys: Iterable[str] | None, user, no
     changed = [row.key for row in changed_rows(response)]
     chosen = changed if keys is None else [k for k in changed if k in set(keys)]
     source = approval_source(response, user)
+    # Shown on the public page as how the record was confirmed: no staff names there.
+    public_source = _("%(round)s 回答#%(pk)s") % {"round": response.survey_round.name, "pk": response.pk}
     today = timezone.localdate()
     provider = response.provider
     if chosen:
         args = write_arguments(response.proposed, chosen)
         args["changes"]["last_confirmed_on"] = today
-        args["changes"]["last_confirmed_source"] = source[:200]
+        args["changes"]["last_confirmed_source"] = public_source[:200]
         provider_service.provider_update(
             provider=provider, actor_kind=ProviderChange.Actor.SURVEY, user=user, source=source,
             **args,
         )
     else:
+        # provider_confirm uses one text for history and last-confirmed; the approving staff
+        # user is recorded on the history row itself.
         provider_service.provider_confirm(
-            provider=provider, actor_kind=ProviderChange.Actor.SURVEY, user=user, source=source,
-            on=today,
+            provider=provider, actor_kind=ProviderChange.Actor.SURVEY, user=user,
+            source=public_source, on=today,
         )
     response.status = (
         Response.Status.APPROVED if set(chosen) == set(changed) else Response.Status.PARTLY

@@ -44,6 +44,7 @@ def test_full_round_trip(client, staff_client, issue, staff_user):
     public = client.get(reverse("provider_detail", args=[provider.pk])).content.decode()
     assert "03-1111-2222" in public
     assert "03-9999-8888" not in public
+    assert reverse("surveys:correction", args=[provider.pk]) in public
 
     response = Response.objects.get(invitation=invitation)
     assert response.kind == Response.Kind.UPDATE
@@ -67,6 +68,7 @@ def test_full_round_trip(client, staff_client, issue, staff_user):
     assert provider.phone == "03-9999-8888"
     assert provider.last_confirmed_on is not None
     assert "回答#" in provider.last_confirmed_source
+    assert "staff" not in provider.last_confirmed_source  # shown publicly: no staff names
     public = client.get(reverse("provider_detail", args=[provider.pk])).content.decode()
     assert "03-9999-8888" in public
     assert "看取り" not in public
