@@ -175,6 +175,10 @@ MAP_TILE_ATTRIBUTION = os.environ.get(
     "MAP_TILE_ATTRIBUTION",
     '<a href="https://maps.gsi.go.jp/development/ichiran.html">国土地理院</a>',
 )
+# Printed maps are composed on the server from these tiles (cached in TILE_CACHE_DIR); without
+# them the sheet falls back to a vector map. Print requests over the maximum ask to narrow down.
+PRINT_MAP_TILE_URL = os.environ.get("PRINT_MAP_TILE_URL", MAP_TILE_URL)
+PRINT_MAX_PROVIDERS = int(os.environ.get("PRINT_MAX_PROVIDERS", "300"))
 GEOCODER = os.environ.get("GEOCODER", "resourcemap.geocoding.GSIGeocoder")
 GEOCODER_URL = os.environ.get(
     "GEOCODER_URL", "https://msearch.gsi.go.jp/address-search/AddressSearch"

@@ -1,6 +1,7 @@
 """Server-side static maps for paper: tiles composed with Pillow, numbered markers on top.
 
-Tiles come from ``settings.MAP_TILE_URL`` ({z}/{x}/{y}) and are cached on disk in
+Tiles come from ``settings.PRINT_MAP_TILE_URL`` (default: the web map's ``MAP_TILE_URL``;
+{z}/{x}/{y}) and are cached on disk in
 ``settings.TILE_CACHE_DIR``, so a sheet printed twice fetches nothing the second time. When a
 tile cannot be fetched (no network, server down) the whole map falls back to a clean vector
 drawing: the municipality outline, 地区 labels and the same numbered markers. A printed map
@@ -139,13 +140,17 @@ def plain_attribution() -> str:
 # Tiles
 
 
+def tile_template() -> str:
+    return getattr(settings, "PRINT_MAP_TILE_URL", "") or settings.MAP_TILE_URL or ""
+
+
 def _tile_url(z: int, x: int, y: int) -> str:
-    return settings.MAP_TILE_URL.format(z=z, x=x, y=y, s="a")
+    return tile_template().format(z=z, x=x, y=y, s="a")
 
 
 def _cache_path(z: int, x: int, y: int) -> Path:
-    # The tile source is part of the key so that changing MAP_TILE_URL never mixes styles.
-    source = re.sub(r"[^A-Za-z0-9]+", "_", settings.MAP_TILE_URL.split("{", 1)[0])[-80:]
+    # The tile source is part of the key so that changing the tile URL never mixes styles.
+    source = re.sub(r"[^A-Za-z0-9]+", "_", tile_template().split("{", 1)[0])[-80:]
     return Path(settings.TILE_CACHE_DIR) / source / str(z) / str(x) / f"{y}.png"
 
 
@@ -187,7 +192,7 @@ def fetch_tile(z: int, x: int, y: int) -> Image.Image | None:
 
 def tiles_likely() -> bool:
     """False right after a failed fetch: callers may then frame a vector map more widely."""
-    return bool(settings.MAP_TILE_URL) and time.monotonic() >= _offline_until
+    return bool(tile_template()) and time.monotonic() >= _offline_until
 
 
 def reset_offline() -> None:
@@ -291,7 +296,7 @@ def render(
 
     image = None
     source = "vector"
-    if use_tiles and settings.MAP_TILE_URL:
+    if use_tiles and tile_template():
         image = _compose_tiles(zoom, left, top, width, height)
         if image is not None:
             source = "tiles"

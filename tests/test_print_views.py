@@ -22,7 +22,7 @@ def print_settings(settings, tmp_path):
     settings.SITE_URL = SITE
     # A host the site also answers on (e.g. an internal name): QR codes must still use SITE_URL.
     settings.ALLOWED_HOSTS = ["testserver", "evil.example"]
-    settings.MAP_TILE_URL = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # unreachable: vector maps
+    settings.PRINT_MAP_TILE_URL = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # unreachable: vector maps
     settings.TILE_CACHE_DIR = tmp_path / "tiles"
     staticmap.reset_offline()
 
@@ -373,3 +373,21 @@ def test_staff_make_a_flyer_variant_in_the_admin(staff_client, client):
     })
     assert bad.status_code == 200
     assert "atlantis" in bad.content.decode() and not Flyer.objects.filter(slug="qr").exists()
+
+
+@pytest.mark.django_db
+def test_sheet_map_uses_the_tile_source_when_reachable(client, settings):
+    from tests.test_printing import _TileServer
+
+    server = _TileServer()
+    try:
+        settings.PRINT_MAP_TILE_URL = server.url
+        staticmap.reset_offline()
+        make_provider(name="タイル診療所")
+        html = client.get("/print/?type=clinic").content.decode()
+        assert "背景地図: 国土地理院" in html
+        assert server.requests > 0
+        text = pdf_text(client.get("/print/pdf/?type=clinic").content)
+        assert "背景地図: 国土地理院" in text
+    finally:
+        server.close()

@@ -55,7 +55,7 @@ class _TileServer:
 @pytest.fixture
 def tile_server(settings, tmp_path):
     server = _TileServer()
-    settings.MAP_TILE_URL = server.url
+    settings.PRINT_MAP_TILE_URL = server.url
     settings.TILE_CACHE_DIR = tmp_path / "tiles"
     staticmap.reset_offline()
     yield server
@@ -66,7 +66,7 @@ def tile_server(settings, tmp_path):
 @pytest.fixture
 def no_tiles(settings, tmp_path):
     # Port 9 (discard) refuses connections: the tile server "cannot be reached".
-    settings.MAP_TILE_URL = "http://127.0.0.1:9/{z}/{x}/{y}.png"
+    settings.PRINT_MAP_TILE_URL = "http://127.0.0.1:9/{z}/{x}/{y}.png"
     settings.TILE_CACHE_DIR = tmp_path / "tiles"
     staticmap.reset_offline()
     yield
