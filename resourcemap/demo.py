@@ -18,6 +18,7 @@ Used by ``manage.py load_demo``, ``fixtures/generate_demo.py`` and the benchmark
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import random
@@ -346,6 +347,7 @@ KNOWN_CAPABILITIES = frozenset(
 MITORI_MAX = {"hospital": 80, "clinic": 40, "nursing": 30, "kantaki": 15, "teiki": 10, "home_help": 8}
 
 
+@functools.cache
 def _t(text: str) -> dt.time:
     hour, minute = text.split(":")
     return dt.time(int(hour), int(minute))
@@ -511,10 +513,13 @@ class DemoGenerator:
         if type_code != CONSULT_TYPE:
             roll = rng.random()
             status = "suspended" if roll < 0.03 else "closed" if roll < 0.05 else "active"
-        periods, hours_note = self._hours(profile)
-        hours_unknown = False
-        if type_code != CONSULT_TYPE and rng.random() < 0.03:
-            periods, hours_unknown, hours_note = [], True, "営業時間はお問い合わせください。"
+        hours_unknown = type_code != CONSULT_TYPE and rng.random() < 0.03
+        if hours_unknown:
+            # Unknown hours: no periods, and nothing derived from them (夜間・休日対応).
+            periods, hours_note = [], "営業時間はお問い合わせください。"
+            profile.hours = "unknown"
+        else:
+            periods, hours_note = self._hours(profile)
         exceptions = []
         if periods and profile.hours not in {"24h", "pharmacy_24h"} and rng.random() < 0.8:
             exceptions.append(dict(YEAR_END))
@@ -564,7 +569,9 @@ class DemoGenerator:
         return self.rng.choices([i[0] for i in items], weights=[i[1] for i in items])[0]
 
     def _unique_name(self, make) -> tuple[str, str]:
-        for _attempt in range(12):
+        # Try hard for unique names in a ward-sized set; benchmark-sized sets repeat names.
+        attempts = 12 if len(self.used_names) < 4000 else 2
+        for _attempt in range(attempts):
             name, kana = make()
             if name not in self.used_names:
                 break

@@ -559,8 +559,12 @@ def providers_bulk_create(
                 data[name] = found
         provider = Provider()
         _apply_fields(provider, data)
+        if provider.provider_type_id is None and "provider_type" not in errors:
+            errors["provider_type"] = [Provider._meta.get_field("provider_type").error_messages["null"]]
         try:
-            provider.full_clean(validate_constraints=False)
+            # The foreign keys were resolved from the rows loaded above (an area's level is
+            # checked in Provider.clean), so skip Django's one-query-per-key existence check.
+            provider.full_clean(exclude=["provider_type", "area"], validate_constraints=False)
         except ValidationError as error:
             for field, field_errors in error.message_dict.items():
                 errors.setdefault(field, []).extend(field_errors)
