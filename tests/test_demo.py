@@ -461,3 +461,17 @@ def test_ensure_dev_staff_creates_and_resets_the_login(db, settings):
     user.refresh_from_db()
     assert User.objects.filter(username="admin").count() == 1
     assert user.check_password("admin-pass-1234") and user.is_active
+
+
+def test_generate_demo_script_writes_the_same_rows_as_json(tmp_path, reference):
+    import json
+    import runpy
+
+    script = runpy.run_path("fixtures/generate_demo.py")
+    out = tmp_path / "demo.json"
+    assert script["main"](["--count", "40", "--seed", "5", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text(encoding="utf-8"))
+    expected = demo.generate_rows(reference, count=40, seed=5)
+    assert [r["data"]["name"] for r in rows] == [r["data"]["name"] for r in expected]
+    assert rows[0]["data"]["latitude"] == str(expected[0]["data"]["latitude"])
+    assert rows[0]["periods"][0] == [0, "08:30", "17:15"]
