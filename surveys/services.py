@@ -7,6 +7,7 @@ and it does so through ``resourcemap.providers`` (the one write path).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -355,6 +356,32 @@ class DiffRow:
     proposed: str
     live: str
 
+    names: Mapping[str, str] | None = None
+
+    def _human(self, text: str) -> str:
+        """Capability codes as names (``mitori:7`` -> ``看取り・ターミナルケア:7``)."""
+        if self.key != "capabilities" or not self.names or not text:
+            return text
+        parts = []
+        for part in text.split("; "):
+            code = re.match(r"[a-z0-9_]+", part)
+            if code and code.group(0) in self.names:
+                part = self.names[code.group(0)] + part[code.end():]
+            parts.append(part)
+        return "; ".join(parts)
+
+    @property
+    def shown_h(self) -> str:
+        return self._human(self.shown)
+
+    @property
+    def proposed_h(self) -> str:
+        return self._human(self.proposed)
+
+    @property
+    def live_h(self) -> str:
+        return self._human(self.live)
+
     @property
     def changed(self) -> bool:
         """The provider proposes something different from what it was shown."""
@@ -373,6 +400,7 @@ class DiffRow:
 def diff_rows(response: Response, provider: Provider | None = None) -> list[DiffRow]:
     provider = provider or response.provider
     live = provider_service.provider_snapshot(provider)
+    names = dict(Capability.objects.values_list("code", "name")) if "capabilities" in response.proposed else {}
     rows = []
     for key in FIELD_KEYS:
         if key not in response.proposed:
@@ -384,6 +412,7 @@ def diff_rows(response: Response, provider: Provider | None = None) -> list[Diff
                 shown=snapshot_text(response.snapshot, key),
                 proposed=proposed_text(response.proposed, key),
                 live=snapshot_text(live, key),
+                names=names,
             )
         )
     return rows

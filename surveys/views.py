@@ -30,13 +30,15 @@ SNAPSHOT_KEY = "surveys_snapshot"
 
 
 def private_page(view):
-    """noindex, no-referrer, no caching."""
+    """noindex, no Referer to other sites, no caching."""
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         response["X-Robots-Tag"] = "noindex, nofollow"
-        response["Referrer-Policy"] = "no-referrer"
+        # same-origin: no Referer to other sites. ("no-referrer" would make browsers send
+        # "Origin: null" on form posts, which CSRF protection rightly refuses.)
+        response["Referrer-Policy"] = "same-origin"
         add_never_cache_headers(response)
         return response
 

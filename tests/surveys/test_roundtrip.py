@@ -21,7 +21,7 @@ def test_full_round_trip(client, staff_client, issue, staff_user):
     assert provider.name in body
     assert "03-1111-2222" in body
     assert "noindex" in page["X-Robots-Tag"]
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     # Only capabilities for clinics are offered: 訪問服薬指導 is for pharmacies.
     assert "看取り・ターミナルケア" in body
     assert "訪問服薬指導" not in body
@@ -36,7 +36,7 @@ def test_full_round_trip(client, staff_client, issue, staff_user):
     receipt = client.get(posted["Location"])
     text = receipt.content.decode()
     assert "ご回答を受け付けました" in text
-    assert "03-9999-8888" in text and "mitori:12" in text
+    assert "03-9999-8888" in text and "看取り・ターミナルケア:12" in text
 
     # The public record has not changed.
     provider.refresh_from_db()
@@ -54,7 +54,7 @@ def test_full_round_trip(client, staff_client, issue, staff_user):
     review = staff_client.get(reverse("admin:surveys_response_change", args=[response.pk]))
     review_text = review.content.decode()
     assert review.status_code == 200
-    assert "03-9999-8888" in review_text and "mitori:12" in review_text
+    assert "03-9999-8888" in review_text and "看取り・ターミナルケア:12" in review_text
     done = staff_client.post(
         reverse("admin:surveys_response_change", args=[response.pk]),
         {"action": "approve", "keys": ["phone"]},
