@@ -275,23 +275,39 @@ def field_label(name: str) -> str:
     return str(FIELD_LABELS.get(name, name))
 
 
-def _cell(value) -> str:
+def _cell(name: str, value, names: dict) -> str:
     if value in (None, ""):
         return "—"
     if isinstance(value, bool):
         return gettext("はい") if value else gettext("いいえ")
+    if name == "status":
+        try:
+            return str(Provider.Status(value).label)
+        except ValueError:
+            return str(value)
+    if name in ("provider_type", "area"):
+        return names[name].get(value, str(value))
     return str(value)
 
 
 def render_changes(changes):
+    """{field: [old, new]} as a short list with readable labels and names instead of codes."""
     if not changes:
         return "—"
+    names = {
+        "provider_type": dict(ProviderType.objects.values_list("code", "name")) if "provider_type" in changes else {},
+        "area": dict(Area.objects.values_list("code", "name")) if "area" in changes else {},
+    }
     rows = format_html_join(
         "",
-        '<tr><th scope="row">{}</th><td class="rm-old">{}</td><td class="rm-new">{}</td></tr>',
-        ((field_label(name), _cell(old), _cell(new)) for name, (old, new) in changes.items()),
+        '<li><strong>{}</strong>: <del class="rm-old">{}</del> → <ins class="rm-new">{}</ins></li>',
+        (
+            (field_label(name), _cell(name, old, names), _cell(name, new, names))
+            for name, (old, new) in changes.items()
+            if old not in (None, "", False) or new not in (None, "", False)
+        ),
     )
-    return format_html('<table class="rm-changes"><tbody>{}</tbody></table>', rows)
+    return format_html('<ul class="rm-changes">{}</ul>', rows)
 
 
 # ---------------------------------------------------------------------------------------------
