@@ -9,7 +9,7 @@
   used.
 - XLSX is parsed by openpyxl, which must use defusedxml (entity expansion attacks).
 
-The public layouts (open data) are in ``resourcemap.publicformats``.
+The public open-data layouts (DATA-FORMATS.md) are not implemented yet.
 """
 
 from __future__ import annotations

@@ -345,3 +345,47 @@ def test_viewer_cannot_import_but_can_export(client, reference):
     client.force_login(user)
     assert client.get(reverse(IMPORT_URL)).status_code == 403
     assert client.get(reverse(EXPORT_URL)).status_code == 200
+
+
+# --- management commands ---------------------------------------------------------------------
+
+
+def test_export_and_import_commands_round_trip(tmp_path):
+    from django.core.management import call_command
+
+    make_provider(name="コマンド往復", capabilities={"h24": {}}, contact_person="非公開の人")
+    before = ProviderChange.objects.count()
+    for suffix in ("csv", "xlsx"):
+        target = tmp_path / f"out.{suffix}"
+        call_command("export_providers", "-o", str(target))
+        out = io.StringIO()
+        call_command("import_providers", str(target), "--commit", stdout=out)
+        assert "変更なし 1件" in out.getvalue()
+    assert ProviderChange.objects.count() == before
+    public = tmp_path / "public.csv"
+    call_command("export_providers", "-o", str(public), "--public")
+    text = public.read_bytes().decode("utf-8-sig")
+    assert "コマンド往復" in text and "非公開の人" not in text and "担当者（非公開）" not in text
+
+
+def test_import_command_dry_run_and_errors(tmp_path, django_user_model):
+    from django.core.management import CommandError, call_command
+
+    good = tmp_path / "good.csv"
+    good.write_bytes(csv_bytes([row()]))
+    out = io.StringIO()
+    call_command("import_providers", str(good), stdout=out)
+    assert "確認のみ" in out.getvalue() and "新規 1件" in out.getvalue()
+    assert not Provider.objects.exists()
+
+    user = django_user_model.objects.create_user("importer")
+    call_command("import_providers", str(good), "--commit", "--user", "importer", stdout=io.StringIO())
+    change = Provider.objects.get().changes.get()
+    assert change.actor_kind == "import" and change.user == user
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes([row(名称="別", 住所="東京都世田谷区用賀5-5-5", 電話="abc")]))
+    with pytest.raises(CommandError) as caught:
+        call_command("import_providers", str(bad), "--commit")
+    assert "2行目: 電話: 電話・FAX番号は" in str(caught.value)
+    assert Provider.objects.count() == 1
