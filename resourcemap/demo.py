@@ -51,8 +51,8 @@ DEFAULT_COUNT = sum(TYPE_MIX.values()) + 28
 
 # Coordinates: normally distributed around the district centre, never further than this, and
 # always closer to their own district centre than to any other (so the 地区 matches the pin).
-SCATTER_SIGMA_M = 420.0
-SCATTER_MAX_M = 1400.0
+SCATTER_SIGMA_M = 560.0
+SCATTER_MAX_M = 1800.0
 CENTRE_SCATTER_M = 250.0
 
 YEAR_END = {
