@@ -389,3 +389,12 @@ def test_import_command_dry_run_and_errors(tmp_path, django_user_model):
         call_command("import_providers", str(bad), "--commit")
     assert "2行目: 電話: 電話・FAX番号は" in str(caught.value)
     assert Provider.objects.count() == 1
+
+
+def test_export_query_count_does_not_grow_with_providers(django_assert_max_num_queries):
+    for i in range(12):
+        make_provider(name=f"件数{i}", capabilities={"h24": {}}, exceptions=[
+            {"start_date": dt.date(2026, 1, 1), "end_date": dt.date(2026, 1, 3)}])
+    with django_assert_max_num_queries(6):
+        dataset = ProviderResource().export()
+    assert len(dataset) == 12
