@@ -6,6 +6,7 @@ const mapEl = document.getElementById("map");
 const statusEl = document.getElementById("map-status");
 const form = document.getElementById("search-form");
 const markers = new Map();
+const SHOW_ZOOM = 17;
 let cluster = null;
 let map = null;
 
@@ -62,15 +63,18 @@ async function loadMarkers() {
     const centre = [config.point.lat, config.point.lng];
     if (config.point.radius) {
       const circle = L.circle(centre, { radius: config.point.radius, color: "#1f5fa8", weight: 2, fill: false, interactive: false }).addTo(map);
-      map.fitBounds(circle.getBounds());
+      map.fitBounds(circle.getBounds(), { animate: false });
     } else {
-      map.setView(centre, 15);
+      map.setView(centre, 15, { animate: false });
     }
     L.circleMarker(centre, { radius: 7, color: "#000", weight: 3, fillColor: "#ffd400", fillOpacity: 1, interactive: false }).addTo(map);
   } else if (layers.length) {
-    map.fitBounds(cluster.getBounds(), { padding: [20, 20], maxZoom: 16 });
+    // No animation: an animated first zoom can be left half-done when the page is frozen
+    // (Back/Forward cache), which then blocks later view changes.
+    map.fitBounds(cluster.getBounds(), { padding: [20, 20], maxZoom: 16, animate: false });
   }
   mapEl.dataset.ready = "1";
+  window.portalMap = { map, cluster, markers };
 }
 
 function showMarker(id) {
@@ -78,11 +82,15 @@ function showMarker(id) {
   if (!marker) return;
   setView("map", false);
   mapEl.scrollIntoView({ block: "nearest" });
-  cluster.zoomToShowLayer(marker, () => {
+  // Clustering stops at SHOW_ZOOM, so after this jump the marker itself is on the map.
+  map.setView(marker.getLatLng(), Math.max(map.getZoom(), SHOW_ZOOM), { animate: false });
+  const open = () => {
     marker.openPopup();
     const el = marker.getElement();
     if (el) el.focus({ preventScroll: true });
-  });
+  };
+  if (map.hasLayer(marker)) open();
+  else cluster.zoomToShowLayer(marker, open);
 }
 
 function setView(view, remember = true) {
@@ -148,7 +156,7 @@ function init() {
   }
   map = L.map(mapEl, { keyboard: true }).setView(config.center, config.zoom);
   L.tileLayer(config.tileUrl, { attribution: config.attribution, maxZoom: 18 }).addTo(map);
-  cluster = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50 });
+  cluster = L.markerClusterGroup({ chunkedLoading: true, disableClusteringAtZoom: SHOW_ZOOM, showCoverageOnHover: false, maxClusterRadius: 50 });
   map.addLayer(cluster);
   loadMarkers().catch(() => {
     setStatus(config.strings.loadFailed);
