@@ -1,12 +1,15 @@
 """Survey letters: one A4 page per provider, rendered in chunks and merged.
 
-Each chunk of letters is one WeasyPrint document written to a temporary file; pypdf then
-appends the chunk files into one PDF. Memory stays bounded by the chunk size, not by the
+The text all letters share is rendered once; each chunk of letters renders only the
+providers' own items (address, QR code, link, access code) and pypdf stamps the shared page
+underneath, writing the chunk to a temporary file. The chunk files are then appended into
+one PDF. Memory stays bounded by the chunk size, not by the
 number of providers (3,000 letters are routine).
 """
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import tempfile
@@ -16,7 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
 
 from resourcemap import printing
 from resourcemap.models import Municipality
@@ -38,15 +41,31 @@ def letter_context(invitation: Invitation) -> dict:
     }
 
 
-def render_chunk(survey_round: SurveyRound, invitations: list[Invitation]) -> bytes:
+def _render(survey_round: SurveyRound, letters: list[dict], part: str) -> bytes:
     html = render_to_string("surveys/letter.html", {
         "survey_round": survey_round,
-        "letters": [letter_context(inv) for inv in invitations],
+        "letters": letters,
+        "part": part,
         "municipality": Municipality.current(),
         "start_url": services.start_url(),
         "today": timezone.localdate(),
     })
     return printing.html_to_pdf(html)
+
+
+def render_chunk(survey_round: SurveyRound, invitations: list[Invitation]) -> bytes:
+    """Complete letters in one document (small selections, previews)."""
+    return _render(survey_round, [letter_context(inv) for inv in invitations], "")
+
+
+def render_background(survey_round: SurveyRound) -> bytes:
+    """The text every letter shares, rendered once per run."""
+    return _render(survey_round, [{}], "static")
+
+
+def render_variable(survey_round: SurveyRound, invitations: list[Invitation]) -> bytes:
+    """Only each provider's own items (address, QR code, link, code), one page each."""
+    return _render(survey_round, [letter_context(inv) for inv in invitations], "variable")
 
 
 def render_letters(
@@ -63,6 +82,7 @@ def render_letters(
     done = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="letters-") as tmp:
+        background = PdfReader(io.BytesIO(render_background(survey_round))).pages[0]
         parts = []
         for start in range(0, total, chunk_size):
             chunk_ids = ids[start : start + chunk_size]
@@ -72,7 +92,15 @@ def render_letters(
             }
             chunk = [by_id[pk] for pk in chunk_ids if pk in by_id]
             part = Path(tmp) / f"part-{start:06d}.pdf"
-            part.write_bytes(render_chunk(survey_round, chunk))
+            # Layout is the slow part of rendering: each page here holds only a handful of
+            # boxes, and the shared text is stamped underneath from the one background page.
+            variable = PdfReader(io.BytesIO(render_variable(survey_round, chunk)))
+            chunk_writer = PdfWriter()
+            for page in variable.pages:
+                page.merge_page(background, over=False)
+                chunk_writer.add_page(page)
+            with open(part, "wb") as handle:
+                chunk_writer.write(handle)
             parts.append(part)
             Invitation.objects.filter(pk__in=chunk_ids).update(letter_printed_at=timezone.now())
             done += len(chunk)
