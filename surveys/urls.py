@@ -5,6 +5,8 @@ from . import views
 app_name = "surveys"
 
 urlpatterns = [
+    # Inside i18n_patterns without a language prefix this is the site's /robots.txt.
+    path("robots.txt", views.robots_txt, name="robots"),
     path("survey/", views.start, name="start"),
     path("survey/t/<str:token>/", views.open_link, name="open"),
     path("survey/form/", views.survey_form, name="form"),

@@ -351,3 +351,13 @@ def correction_done(request, pk: int):
     if provider is None:
         raise Http404
     return render(request, "surveys/correction_done.html", {"provider": provider})
+
+
+def robots_txt(request):
+    """Keep personal survey links and the survey forms out of search engines."""
+    from django.http import HttpResponse
+
+    lines = ["User-agent: *"]
+    for prefix in ("/survey/", "/en/survey/", "/admin/"):
+        lines.append(f"Disallow: {prefix}")
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -131,3 +131,9 @@ def test_rate_limit_is_shared_through_the_database_cache(client, issue, monkeypa
     assert ratelimit.hit(request, "guess") is False
     elsewhere = RequestFactory().get("/", REMOTE_ADDR="192.0.2.7")
     assert ratelimit.hit(elsewhere, "guess") is True
+
+
+def test_robots_txt_keeps_survey_links_out_of_search_engines(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    assert "Disallow: /survey/" in response.content.decode()
