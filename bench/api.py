@@ -149,11 +149,33 @@ def geojson_floor_once() -> tuple[float, int]:
             "WHERE p.status IN ('active', 'suspended') ORDER BY p.kana, p.id"
         )
         rows = cursor.fetchall()
+        cursor.execute(
+            "SELECT pc.provider_id, c.code, c.name, pc.count, pc.note FROM resourcemap_providercapability pc "
+            "JOIN resourcemap_capability c ON c.id = pc.capability_id "
+            "JOIN resourcemap_provider p ON p.id = pc.provider_id WHERE p.status IN ('active', 'suspended')"
+        )
+        caps: dict = {}
+        for pid, code, name, count, note in cursor.fetchall():
+            caps.setdefault(pid, []).append({"code": code, "name": name, "count": count, "note": note})
+        cursor.execute(
+            "SELECT o.provider_id, o.weekday, o.opens, o.closes FROM resourcemap_openingperiod o "
+            "JOIN resourcemap_provider p ON p.id = o.provider_id WHERE p.status IN ('active', 'suspended')"
+        )
+        hours: dict = {}
+        for pid, weekday, opens, closes in cursor.fetchall():
+            hours.setdefault(pid, []).append(f"{weekday} {str(opens)[:5]}-{str(closes)[:5]}")
     features = [
         {
             "type": "Feature", "id": r[0],
             "geometry": {"type": "Point", "coordinates": [float(r[10]), float(r[9])]} if r[9] is not None else None,
-            "properties": {"id": r[0], "name": r[1], "kana": r[3], "type": r[4], "address": r[7], "phone": r[12]},
+            "properties": {
+                "id": r[0], "name": r[1], "name_en": r[2], "kana": r[3], "type": r[4], "status": r[5],
+                "postal_code": r[6], "address": r[7], "building": r[8], "area": r[11], "phone": r[12],
+                "fax": r[13], "website": r[14], "email": r[15], "notes": r[16], "notes_en": r[17],
+                "hours_unknown": r[18], "hours_note": r[19], "last_confirmed_on": str(r[20]),
+                "last_confirmed_source": r[21], "capabilities": caps.get(r[0], []),
+                "hours": "; ".join(hours.get(r[0], [])),
+            },
         }
         for r in rows
     ]

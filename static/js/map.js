@@ -55,7 +55,12 @@ async function loadMarkers() {
     markers.set(id, marker);
     layers.push(marker);
   }
+  const drawn = new Promise((resolve) => {
+    if (!layers.length) resolve();
+    else cluster.options.chunkProgress = (done, total) => { if (done >= total) resolve(); };
+  });
   cluster.addLayers(layers);
+  await drawn;
   mapEl.dataset.markerCount = String(layers.length);
   mapEl.dataset.resultCount = String(data.count);
   setStatus(config.strings.markers.replace("%(n)s", String(layers.length)));
@@ -74,6 +79,7 @@ async function loadMarkers() {
     map.fitBounds(cluster.getBounds(), { padding: [20, 20], maxZoom: 16, animate: false });
   }
   mapEl.dataset.ready = "1";
+  performance.mark("markers-drawn");
   window.portalMap = { map, cluster, markers };
 }
 
