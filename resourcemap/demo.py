@@ -295,6 +295,19 @@ DENTAL_KINDS = (
     ("歯科・矯正歯科", "シカキョウセイシカ", 5, "general"), ("こども歯科", "コドモシカ", 3, "pediatric"),
     ("訪問歯科クリニック", "ホウモンシカクリニック", 3, "visit"),
 )
+KIND_EN = {
+    "内科": "Internal Medicine", "内科クリニック": "Internal Medicine Clinic", "クリニック": "Clinic",
+    "医院": "Clinic", "ファミリークリニック": "Family Clinic", "診療所": "Clinic",
+    "循環器内科": "Cardiology Clinic", "消化器内科": "Gastroenterology Clinic",
+    "整形外科": "Orthopedics", "皮膚科": "Dermatology", "眼科": "Eye Clinic",
+    "耳鼻咽喉科": "ENT Clinic", "小児科": "Pediatrics", "こどもクリニック": "Children's Clinic",
+    "心療内科": "Psychosomatic Medicine", "メンタルクリニック": "Mental Clinic",
+    "在宅クリニック": "Home Care Clinic", "在宅診療所": "Home Care Clinic",
+    "ホームケアクリニック": "Home Care Clinic", "歯科": "Dental Clinic", "歯科医院": "Dental Clinic",
+    "歯科クリニック": "Dental Clinic", "デンタルクリニック": "Dental Clinic",
+    "歯科・矯正歯科": "Dental and Orthodontic Clinic", "こども歯科": "Children's Dental Clinic",
+    "訪問歯科クリニック": "Home-Visit Dental Clinic",
+}
 BUILDINGS = (
     ("ビル", 6), ("メディカルビル", 3), ("ハイツ", 2), ("プラザ", 2), ("第一ビル", 2),
     ("センタービル", 2), ("メディカルモール", 1), ("レジデンス", 1),
@@ -359,6 +372,71 @@ def _days(days: Sequence[int], *spans: tuple[str, str]) -> list[tuple[int, dt.ti
 
 WEEKDAYS = (0, 1, 2, 3, 4)
 ALL_DAYS = (0, 1, 2, 3, 4, 5, 6, 7)
+
+
+# Katakana -> simplified Hepburn (long vowels dropped, as on station signs: Kyodo, Yoga).
+_ROMAJI_YOON = {
+    "キャ": "kya", "キュ": "kyu", "キョ": "kyo", "シャ": "sha", "シュ": "shu", "ショ": "sho",
+    "チャ": "cha", "チュ": "chu", "チョ": "cho", "ニャ": "nya", "ニュ": "nyu", "ニョ": "nyo",
+    "ヒャ": "hya", "ヒュ": "hyu", "ヒョ": "hyo", "ミャ": "mya", "ミュ": "myu", "ミョ": "myo",
+    "リャ": "rya", "リュ": "ryu", "リョ": "ryo", "ギャ": "gya", "ギュ": "gyu", "ギョ": "gyo",
+    "ジャ": "ja", "ジュ": "ju", "ジョ": "jo", "ビャ": "bya", "ビュ": "byu", "ビョ": "byo",
+    "ピャ": "pya", "ピュ": "pyu", "ピョ": "pyo", "ファ": "fa", "フィ": "fi", "フェ": "fe",
+    "フォ": "fo", "ティ": "ti", "ディ": "di", "ウィ": "wi", "ウェ": "we", "ヂャ": "ja",
+}
+_ROMAJI = dict(
+    zip(
+        "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲン"
+        "ガギグゲゴザジズゼゾダヂヅデドバビブベボパピプペポヴ",
+        "a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni nu ne no ha hi fu he ho "
+        "ma mi mu me mo ya yu yo ra ri ru re ro wa o n ga gi gu ge go za ji zu ze zo da ji zu de do "
+        "ba bi bu be bo pa pi pu pe po vu".split(),
+        strict=True,
+    )
+)
+ROMAJI_WORDS = {  # loanwords read better in their own spelling
+    "オリーブ": "Olive", "ポプラ": "Poplar", "クローバー": "Clover", "ハーモニー": "Harmony",
+    "リーフ": "Leaf", "スマイル": "Smile", "ハート": "Heart",
+    # compound place names, and ones where "ou" is two syllables
+    "イケジリオオハシ": "Ikejiri-Ohashi", "チトセカラスヤマ": "Chitose-Karasuyama",
+    "チトセフナバシ": "Chitose-Funabashi", "セイジョウガクエンマエ": "Seijogakuen-mae",
+    "ソシガヤオオクラ": "Soshigaya-Okura", "コマザワダイガク": "Komazawa-Daigaku",
+    "ニシタイシドウ": "Nishi-Taishido", "セタガヤダイタ": "Setagaya-Daita",
+    "シモキタザワ": "Shimo-Kitazawa", "ヒガシキタザワ": "Higashi-Kitazawa",
+    "シモタカイド": "Shimo-Takaido", "ロカコウエン": "Roka-Koen", "フタコタマガワ": "Futako-Tamagawa",
+    "サンゲンヂャヤ": "Sangen-Jaya", "タマガワデンエンチョウフ": "Tamagawa-Denenchofu",
+    "シモウマ": "Shimouma", "カミウマ": "Kamiuma", "ミナミカラスヤマ": "Minami-Karasuyama",
+    "キタカラスヤマ": "Kita-Karasuyama", "ヒガシタマガワ": "Higashi-Tamagawa",
+}
+
+
+def romaji(kana: str) -> str:
+    """``ヨウガエキマエ`` -> ``Yogaekimae``; enough for names built from the parts above."""
+    if kana in ROMAJI_WORDS:
+        return ROMAJI_WORDS[kana]
+    out: list[str] = []
+    i = 0
+    double = False
+    while i < len(kana):
+        pair, ch = kana[i : i + 2], kana[i]
+        if pair in _ROMAJI_YOON:
+            syllable, i = _ROMAJI_YOON[pair], i + 2
+        elif ch == "ッ":
+            double, i = True, i + 1
+            continue
+        elif ch == "ー":
+            i += 1
+            continue
+        else:
+            syllable, i = _ROMAJI.get(ch, ch), i + 1
+        if double:
+            syllable = ("t" if syllable.startswith("ch") else syllable[0]) + syllable
+            double = False
+        out.append(syllable)
+    text = "".join(out)
+    for long, short in (("ou", "o"), ("oo", "o"), ("uu", "u")):
+        text = text.replace(long, short)
+    return text[:1].upper() + text[1:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,23 +532,23 @@ class DemoGenerator:
                 profile.hours = self._pick(
                     [("clinic_a", 45), ("clinic_b", 30), ("clinic_c", 17), ("clinic_evening", 8)]
                 )
-            name, kana = self._unique_name(lambda: self._clinic_name(district, kind))
+            name, kana, name_en = self._unique_name(lambda: self._clinic_name(district, kind))
         elif type_code == "dental":
             kind = self._weighted(DENTAL_KINDS)
             profile.tag = kind[3]
             profile.hours = "homecare" if profile.tag == "visit" else (
                 "dental_sunday" if rng.random() < 0.08 else "dental"
             )
-            name, kana = self._unique_name(lambda: self._clinic_name(district, kind))
+            name, kana, name_en = self._unique_name(lambda: self._clinic_name(district, kind))
         elif type_code == "pharmacy":
             profile.hours = self._pick(
                 [("pharmacy", 58), ("pharmacy_lunch", 12), ("pharmacy_monzen", 12),
                  ("pharmacy_holiday", 8), ("pharmacy_night", 7), ("pharmacy_24h", 3)]
             )
-            name, kana = self._unique_name(lambda: self._pharmacy_name(district))
+            name, kana, name_en = self._unique_name(lambda: self._pharmacy_name(district))
         elif type_code == "hospital":
             profile.hours = "hospital"
-            name, kana = self._unique_name(lambda: self._hospital_name(district))
+            name, kana, name_en = self._unique_name(lambda: self._hospital_name(district))
         else:
             profile.hours = {
                 "nursing": "office",
@@ -480,8 +558,10 @@ class DemoGenerator:
                 "kantaki": "every_day",
                 "teiki": "24h",
             }.get(type_code, "office")
-            name, kana = self._unique_name(lambda: self._care_name(type_code, district))
-        return self._row(profile, name, kana, scatter=None)
+            name, kana, name_en = self._unique_name(lambda: self._care_name(type_code, district))
+        row = self._row(profile, name, kana, scatter=None)
+        row["data"]["name_en"] = name_en
+        return row
 
     # -- one row -------------------------------------------------------------------------------
 
@@ -568,15 +648,15 @@ class DemoGenerator:
     def _weighted_text(self, items):
         return self.rng.choices([i[0] for i in items], weights=[i[1] for i in items])[0]
 
-    def _unique_name(self, make) -> tuple[str, str]:
+    def _unique_name(self, make) -> tuple[str, str, str]:
         # Try hard for unique names in a ward-sized set; benchmark-sized sets repeat names.
         attempts = 12 if len(self.used_names) < 4000 else 2
         for _attempt in range(attempts):
-            name, kana = make()
+            name, kana, english = make()
             if name not in self.used_names:
                 break
         self.used_names.add(name)
-        return name, kana
+        return name, kana, english
 
     def _place(self, district: District) -> tuple[str, str]:
         towns = TOWNS.get(district.code) or (Town(district.name, district.kana, "", 1),)
@@ -587,89 +667,108 @@ class DemoGenerator:
         stations = STATIONS.get(district.code, ())
         return self.rng.choice(stations) if stations else None
 
-    def _prefix(self, district: District, *, surname: bool = True) -> tuple[str, str]:
+    def _prefix(self, district: District, *, surname: bool = True) -> tuple[str, str, str]:
         rng = self.rng
         roll = rng.random()
         station = self._station(district)
         if roll < 0.35:
-            return rng.choice(SOFT)
-        if roll < 0.6 and surname:
-            return rng.choice(SURNAMES)
-        if roll < 0.78 and station:
-            return station[0] + EKIMAE[0], station[1] + EKIMAE[1]
-        return self._place(district)
+            part = rng.choice(SOFT)
+        elif roll < 0.6 and surname:
+            part = rng.choice(SURNAMES)
+        elif roll < 0.78 and station:
+            return station[0] + EKIMAE[0], station[1] + EKIMAE[1], f"{romaji(station[1])} Ekimae"
+        else:
+            part = self._place(district)
+        return part[0], part[1], romaji(part[1])
 
-    def _clinic_name(self, district: District, kind) -> tuple[str, str]:
-        prefix, prefix_kana = self._prefix(district)
-        return prefix + kind[0], prefix_kana + kind[1]
+    def _clinic_name(self, district: District, kind) -> tuple[str, str, str]:
+        prefix, prefix_kana, prefix_en = self._prefix(district)
+        return prefix + kind[0], prefix_kana + kind[1], f"{prefix_en} {KIND_EN[kind[0]]}"
 
-    def _pharmacy_name(self, district: District) -> tuple[str, str]:
+    def _pharmacy_name(self, district: District) -> tuple[str, str, str]:
         rng = self.rng
         roll = rng.random()
         if roll < 0.2:
             soft, soft_kana = rng.choice(SOFT)
             place, place_kana = self._station(district) or self._place(district)
-            return f"{soft}薬局 {place}店", f"{soft_kana}ヤッキョク{place_kana}テン"
+            return (
+                f"{soft}薬局 {place}店", f"{soft_kana}ヤッキョク{place_kana}テン",
+                f"{romaji(soft_kana)} Pharmacy {romaji(place_kana)}",
+            )
         if roll < 0.3:
             soft, soft_kana = rng.choice(SOFT)
-            return f"{soft}調剤薬局", f"{soft_kana}チョウザイヤッキョク"
+            return f"{soft}調剤薬局", f"{soft_kana}チョウザイヤッキョク", f"{romaji(soft_kana)} Pharmacy"
         if roll < 0.38:
             soft, soft_kana = rng.choice(SOFT[-7:])
-            return f"{soft}ファーマシー", f"{soft_kana}ファーマシー"
-        prefix, prefix_kana = self._prefix(district, surname=rng.random() < 0.3)
-        return f"{prefix}薬局", f"{prefix_kana}ヤッキョク"
+            return f"{soft}ファーマシー", f"{soft_kana}ファーマシー", f"{romaji(soft_kana)} Pharmacy"
+        prefix, prefix_kana, prefix_en = self._prefix(district, surname=rng.random() < 0.3)
+        return f"{prefix}薬局", f"{prefix_kana}ヤッキョク", f"{prefix_en} Pharmacy"
 
-    def _hospital_name(self, district: District) -> tuple[str, str]:
+    def _hospital_name(self, district: District) -> tuple[str, str, str]:
         rng = self.rng
         kanji, kanji_kana = rng.choice(KANJI)
         place, place_kana = self._place(district)
+        k, p = romaji(kanji_kana), romaji(place_kana)
         return rng.choice(
             (
-                (f"{kanji}記念病院", f"{kanji_kana}キネンビョウイン"),
-                (f"{place}{kanji}病院", f"{place_kana}{kanji_kana}ビョウイン"),
-                (f"{kanji}会{place}病院", f"{kanji_kana}カイ{place_kana}ビョウイン"),
-                (f"{place}リハビリテーション病院", f"{place_kana}リハビリテーションビョウイン"),
-                (f"{kanji}中央病院", f"{kanji_kana}チュウオウビョウイン"),
+                (f"{kanji}記念病院", f"{kanji_kana}キネンビョウイン", f"{k} Memorial Hospital"),
+                (f"{place}{kanji}病院", f"{place_kana}{kanji_kana}ビョウイン", f"{p} {k} Hospital"),
+                (f"{kanji}会{place}病院", f"{kanji_kana}カイ{place_kana}ビョウイン", f"{k}kai {p} Hospital"),
+                (
+                    f"{place}リハビリテーション病院", f"{place_kana}リハビリテーションビョウイン",
+                    f"{p} Rehabilitation Hospital",
+                ),
+                (f"{kanji}中央病院", f"{kanji_kana}チュウオウビョウイン", f"{k} Central Hospital"),
             )
         )
 
-    def _care_name(self, type_code: str, district: District) -> tuple[str, str]:
+    def _care_name(self, type_code: str, district: District) -> tuple[str, str, str]:
         rng = self.rng
         soft, soft_kana = rng.choice(SOFT)
         place, place_kana = self._place(district)
+        s, p = romaji(soft_kana), romaji(place_kana)
         patterns = {
             "nursing": (
-                (f"訪問看護ステーション{soft}", f"ホウモンカンゴステーション{soft_kana}"),
-                (f"{soft}訪問看護ステーション", f"{soft_kana}ホウモンカンゴステーション"),
-                (f"{place}訪問看護ステーション", f"{place_kana}ホウモンカンゴステーション"),
-                (f"訪問看護リハビリステーション{soft}", f"ホウモンカンゴリハビリステーション{soft_kana}"),
+                (f"訪問看護ステーション{soft}", f"ホウモンカンゴステーション{soft_kana}", f"Home-Visit Nursing Station {s}"),
+                (f"{soft}訪問看護ステーション", f"{soft_kana}ホウモンカンゴステーション", f"{s} Home-Visit Nursing Station"),
+                (f"{place}訪問看護ステーション", f"{place_kana}ホウモンカンゴステーション", f"{p} Home-Visit Nursing Station"),
+                (
+                    f"訪問看護リハビリステーション{soft}", f"ホウモンカンゴリハビリステーション{soft_kana}",
+                    f"Home-Visit Nursing and Rehabilitation Station {s}",
+                ),
             ),
             "care_management": (
-                (f"{soft}ケアプランセンター", f"{soft_kana}ケアプランセンター"),
-                (f"居宅介護支援事業所{soft}", f"キョタクカイゴシエンジギョウショ{soft_kana}"),
-                (f"{place}ケアマネジメントセンター", f"{place_kana}ケアマネジメントセンター"),
-                (f"ケアプラン{soft}", f"ケアプラン{soft_kana}"),
+                (f"{soft}ケアプランセンター", f"{soft_kana}ケアプランセンター", f"{s} Care Plan Center"),
+                (f"居宅介護支援事業所{soft}", f"キョタクカイゴシエンジギョウショ{soft_kana}", f"Care Management Office {s}"),
+                (f"{place}ケアマネジメントセンター", f"{place_kana}ケアマネジメントセンター", f"{p} Care Management Center"),
+                (f"ケアプラン{soft}", f"ケアプラン{soft_kana}", f"Care Plan {s}"),
             ),
             "home_help": (
-                (f"ヘルパーステーション{soft}", f"ヘルパーステーション{soft_kana}"),
-                (f"{soft}訪問介護", f"{soft_kana}ホウモンカイゴ"),
-                (f"{place}ホームヘルプサービス", f"{place_kana}ホームヘルプサービス"),
-                (f"ケアサービス{soft}", f"ケアサービス{soft_kana}"),
+                (f"ヘルパーステーション{soft}", f"ヘルパーステーション{soft_kana}", f"Helper Station {s}"),
+                (f"{soft}訪問介護", f"{soft_kana}ホウモンカイゴ", f"{s} Home Help Service"),
+                (f"{place}ホームヘルプサービス", f"{place_kana}ホームヘルプサービス", f"{p} Home Help Service"),
+                (f"ケアサービス{soft}", f"ケアサービス{soft_kana}", f"Care Service {s}"),
             ),
             "home_rehab": (
-                (f"{soft}訪問リハビリテーション", f"{soft_kana}ホウモンリハビリテーション"),
-                (f"{place}訪問リハビリ", f"{place_kana}ホウモンリハビリ"),
+                (f"{soft}訪問リハビリテーション", f"{soft_kana}ホウモンリハビリテーション", f"{s} Home-Visit Rehabilitation"),
+                (f"{place}訪問リハビリ", f"{place_kana}ホウモンリハビリ", f"{p} Home-Visit Rehabilitation"),
             ),
             "kantaki": (
-                (f"看護小規模多機能型居宅介護{soft}", f"カンゴショウキボタキノウガタキョタクカイゴ{soft_kana}"),
-                (f"かんたき{soft}", f"カンタキ{soft_kana}"),
+                (
+                    f"看護小規模多機能型居宅介護{soft}", f"カンゴショウキボタキノウガタキョタクカイゴ{soft_kana}",
+                    f"Nursing Small-Scale Multifunctional Care {s}",
+                ),
+                (f"かんたき{soft}", f"カンタキ{soft_kana}", f"Kantaki {s}"),
             ),
             "teiki": (
-                (f"定期巡回・随時対応サービス{soft}", f"テイキジュンカイズイジタイオウサービス{soft_kana}"),
-                (f"{place}24時間ケアサービス", f"{place_kana}ニジュウヨジカンケアサービス"),
+                (
+                    f"定期巡回・随時対応サービス{soft}", f"テイキジュンカイズイジタイオウサービス{soft_kana}",
+                    f"Regular-Visit and On-Call Care {s}",
+                ),
+                (f"{place}24時間ケアサービス", f"{place_kana}ニジュウヨジカンケアサービス", f"{p} 24-Hour Care Service"),
             ),
         }
-        options = patterns.get(type_code) or ((f"{soft}{place}", f"{soft_kana}{place_kana}"),)
+        options = patterns.get(type_code) or ((f"{soft}{place}", f"{soft_kana}{place_kana}", f"{s} {p}"),)
         return rng.choice(options)
 
     def _corporate_name(self, type_code: str, district: District) -> str:

@@ -475,3 +475,25 @@ def test_generate_demo_script_writes_the_same_rows_as_json(tmp_path, reference):
     assert [r["data"]["name"] for r in rows] == [r["data"]["name"] for r in expected]
     assert rows[0]["data"]["latitude"] == str(expected[0]["data"]["latitude"])
     assert rows[0]["periods"][0] == [0, "08:30", "17:15"]
+
+
+@pytest.mark.parametrize(
+    ("kana", "expected"),
+    [
+        ("ヨウガ", "Yoga"), ("キョウドウ", "Kyodo"), ("オオクラ", "Okura"), ("タンポポ", "Tanpopo"),
+        ("シモウマ", "Shimouma"), ("マッチャ", "Matcha"), ("ハッピ", "Happi"), ("ハーモニー", "Harmony"),
+        ("チトセカラスヤマ", "Chitose-Karasuyama"),
+    ],
+)
+def test_romaji(kana, expected):
+    assert demo.romaji(kana) == expected
+
+
+def test_english_names_are_romanised(default_rows):
+    for row in default_rows:
+        name_en = row["data"]["name_en"]
+        assert name_en and name_en.isascii() and name_en[0].isupper(), row["data"]["name"]
+    by_name = {r["data"]["name"]: r["data"]["name_en"] for r in default_rows}
+    assert by_name["あんしんすこやかセンター用賀"] == "Anshin Sukoyaka Center Yoga"
+    assert any(n.endswith("Ekimae Dental Clinic") for n in by_name.values())
+    assert any(n.startswith("Home-Visit Nursing Station ") for n in by_name.values())
