@@ -109,7 +109,7 @@ class HoursMixin:
                 label=label, required=False, max_length=200,
                 initial=day_text(periods, weekday),
                 widget=forms.TextInput(attrs={
-                    "placeholder": "09:00-18:00", "inputmode": "text", "autocomplete": "off",
+                    "placeholder": _("休み"), "autocomplete": "off",
                     "aria-describedby": "hours-help",
                 }),
             )

@@ -5,6 +5,15 @@
   function init() {
     var errors = document.getElementById("survey-errors");
     if (errors) errors.focus();
+    // Count and note only for the capabilities that are ticked: a shorter form on a phone.
+    Array.prototype.forEach.call(document.querySelectorAll(".survey-cap"), function (row) {
+      var box = row.querySelector(".survey-cap__check input[type=checkbox]");
+      var extra = row.querySelector(".survey-cap__extra");
+      if (!box || !extra) return;
+      var sync = function () { extra.hidden = !box.checked && !extra.querySelector(".errorlist"); };
+      box.addEventListener("change", sync);
+      sync();
+    });
     var el = document.getElementById("survey-map");
     if (!el) return;
     if (typeof window.L === "undefined" || !el.dataset.tiles) { el.hidden = true; return; }
