@@ -305,7 +305,8 @@ class ProviderResource(resources.Resource):
             row_result.import_type = import_type
             row_result.add_instance_info(provider)
             row_result.instance = provider
-            row_result.diff = self.diff_cells(before, provider_values_for_diff(provider))
+            after = before if import_type == RowResult.IMPORT_TYPE_SKIP else providers.provider_snapshot(provider)
+            row_result.diff = self.diff_cells(before, snapshot_values(after, self._names()))
         except RowErrors as error:
             row_result.import_type = RowResult.IMPORT_TYPE_INVALID
             row_result.validation_error = ValidationError(
@@ -481,9 +482,17 @@ class ProviderResource(resources.Resource):
         )
         return provider, (RowResult.IMPORT_TYPE_UPDATE if change else RowResult.IMPORT_TYPE_SKIP)
 
+    def _names(self) -> dict[str, dict[str, str]]:
+        if not hasattr(self, "_name_cache"):
+            self._name_cache = {
+                "provider_type": dict(ProviderType.objects.values_list("code", "name")),
+                "area": dict(Area.objects.values_list("code", "name")),
+            }
+        return self._name_cache
+
     def diff_cells(self, before: Mapping[str, Any], after: Mapping[str, str]) -> list[str]:
         cells = []
-        before_values = snapshot_values(before) if before else {}
+        before_values = snapshot_values(before, self._names()) if before else {}
         for column in COLUMNS:
             if column.field not in self.fields:
                 continue
@@ -554,15 +563,10 @@ def export_values(provider: Provider) -> dict[str, str]:
     return values
 
 
-def provider_values_for_diff(provider: Provider) -> dict[str, str]:
-    return snapshot_values(providers.provider_snapshot(provider))
-
-
-def snapshot_values(snapshot: Mapping[str, Any]) -> dict[str, str]:
+def snapshot_values(snapshot: Mapping[str, Any], names: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     """providers.provider_snapshot() -> sheet text (type/area as names)."""
     values = {}
-    type_names = dict(ProviderType.objects.values_list("code", "name"))
-    area_names = dict(Area.objects.values_list("code", "name"))
+    type_names, area_names = names["provider_type"], names["area"]
     for column in COLUMNS:
         value = snapshot.get(column.field)
         if column.field == "provider_type":
