@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -541,7 +542,8 @@ class ProviderChange(models.Model):
         ordering = ["-changed_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.provider} {self.get_action_display()} {self.changed_at:%Y-%m-%d %H:%M}"
+        when = timezone.localtime(self.changed_at) if self.changed_at else None
+        return f"{self.provider} {self.get_action_display()} {when:%Y-%m-%d %H:%M}"
 
 
 class Flyer(models.Model):
