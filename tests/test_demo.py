@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -30,18 +31,20 @@ from resourcemap.providers import provider_create, providers_bulk_create
 from resourcemap.reference import EDITOR_GROUP
 from tests.factories import make_provider
 
+ROOT = Path(__file__).resolve().parent.parent
 KATAKANA = re.compile(r"^[\u30a1-\u30fa\u30fc0-9]+$")
 ADDRESS = re.compile(r"^東京都世田谷区(?P<town>\D+)(?P<chome>\d+)-\d+-\d+$")
 
 
 @pytest.fixture
-def reference(db):
+def demo_ref(reference):
+    """The generator's view of the reference data (present even after a flushing test)."""
     return demo.reference_from_db()
 
 
 @pytest.fixture
-def default_rows(reference):
-    return demo.generate_rows(reference)
+def default_rows(demo_ref):
+    return demo.generate_rows(demo_ref)
 
 
 def _rate(rows, type_codes, capability, where=lambda row: True):
@@ -59,10 +62,10 @@ def _out(*args, **kwargs) -> str:
 # Generation (in memory)
 
 
-def test_same_seed_gives_same_rows_and_another_seed_does_not(reference):
-    first = demo.generate_rows(reference, count=300, seed=7)
-    again = demo.generate_rows(reference, count=300, seed=7)
-    other = demo.generate_rows(reference, count=300, seed=8)
+def test_same_seed_gives_same_rows_and_another_seed_does_not(demo_ref):
+    first = demo.generate_rows(demo_ref, count=300, seed=7)
+    again = demo.generate_rows(demo_ref, count=300, seed=7)
+    other = demo.generate_rows(demo_ref, count=300, seed=8)
 
     def key(rows):
         return [
@@ -85,8 +88,8 @@ def test_default_mix_per_type(default_rows):
     }
 
 
-def test_count_scales_the_mix_but_keeps_one_centre_per_district(reference):
-    rows = demo.generate_rows(reference, count=5000, seed=1)
+def test_count_scales_the_mix_but_keeps_one_centre_per_district(demo_ref):
+    rows = demo.generate_rows(demo_ref, count=5000, seed=1)
     counts = Counter(r["data"]["provider_type"] for r in rows)
     assert len(rows) == 5000
     assert counts["houkatsu"] == 28
@@ -106,21 +109,21 @@ def test_one_centre_per_district_named_after_it(default_rows):
     assert all(c["status"] == "active" and not c["hours_unknown"] for c in by_area.values())
 
 
-def test_every_location_is_inside_the_ward_and_its_district(default_rows, reference):
+def test_every_location_is_inside_the_ward_and_its_district(default_rows, demo_ref):
     municipality = Municipality.current()
-    centres = {d.code: d for d in reference.districts}
+    centres = {d.code: d for d in demo_ref.districts}
     for row in default_rows:
         data = row["data"]
         lat, lng = data["latitude"], data["longitude"]
         assert municipality.contains(lat, lng), data["name"]
         own = centres[data["area"]]
-        assert demo.nearest_district(reference.districts, float(lat), float(lng)) == own
+        assert demo.nearest_district(demo_ref.districts, float(lat), float(lng)) == own
         assert geo.haversine_m(float(lat), float(lng), own.lat, own.lng) <= demo.SCATTER_MAX_M + 50
 
 
-def test_fifty_thousand_rows_stay_inside_the_ward(reference):
+def test_fifty_thousand_rows_stay_inside_the_ward(demo_ref):
     municipality = Municipality.current()
-    rows = demo.generate_rows(reference, count=50_000, seed=3)
+    rows = demo.generate_rows(demo_ref, count=50_000, seed=3)
     assert len(rows) == 50_000
     assert all(municipality.contains(r["data"]["latitude"], r["data"]["longitude"]) for r in rows)
     codes = [r["data"]["medical_code"] for r in rows if r["data"]["medical_code"]]
@@ -277,7 +280,7 @@ def test_hours_are_valid_and_realistic(default_rows):
 # Loading through the write path
 
 
-def test_load_demo_full_default_set(db):
+def test_load_demo_full_default_set(reference):
     started = time.perf_counter()
     output = _out("load_demo")
     elapsed = time.perf_counter() - started
@@ -313,7 +316,7 @@ def test_load_demo_full_default_set(db):
     assert HoursException.objects.count() > 0.6 * demo.DEFAULT_COUNT
 
 
-def test_load_demo_is_deterministic_in_the_database(db):
+def test_load_demo_is_deterministic_in_the_database(reference):
     call_command("load_demo", count=60, seed=11, stdout=StringIO())
     first = list(Provider.objects.order_by("pk").values_list("name", "latitude", "longitude", "address"))
     Provider.objects.all().delete()
@@ -323,14 +326,14 @@ def test_load_demo_is_deterministic_in_the_database(db):
     assert len(first) == 60
 
 
-def test_if_empty_keeps_existing_data(db):
+def test_if_empty_keeps_existing_data(reference):
     existing = make_provider(name="区で登録した診療所")
     output = _out("load_demo", "--if-empty", "--count", "50")
     assert "読み込みませんでした" in output
     assert list(Provider.objects.all()) == [existing]
 
 
-def test_if_empty_loads_into_an_empty_database_and_second_run_keeps_it(db):
+def test_if_empty_loads_into_an_empty_database_and_second_run_keeps_it(reference):
     _out("load_demo", "--if-empty", "--count", "50")
     assert Provider.objects.count() == 50
     names = set(Provider.objects.values_list("name", flat=True))
@@ -339,7 +342,7 @@ def test_if_empty_loads_into_an_empty_database_and_second_run_keeps_it(db):
     assert set(Provider.objects.values_list("name", flat=True)) == names
 
 
-def test_loading_twice_without_if_empty_adds_more_without_code_clashes(db):
+def test_loading_twice_without_if_empty_adds_more_without_code_clashes(reference):
     _out("load_demo", "--count", "80", "--chunk-size", "30")
     _out("load_demo", "--count", "80", "--chunk-size", "30")
     assert Provider.objects.count() == 160
@@ -347,16 +350,23 @@ def test_loading_twice_without_if_empty_adds_more_without_code_clashes(db):
     assert len(codes) == len(set(codes))
 
 
+def test_load_demo_needs_reference_data_first(reference):
+    Municipality.objects.all().delete()
+    with pytest.raises(CommandError, match="load_reference"):
+        call_command("load_demo", "--count", "5", stdout=StringIO())
+    assert Provider.objects.count() == 0
+
+
 @pytest.mark.parametrize("args", [["--count", "0"], ["--count", "-5"], ["--chunk-size", "0"]])
-def test_load_demo_rejects_bad_numbers(db, args):
+def test_load_demo_rejects_bad_numbers(reference, args):
     with pytest.raises(CommandError):
         call_command("load_demo", *args, stdout=StringIO())
     assert Provider.objects.count() == 0
 
 
-def test_generator_from_the_reference_fixture_matches_the_database(reference):
-    from_file = demo.reference_from_fixture(demo.Path("fixtures/reference.json"))
-    assert demo.generate_rows(from_file, count=200, seed=5) == demo.generate_rows(reference, count=200, seed=5)
+def test_generator_from_the_reference_fixture_matches_the_database(demo_ref):
+    from_file = demo.reference_from_fixture(ROOT / "fixtures" / "reference.json")
+    assert demo.generate_rows(from_file, count=200, seed=5) == demo.generate_rows(demo_ref, count=200, seed=5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,7 +388,7 @@ def _row(**overrides):
     return row
 
 
-def test_bulk_create_rejects_bad_rows_and_saves_nothing(db):
+def test_bulk_create_rejects_bad_rows_and_saves_nothing(reference):
     make_provider(type_code="pharmacy", medical_code="1349000001")
     rows = [
         _row(name="正しい薬局"),
@@ -406,7 +416,7 @@ def test_bulk_create_rejects_bad_rows_and_saves_nothing(db):
     assert "9行目" in text and "「spaceport」は登録されていません。" in text
 
 
-def test_bulk_create_records_the_same_history_as_provider_create(db, staff_user):
+def test_bulk_create_records_the_same_history_as_provider_create(reference, staff_user):
     kwargs = {
         "capabilities": {"home_pharmacy": {}, "h24": {"note": "要相談"}},
         "periods": [(d, dt.time(9), dt.time(19)) for d in range(5)] + [(7, dt.time(10), dt.time(17))],
@@ -443,7 +453,7 @@ def test_ensure_dev_staff_refuses_without_debug(db, settings):
     assert not User.objects.filter(username="admin").exists()
 
 
-def test_ensure_dev_staff_creates_and_resets_the_login(db, settings):
+def test_ensure_dev_staff_creates_and_resets_the_login(reference, settings):
     settings.DEBUG = True
     output = _out("ensure_dev_staff")
     assert output.strip() == (
@@ -463,15 +473,15 @@ def test_ensure_dev_staff_creates_and_resets_the_login(db, settings):
     assert user.check_password("admin-pass-1234") and user.is_active
 
 
-def test_generate_demo_script_writes_the_same_rows_as_json(tmp_path, reference):
+def test_generate_demo_script_writes_the_same_rows_as_json(tmp_path, demo_ref):
     import json
     import runpy
 
-    script = runpy.run_path("fixtures/generate_demo.py")
+    script = runpy.run_path(str(ROOT / "fixtures" / "generate_demo.py"))
     out = tmp_path / "demo.json"
     assert script["main"](["--count", "40", "--seed", "5", "--out", str(out)]) == 0
     rows = json.loads(out.read_text(encoding="utf-8"))
-    expected = demo.generate_rows(reference, count=40, seed=5)
+    expected = demo.generate_rows(demo_ref, count=40, seed=5)
     assert [r["data"]["name"] for r in rows] == [r["data"]["name"] for r in expected]
     assert rows[0]["data"]["latitude"] == str(expected[0]["data"]["latitude"])
     assert rows[0]["periods"][0] == [0, "08:30", "17:15"]
