@@ -350,9 +350,9 @@ def _provider_context(request, pk: int, *, pdf: bool) -> dict:
     map_data = None
     if provider.latitude is not None:
         rendered = staticmap.render(
-            [staticmap.Marker(float(provider.latitude), float(provider.longitude), "",
-                              provider.provider_type.color)],
-            width=900, height=640, labels=_area_labels(), marker_radius=16,
+            [staticmap.Marker(float(provider.latitude), float(provider.longitude),
+                              provider.provider_type.short_name[:1], provider.provider_type.color)],
+            width=900, height=640, labels=_area_labels(), marker_radius=26,
             min_span=0.012 if staticmap.tiles_likely() else 0.03,
             outline=(common["municipality"].boundary if common["municipality"] else []),
         )
