@@ -525,7 +525,8 @@ def base_queryset(cleaned: Mapping) -> QuerySet:
             latitude__gte=min_lat, latitude__lte=max_lat,
             longitude__gte=min_lng, longitude__lte=max_lng,
         )
-    if cleaned.get("ids"):
+    if "ids" in cleaned:
+        # A shortlist whose ids were all dropped selects nothing, never everything.
         qs = qs.filter(pk__in=cleaned["ids"])
     return qs
 

@@ -200,7 +200,6 @@ def test_sort_by_area():
         ("sort=distance", "距離順"),
         ("sort=price", "並び順"),
         ("page=abc", "ページ"),
-        ("ids=x,-3", "番号"),
         ("utm_source=x", "「utm_source」"),
     ],
 )
@@ -256,3 +255,12 @@ def test_run_ids_and_query_count(django_assert_max_num_queries):
 def test_fold():
     assert search.fold("ｻｸﾗ") == search.fold("サクラ") == search.fold("さくら") == "さくら"
     assert search.fold("ＡＢＣ　１２３") == "abc123"
+
+
+def test_shortlist_with_only_malformed_ids_selects_nothing():
+    from tests.factories import make_provider
+
+    make_provider()
+    result = search.run({"ids": "abc,-3"})
+    assert result.ids == []
+    assert result.ignored
