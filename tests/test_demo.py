@@ -473,13 +473,17 @@ def test_ensure_dev_staff_creates_and_resets_the_login(reference, settings):
     assert user.check_password("admin-pass-1234") and user.is_active
 
 
-def test_generate_demo_script_writes_the_same_rows_as_json(tmp_path, demo_ref):
+def test_generate_demo_script_writes_the_same_rows_as_json(tmp_path, demo_ref, monkeypatch):
     import json
+    import os
     import runpy
+
+    monkeypatch.delenv("ALLOW_DEV_SECRET", raising=False)
 
     script = runpy.run_path(str(ROOT / "fixtures" / "generate_demo.py"))
     out = tmp_path / "demo.json"
     assert script["main"](["--count", "40", "--seed", "5", "--out", str(out)]) == 0
+    assert "ALLOW_DEV_SECRET" not in os.environ  # the script leaves this process's settings alone
     rows = json.loads(out.read_text(encoding="utf-8"))
     expected = demo.generate_rows(demo_ref, count=40, seed=5)
     assert [r["data"]["name"] for r in rows] == [r["data"]["name"] for r in expected]
