@@ -20,6 +20,14 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+)
 
 from resourcemap import printing
 from resourcemap.models import Municipality
@@ -37,7 +45,9 @@ def letter_context(invitation: Invitation) -> dict:
         "provider": invitation.provider,
         "url": url,
         "code": services.invitation_code(invitation),
-        "qr": printing.qr_data_uri(url, scale=4),
+        # One pixel per module, drawn without smoothing (image-rendering: pixelated): small
+        # and fast to encode, sharp at any print resolution.
+        "qr": printing.qr_data_uri(url, scale=1),
     }
 
 
@@ -68,6 +78,38 @@ def render_variable(survey_round: SurveyRound, invitations: list[Invitation]) ->
     return _render(survey_round, [letter_context(inv) for inv in invitations], "variable")
 
 
+BACKGROUND_NAME = NameObject("/SurveyLetterBackground")
+
+
+def _stamp(writer: PdfWriter, page) -> IndirectObject:
+    """The background page as a Form XObject in ``writer``: stored once, drawn on every page
+    (instead of copying and re-parsing its content stream for each letter)."""
+    form = DecodedStreamObject()
+    form.set_data(page.get_contents().get_data())
+    form.update({
+        NameObject("/Type"): NameObject("/XObject"),
+        NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): ArrayObject([FloatObject(v) for v in page.mediabox]),
+        NameObject("/Resources"): page["/Resources"].get_object().clone(writer),
+    })
+    return writer._add_object(form)  # noqa: SLF001 - pypdf has no public name for this
+
+
+def _underlay(writer: PdfWriter, page, stamp: IndirectObject) -> None:
+    resources = page["/Resources"].get_object()
+    xobjects = resources.get("/XObject")
+    if xobjects is None:
+        xobjects = DictionaryObject()
+        resources[NameObject("/XObject")] = xobjects
+    xobjects.get_object()[BACKGROUND_NAME] = stamp
+    draw = DecodedStreamObject()
+    draw.set_data(b"q " + BACKGROUND_NAME.encode() + b" Do Q\n")
+    raw = page.raw_get("/Contents")
+    existing = raw.get_object()
+    items = list(existing) if isinstance(existing, ArrayObject) else [raw]
+    page[NameObject("/Contents")] = ArrayObject([writer._add_object(draw), *items])  # noqa: SLF001
+
+
 def render_letters(
     survey_round: SurveyRound,
     invitation_ids: Iterable[int],
@@ -93,12 +135,12 @@ def render_letters(
             chunk = [by_id[pk] for pk in chunk_ids if pk in by_id]
             part = Path(tmp) / f"part-{start:06d}.pdf"
             # Layout is the slow part of rendering: each page here holds only a handful of
-            # boxes, and the shared text is stamped underneath from the one background page.
+            # boxes, and the shared text is drawn underneath from the one background page.
             variable = PdfReader(io.BytesIO(render_variable(survey_round, chunk)))
             chunk_writer = PdfWriter()
+            stamp = _stamp(chunk_writer, background)
             for page in variable.pages:
-                page.merge_page(background, over=False)
-                chunk_writer.add_page(page)
+                _underlay(chunk_writer, chunk_writer.add_page(page), stamp)
             with open(part, "wb") as handle:
                 chunk_writer.write(handle)
             parts.append(part)
