@@ -157,6 +157,11 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Staff who receive notices (new registrations, errors): "Name <a@example.jp>, b@example.jp".
+ADMINS = [
+    (addr.split("<")[0].strip() or addr, addr.split("<")[-1].rstrip(">").strip())
+    for addr in env_list("ADMINS")
+]
 
 # Security. Production values are the defaults; DEBUG relaxes them for local use.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
