@@ -10,7 +10,7 @@ PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install system-deps lint migrations-check test-sqlite test-postgres \
-        demo-data bench messages clean
+        demo-data bench bench-postgres messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,8 +50,15 @@ test: install system-deps lint migrations-check test-sqlite test-postgres
 demo-data: install
 	$(PY) fixtures/generate_demo.py
 
+# Benchmarks print figures; they fill scratch databases, never db.sqlite3.
 bench: install
-	DEBUG=1 $(PY) bench/run.py
+	mkdir -p var
+	DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 $(PY) bench/run.py
+
+bench-postgres: install
+	$(PY) -c "import psycopg; c = psycopg.connect('$(PG_URL:/resourcemap=/postgres)', autocommit=True); \
+	  c.execute('DROP DATABASE IF EXISTS resourcemap_bench'); c.execute('CREATE DATABASE resourcemap_bench')"
+	DEBUG=1 DATABASE_URL=$(PG_URL:/resourcemap=/resourcemap_bench) $(PY) bench/run.py
 
 messages: install
 	cd resourcemap && DEBUG=1 ../$(PY) ../manage.py makemessages -l en --no-obsolete
