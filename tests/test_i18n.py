@@ -116,12 +116,16 @@ def test_pages_in_japanese(client, reference):
 
 
 def test_gettext_in_english():
+    expected = {
+        "在宅療養資源マップ": "Home Care Resource Map",
+        "五十音順": "Japanese syllabary order (A–Z by reading)",
+        "地域": "Region",
+        "地区": "District",
+        "調査": "Survey",
+    }
     with translation.override("en"):
-        assert translation.gettext("在宅療養資源マップ") == "Home Care Resource Map"
-        assert translation.gettext("五十音順") == "Japanese syllabary order (A–Z by reading)"
-        assert translation.gettext("地域") == "Region"
-        assert translation.gettext("地区") == "District"
-        assert translation.gettext("調査") == "Survey"
+        for japanese, english in expected.items():
+            assert translation.gettext(japanese) == english
 
 
 # -- catalog -----------------------------------------------------------------
@@ -232,3 +236,81 @@ def test_compiled_catalog_matches_the_po_file(catalog):
         if got != want:
             stale.append(f"django.po:{entry['line']} {msgid[:40]!r}")
     assert not stale, "run compilemessages:\n" + "\n".join(stale)
+
+
+# Which arguments of each translation function are (context, singular, plural) strings.
+TRANSLATION_FUNCTIONS = {
+    "gettext": (None, 0, None),
+    "gettext_lazy": (None, 0, None),
+    "gettext_noop": (None, 0, None),
+    "ngettext": (None, 0, 1),
+    "ngettext_lazy": (None, 0, 1),
+    "pgettext": (0, 1, None),
+    "pgettext_lazy": (0, 1, None),
+    "npgettext": (0, 1, 2),
+    "npgettext_lazy": (0, 1, 2),
+}
+
+
+def marked_strings() -> dict[tuple[str | None, str], str]:
+    """Strings the project's Python code marks for translation, under whatever local name.
+
+    Catches names that the message extraction does not recognise (e.g. ``gettext_lazy as
+    _lazy``): their strings would silently stay Japanese on English pages.
+    """
+    base = Path(settings.BASE_DIR)
+    found: dict[tuple[str | None, str], str] = {}
+    apps = [path.parent for path in base.glob("*/apps.py")]
+    for path in sorted(file for app in apps for file in app.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        local = {
+            alias.asname or alias.name: alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation"
+            for alias in node.names
+            if alias.name in TRANSLATION_FUNCTIONS
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name):
+                name = local.get(func.id)
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                name = func.attr if func.value.id == "translation" else None
+            else:
+                name = None
+            if name not in TRANSLATION_FUNCTIONS:
+                continue
+            context_at, singular_at, plural_at = TRANSLATION_FUNCTIONS[name]
+            args = [
+                arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else None
+                for arg in node.args
+            ]
+            if len(args) <= singular_at or args[singular_at] is None:
+                continue
+            context = args[context_at] if context_at is not None else None
+            where = f"{path.relative_to(base)}:{node.lineno}"
+            found[(context, args[singular_at])] = where
+            if plural_at is not None and len(args) > plural_at and args[plural_at]:
+                found.setdefault((context, args[plural_at]), where)
+    return found
+
+
+def test_every_string_marked_in_code_is_in_the_catalog(catalog):
+    known = {(entry.get("msgctxt"), entry["msgid"]) for entry in catalog}
+    known |= {
+        (entry.get("msgctxt"), entry["msgid_plural"])
+        for entry in catalog
+        if "msgid_plural" in entry
+    }
+    marked = marked_strings()
+    assert len(marked) > 300
+    missing = [
+        f"{where}: {msgid!r}"
+        for (context, msgid), where in marked.items()
+        if (context, msgid) not in known
+    ]
+    assert not missing, "not in the English catalog:\n" + "\n".join(sorted(missing))
