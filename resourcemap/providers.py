@@ -138,20 +138,30 @@ def provider_snapshot(provider: Provider) -> dict[str, Any]:
 # Validation helpers
 
 
+def capability_catalogue(codes: Iterable[str] | None = None) -> dict[str, tuple[Capability, set[int]]]:
+    """{code: (capability, ids of the provider types it applies to)} in two queries."""
+    qs = Capability.objects.prefetch_related("provider_types")
+    if codes is not None:
+        qs = qs.filter(code__in=list(codes))
+    return {c.code: (c, {t.pk for t in c.provider_types.all()}) for c in qs}
+
+
 def _normalise_capabilities(
-    provider: Provider, capabilities: CapabilityInput
+    provider: Provider,
+    capabilities: CapabilityInput,
+    catalogue: Mapping[str, tuple[Capability, set[int]]] | None = None,
 ) -> dict[Capability, dict[str, Any]]:
-    codes = list(capabilities)
-    found = {c.code: c for c in Capability.objects.filter(code__in=codes).prefetch_related("provider_types")}
+    if catalogue is None:
+        catalogue = capability_catalogue(capabilities)
     errors = []
     result: dict[Capability, dict[str, Any]] = {}
-    for code in codes:
-        value = capabilities[code] or {}
-        capability = found.get(code)
-        if capability is None:
+    for code, value in capabilities.items():
+        value = value or {}
+        entry = catalogue.get(code)
+        if entry is None:
             errors.append(_("「%(code)s」という対応項目はありません。") % {"code": code})
             continue
-        allowed = {t.pk for t in capability.provider_types.all()}
+        capability, allowed = entry
         if provider.provider_type_id not in allowed:
             errors.append(
                 _("「%(cap)s」は「%(type)s」には設定できません。")
@@ -427,46 +437,6 @@ def _row_field_label(field: str) -> str:
         return field
 
 
-def _bulk_capabilities(
-    provider: Provider, capabilities: CapabilityInput, catalogue: Mapping[str, tuple[Capability, set[int]]]
-) -> dict[Capability, dict[str, Any]]:
-    """The rules of ``_normalise_capabilities`` against a pre-loaded catalogue (no queries)."""
-    errors = []
-    result: dict[Capability, dict[str, Any]] = {}
-    for code, value in capabilities.items():
-        value = value or {}
-        entry = catalogue.get(code)
-        if entry is None:
-            errors.append(_("「%(code)s」という対応項目はありません。") % {"code": code})
-            continue
-        capability, allowed = entry
-        if provider.provider_type_id not in allowed:
-            errors.append(
-                _("「%(cap)s」は「%(type)s」には設定できません。")
-                % {"cap": capability.name, "type": provider.provider_type.name}
-            )
-            continue
-        count = value.get("count")
-        if count in ("", None):
-            count = None
-        else:
-            try:
-                count = int(count)
-            except (TypeError, ValueError):
-                errors.append(_("「%(cap)s」の件数は数字で入力してください。") % {"cap": capability.name})
-                continue
-            if count < 0:
-                errors.append(_("「%(cap)s」の件数は0以上にしてください。") % {"cap": capability.name})
-                continue
-            if not capability.has_count:
-                errors.append(_("「%(cap)s」には件数を入力できません。") % {"cap": capability.name})
-                continue
-        result[capability] = {"count": count, "note": (value.get("note") or "").strip()}
-    if errors:
-        raise ValidationError({CAPABILITIES_KEY: errors})
-    return result
-
-
 def _bulk_exceptions(exceptions: Iterable[Mapping[str, Any]]) -> list[HoursException]:
     """Like ``_normalise_exceptions`` but without a database round trip per exception.
 
@@ -536,10 +506,7 @@ def providers_bulk_create(
     types_by_pk = {t.pk: t for t in types.values()}
     areas = {a.code: a for a in Area.objects.all()}
     areas_by_pk = {a.pk: a for a in areas.values()}
-    catalogue = {
-        c.code: (c, {t.pk for t in c.provider_types.all()})
-        for c in Capability.objects.prefetch_related("provider_types")
-    }
+    catalogue = capability_catalogue()
 
     prepared: list[tuple[Provider, dict, list, list]] = []
     row_errors: dict[int, dict[str, list[str]]] = {}
@@ -573,7 +540,7 @@ def providers_bulk_create(
         exceptions: list = []
         if provider.provider_type_id:
             try:
-                caps = _bulk_capabilities(provider, row.get("capabilities") or {}, catalogue)
+                caps = _normalise_capabilities(provider, row.get("capabilities") or {}, catalogue)
             except ValidationError as error:
                 errors.update(error.message_dict)
             try:
