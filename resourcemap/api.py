@@ -169,7 +169,8 @@ def providers_geojson(request):
         ):
             periods[pid].append((weekday, opens[:5], closes[:5]))
     hours_text = functools.lru_cache(maxsize=4096)(_hours_text)  # many share the same hours
-    detail = request.build_absolute_uri(reverse("provider_detail", args=[0]).rsplit("0/", 1)[0])
+    # Links are built from SITE_URL, like QR codes, never from the request's Host header.
+    detail = settings.SITE_URL + reverse("provider_detail", args=[0]).rsplit("0/", 1)[0]
     features = []
     for row in _rows(result, COLUMNS):
         props = dict(zip(COLUMNS, row, strict=True))

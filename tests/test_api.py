@@ -124,3 +124,11 @@ def test_geocode_endpoint(client):
     missing = client.get("/api/geocode?q=zzzz")
     assert missing.status_code == 404 and "見つかりません" in missing.json()["error"]
     assert client.get("/api/geocode?q=").status_code == 400
+
+
+@override_settings(SITE_URL="https://map.example.jp", ALLOWED_HOSTS=["evil.example", "testserver"])
+def test_provider_links_use_site_url_not_the_host_header(client, data):
+    body = client.get("/api/providers.geojson?type=nursing", HTTP_HOST="evil.example").json()
+    url = body["features"][0]["properties"]["url"]
+    assert url.startswith("https://map.example.jp/providers/")
+    assert "evil.example" not in json.dumps(body)
