@@ -356,6 +356,8 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
     resource_classes = [ProviderResource, PublicProviderResource]
     formats = formats.STAFF_FORMATS
     import_template_name = "admin/resourcemap/provider/import.html"
+    # Adds the open-data import button next to インポート.
+    import_export_change_list_template = "admin/resourcemap/provider/change_list.html"
     skip_admin_log = False
 
     class Media:
@@ -495,6 +497,11 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
         messages.success(request, gettext("%(n)d件を確認済みにしました。") % {"n": count})
 
     # ---- import/export ------------------------------------------------------------------------
+
+    def get_urls(self):
+        from .opendata_views import admin_urls
+
+        return admin_urls(self) + super().get_urls()
 
     def get_import_resource_classes(self, request):
         return [ProviderResource]

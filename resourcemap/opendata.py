@@ -187,7 +187,7 @@ class ImportReport:
 
 
 def detect_layout(headers: Iterable[str]) -> str:
-    present = set(headers)
+    present = {_norm(h) for h in headers}
     if "所在地_連結表記" in present or "名称_英字" in present or "名称_英語" in present or (
         "所在地_全国地方公共団体コード" in present
     ):
@@ -198,7 +198,7 @@ def detect_layout(headers: Iterable[str]) -> str:
         return V1_MEDICAL
     if "介護サービス事業所名称" in present and "実施サービス" in present:
         return V1_CARE
-    if all(h in present for h in NAVII_HEADERS):
+    if all(_norm(h) in present for h in NAVII_HEADERS):
         raise LayoutError(
             _("医療情報ネット（ナビイ）のファイルにはまだ対応していません（休診日の印の意味がはっきりしないため）。")
         )
@@ -212,6 +212,7 @@ def column_map(headers: list[str]) -> dict[str, str]:
     result = {}
     for key, names in ALIASES.items():
         for name in names:
+            name = _norm(name)  # headers are NFKC-normalised (full-width brackets and so on)
             if name in headers:
                 result[key] = name
                 break

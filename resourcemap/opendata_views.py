@@ -1,0 +1,215 @@
+"""Open data pages: the staff import page (admin) and the public CSV export with its page."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+
+from django import forms
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from . import formats, opendata, search
+from .models import Municipality, Provider
+
+MAX_UPLOAD = 30 * 1024 * 1024
+CACHE_PREFIX = "opendata-import:"
+CACHE_SECONDS = 3600
+FIELD_LABELS_EXTRA = {"provider_type": gettext_lazy("種別"), "area": gettext_lazy("地区")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff import (admin)
+
+
+class UploadForm(forms.Form):
+    import_file = forms.FileField(
+        label=gettext_lazy("ファイル（CSV）"),
+        help_text=gettext_lazy(
+            "介護サービス情報公表システム、推奨データセット（医療機関一覧・介護サービス事業所一覧）、"
+            "自治体標準オープンデータセットのCSV。文字コードは自動で判定します。"
+        ),
+    )
+
+
+def _fingerprint(report: opendata.ImportReport) -> str:
+    rows = [(r.line, r.status, r.type_name, sorted((k, str(v)) for k, v in r.changes.items())) for r in report.rows]
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
+
+
+def _field_label(name: str) -> str:
+    from .admin import field_label
+
+    if name in FIELD_LABELS_EXTRA:
+        return str(FIELD_LABELS_EXTRA[name])
+    return field_label(name)
+
+
+def _preview_rows(report: opendata.ImportReport) -> list[dict]:
+    rows = []
+    for outcome in report.rows:
+        rows.append(
+            {
+                "line": outcome.line,
+                "status": outcome.status,
+                "status_label": opendata.STATUS_LABELS[outcome.status],
+                "name": outcome.name,
+                "type_name": outcome.type_name,
+                "provider_id": outcome.provider_id if report.committed or outcome.status != opendata.NEW else None,
+                "changes": [
+                    (_field_label(k), "" if old is None else old, "" if new is None else new)
+                    for k, (old, new) in outcome.changes.items()
+                ],
+                "errors": outcome.errors,
+            }
+        )
+    return rows
+
+
+def admin_import_view(request, model_admin):
+    if not (request.user.is_active and request.user.is_staff
+            and request.user.has_perm("resourcemap.change_provider")):
+        raise PermissionDenied
+    opts = Provider._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": opts,
+        "title": _("オープンデータ取込"),
+        "form": UploadForm(),
+        "report": None,
+        "has_view_permission": True,
+    }
+    changelist = reverse("admin:resourcemap_provider_changelist")
+    here = reverse("admin:resourcemap_provider_opendata_import")
+
+    if request.method == "POST" and request.POST.get("token"):
+        token = request.POST["token"]
+        stored = cache.get(CACHE_PREFIX + token) if token.isalnum() else None
+        if not stored or stored.get("user") != request.user.pk:
+            messages.error(request, _("確認の期限が切れました。もう一度ファイルを選んでください。"))
+            return HttpResponseRedirect(here)
+        try:
+            check = opendata.import_file(stored["data"], file_name=stored["name"], commit=False, user=request.user)
+            if check.has_errors or _fingerprint(check) != stored["fingerprint"]:
+                messages.error(
+                    request,
+                    _("確認の間にデータが変わったため取り込みを中止しました。何も保存されていません。もう一度ファイルを選んでください。"),
+                )
+                return HttpResponseRedirect(here)
+            report = opendata.import_file(stored["data"], file_name=stored["name"], commit=True, user=request.user)
+        except formats.FileFormatError as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(here)
+        cache.delete(CACHE_PREFIX + token)
+        if not report.committed:
+            messages.error(request, _("取り込めませんでした。何も保存されていません。"))
+            return HttpResponseRedirect(here)
+        messages.success(request, _("取り込みました: %(summary)s") % {"summary": report.summary()})
+        return HttpResponseRedirect(changelist)
+
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        context["form"] = form
+        if form.is_valid():
+            upload = form.cleaned_data["import_file"]
+            if upload.size > MAX_UPLOAD:
+                form.add_error("import_file", _("ファイルが大きすぎます（30MBまで）。"))
+            else:
+                data = upload.read()
+                try:
+                    report = opendata.import_file(data, file_name=upload.name, commit=False, user=request.user)
+                except formats.FileFormatError as error:
+                    form.add_error("import_file", str(error))
+                else:
+                    context["report"] = report
+                    context["rows"] = _preview_rows(report)
+                    context["totals"] = report.totals
+                    context["error_lines"] = report.error_lines()
+                    changes = report.count(opendata.NEW) + report.count(opendata.UPDATE)
+                    if not report.has_errors and changes:
+                        token = secrets.token_hex(16)
+                        cache.set(
+                            CACHE_PREFIX + token,
+                            {"data": data, "name": upload.name, "user": request.user.pk,
+                             "fingerprint": _fingerprint(report)},
+                            CACHE_SECONDS,
+                        )
+                        context["token"] = token
+    return TemplateResponse(request, "admin/resourcemap/opendata_import.html", context)
+
+
+def admin_urls(model_admin) -> list:
+    view = model_admin.admin_site.admin_view(lambda request: admin_import_view(request, model_admin))
+    return [path("opendata-import/", view, name="resourcemap_provider_opendata_import")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Public export
+
+
+def _as_of_text(value) -> str:
+    return value.isoformat() if value else ""
+
+
+@require_GET
+def providers_csv(request):
+    """The public list (same filters as the map) in the municipal standard layout."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    result = search.run(params, with_conditions=False)
+    municipality = Municipality.current()
+    body = opendata.export_csv(result.ids, municipality)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="providers-{stamp}.csv"'
+    response["X-Data-License"] = municipality.data_license if municipality else ""
+    response["X-Data-As-Of"] = _as_of_text(opendata.data_as_of(result.ids))
+    response["Link"] = f'<{request.build_absolute_uri(reverse("opendata"))}>; rel="describedby"'
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+COLUMN_NOTES = (
+    ("全国地方公共団体コード", gettext_lazy("この自治体のコード（6桁、検査数字付き）。")),
+    ("ID", gettext_lazy("このマップでの事業所の番号。")),
+    ("地方公共団体名", gettext_lazy("都道府県名と自治体名。")),
+    ("名称 / 名称_カナ / 名称_英字", gettext_lazy("事業所の名前、よみがな（カタカナ）、英語の名前。")),
+    ("所在地_全国地方公共団体コード", gettext_lazy("所在地の自治体のコード。")),
+    ("町字ID", gettext_lazy("アドレス・ベース・レジストリの町字ID。まだ付けていないため空です。")),
+    ("所在地_連結表記", gettext_lazy("都道府県から番地までの住所。")),
+    ("所在地_都道府県 / 所在地_市区町村 / 所在地_町字 / 所在地_番地以下",
+     gettext_lazy("住所を分けたもの。町字と番地以下は、住所の最初の数字の前で分けています。")),
+    ("建物名等(方書)", gettext_lazy("建物名・階。")),
+    ("緯度 / 経度", gettext_lazy("世界測地系（WGS84）の10進数。分からないときは空です。")),
+    ("電話番号 / FAX番号", gettext_lazy("公開している電話・FAX番号。")),
+    ("法人番号 / 法人の名称", gettext_lazy("運営する法人。")),
+    ("医療機関コード / 事業所番号", gettext_lazy("医療機関コードと介護保険の事業所番号（文字として、先頭の0も含めて）。")),
+    ("種別", gettext_lazy("このマップの種別（病院、診療所、訪問看護ステーションなど）。")),
+    ("URL", gettext_lazy("ホームページ。")),
+    ("備考", gettext_lazy("区民へのお知らせ。")),
+    ("対応できること", gettext_lazy("このマップ独自の項目。24時間対応・看取りなど、調査で確かめた対応できることの名前を「;」で区切ったもの。")),
+    ("最終確認日", gettext_lazy("このマップ独自の項目。調査や区の確認で内容を確かめた日。")),
+)
+
+
+def opendata_page(request):
+    municipality = Municipality.current()
+    context = {
+        "as_of": opendata.data_as_of(),
+        "license": municipality.data_license if municipality else "",
+        "count": Provider.objects.published().count(),
+        "column_notes": COLUMN_NOTES,
+        "csv_url": reverse("opendata_csv"),
+        "geojson_url": reverse("api_geojson"),
+    }
+    return render(request, "resourcemap/opendata.html", context)
