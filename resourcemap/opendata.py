@@ -332,7 +332,7 @@ class _Importer:
         for t in self.types:
             for kind in split_multi(t.medical_kinds):
                 self.by_kind.setdefault(kind, t)
-        self.by_name = {t.name: t for t in self.types} | {t.code: t for t in self.types}
+        self.by_name = {_norm(t.name): t for t in self.types} | {t.code: t for t in self.types}
         self.districts = list(Area.objects.filter(level=Area.Level.DISTRICT))
         self.seen: dict[tuple, int] = {}
 
@@ -380,7 +380,7 @@ class _Importer:
             found_types: list[ProviderType] = []
             for part in split_multi(service):
                 code = part.split(" ")[0]
-                found = self.by_service.get(code.zfill(3) if code.isdigit() else code) or self.by_name.get(part)
+                found = self.by_service.get(code.zfill(3) if code.isdigit() else code) or self.by_name.get(_norm(part))
                 if found is None:
                     errors.append((self.header("service"), _(
                         "サービス「%(value)s」に当たる種別がありません（種別の「介護サービスコード」を確かめてください）。"

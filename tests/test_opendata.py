@@ -434,6 +434,8 @@ def test_round_trip_export_then_standard_import_changes_nothing(client, referenc
                   medical_code="1310000001", fax="03-1111-2222", notes="=危ない式")
     make_provider(type_code="pharmacy", name="コードなし薬局", kana="コードナシヤッキョク",
                   latitude=None, longitude=None)
+    # A type name with full-width brackets (normalised on import).
+    make_provider(type_code="houkatsu", name="あんしんすこやかセンター往復", kana="アンシンスコヤカセンターオウフク")
     body = client.get(reverse("opendata_csv")).content
     assert opendata.detect_layout(formats.read_csv(body).headers) == opendata.STANDARD
     changes = ProviderChange.objects.count()
