@@ -54,6 +54,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import formats, geo, providers
+from .hours import format_periods as hours_format
 from .models import Area, Municipality, Provider, ProviderChange, ProviderType
 
 # ---------------------------------------------------------------------------------------------
@@ -610,6 +611,8 @@ def _prepare_new(importer, row, data, ptype, outcome, new_rows, new_outcomes) ->
         k: [None, providers._plain(v.code if isinstance(v, ProviderType | Area) else v)]
         for k, v in fields.items() if v not in (None, "", False)
     }
+    if periods:
+        outcome.changes[providers.HOURS_KEY] = [None, hours_format(periods)]
     new_rows.append({"data": fields, "periods": periods or [], "capabilities": {}})
     new_outcomes.append(outcome)
 

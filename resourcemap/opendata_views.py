@@ -56,8 +56,21 @@ def _field_label(name: str) -> str:
 
 
 def _preview_rows(report: opendata.ImportReport) -> list[dict]:
+    from .admin import _cell
+    from .models import Area, ProviderType
+
+    names = {
+        "provider_type": dict(ProviderType.objects.values_list("code", "name")),
+        "area": dict(Area.objects.values_list("code", "name")),
+    }
+
+    def shown(name, value):
+        return "" if value in (None, "") else _cell(name, value, names)
+
     rows = []
     for outcome in report.rows:
+        if outcome.status == opendata.SKIPPED:
+            continue  # national files: thousands of rows of other municipalities, counted only
         rows.append(
             {
                 "line": outcome.line,
@@ -67,7 +80,7 @@ def _preview_rows(report: opendata.ImportReport) -> list[dict]:
                 "type_name": outcome.type_name,
                 "provider_id": outcome.provider_id if report.committed or outcome.status != opendata.NEW else None,
                 "changes": [
-                    (_field_label(k), "" if old is None else old, "" if new is None else new)
+                    (_field_label(k), shown(k, old), shown(k, new))
                     for k, (old, new) in outcome.changes.items()
                 ],
                 "errors": outcome.errors,

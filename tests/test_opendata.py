@@ -446,3 +446,12 @@ def test_round_trip_export_then_standard_import_changes_nothing(client, referenc
     assert ProviderChange.objects.count() == changes
     assert OpeningPeriod.objects.exists()
     assert Provider.objects.filter(latitude=Decimal("0")).count() == 0
+
+
+def test_admin_preview_table_leaves_out_other_municipalities(staff_client):
+    preview = staff_client.post(
+        reverse(IMPORT_URL), {"import_file": SimpleUploadedFile("jigyosho_130.csv", sample("jigyosho_130.csv"))}
+    )
+    assert [row["line"] for row in preview.context["rows"]] == [2, 3]
+    assert preview.context["totals"]["skipped"] == 1
+    assert "しぶや訪問看護" not in page_text(preview)
