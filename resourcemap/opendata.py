@@ -117,6 +117,7 @@ NAVII_HEADERS = ("正式名称", "機関区分", "所在地座標（緯度）")
 PREFECTURE_RE = re.compile(r"^(東京都|北海道|(?:京都|大阪)府|.{2,3}県)")
 MULTI_SPLIT_RE = re.compile(r"\s*[;；、,，]\s*")
 TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+PHONE_PARTS_RE = re.compile(r"(0\d{1,4})\s*[(\s]\s*(\d{1,4})\s*[)\s]\s*(\d{3,4})")
 
 NEW, UPDATE, UNCHANGED, SKIPPED, ERROR = "new", "update", "unchanged", "skipped", "error"
 STATUS_LABELS = {
@@ -428,7 +429,9 @@ class _Importer:
         for key in ("phone", "fax"):
             value = _norm(self.cell(row, key))
             if value:
-                data[key] = value
+                # "03(1234)5678" / "03 1234 5678" -> "03-1234-5678"; anything else is validated as is.
+                match = PHONE_PARTS_RE.fullmatch(value)
+                data[key] = "-".join(match.groups()) if match else value
         website = _norm(self.cell(row, "website"))
         if website:
             data["website"] = website

@@ -91,19 +91,23 @@ def test_unknown_and_navii_headers_refused(reference):
         run("01-1_hospital_facility_info_20250601.csv", data=navii.encode("utf-8-sig"))
 
 
-def test_xlsx_disguised_as_csv_refused(reference):
+def test_xlsx_disguised_as_csv_refused(reference, tmp_path):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("xl/workbook.xml", "<workbook/>")
     with pytest.raises(formats.FileFormatError, match="ZIP"):
         run("jigyosho_130.csv", data=buffer.getvalue())
+    path = tmp_path / "jigyosho_130.csv"
+    path.write_bytes(buffer.getvalue())
     with pytest.raises(CommandError, match="ZIP"):
-        path = DATA.parent.parent / "_disguised.csv"
-        try:
-            path.write_bytes(buffer.getvalue())
-            call_command("import_opendata", str(path))
-        finally:
-            path.unlink()
+        call_command("import_opendata", str(path))
+
+
+def test_phone_written_with_brackets_is_normalised(reference):
+    data = rewrite("kaigo_v1.csv", lambda rows: rows[0].update({"電話番号": "03(3410)7777", "FAX番号": "０３－３４１０－７７７８"}))
+    run("kaigo_v1.csv", commit=True, data=data)
+    office = Provider.objects.filter(care_code="1371200077").first()
+    assert (office.phone, office.fax) == ("03-3410-7777", "03-3410-7778")
 
 
 def test_utf16_file_read(reference):
