@@ -459,3 +459,12 @@ def test_admin_preview_table_leaves_out_other_municipalities(staff_client):
     assert [row["line"] for row in preview.context["rows"]] == [2, 3]
     assert preview.context["totals"]["skipped"] == 1
     assert "しぶや訪問看護" not in page_text(preview)
+
+
+def test_export_with_japanese_license_name(client, reference):
+    from resourcemap.models import Municipality
+
+    Municipality.objects.update(data_license="政府標準利用規約（第2.0版）")
+    response = client.get(reverse("opendata_csv"))
+    assert response.status_code == 200 and response["X-Data-License"]
+    assert "政府標準利用規約（第2.0版）" in page_text(client.get(reverse("opendata")))
