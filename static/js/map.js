@@ -29,6 +29,18 @@ function iconFor(typeCode) {
   });
 }
 
+function clusterIcon(group) {
+  // As markercluster's default icon, plus a name for screen readers ("12" alone says little).
+  const n = group.getChildCount();
+  const size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+  const label = escapeHtml(config.strings.cluster.replace("%(n)s", String(n)));
+  return L.divIcon({
+    html: `<div><span aria-hidden="true">${n}</span><span class="visually-hidden">${label}</span></div>`,
+    className: `marker-cluster marker-cluster-${size}`,
+    iconSize: new L.Point(40, 40),
+  });
+}
+
 function popupHtml(row, columns) {
   const item = Object.fromEntries(columns.map((name, i) => [name, row[i]]));
   const type = config.types[item.type];
@@ -136,6 +148,20 @@ function initNearMe() {
   });
 }
 
+function initFilterFold() {
+  // The filter panel is a <details>: folded on phones while results are shown (set by the
+  // server), always opened on wider screens where it sits beside the results.
+  const fold = document.getElementById("filters-fold");
+  const summary = fold && fold.querySelector("[data-filters-toggle]");
+  if (!fold || !summary) return;
+  const wide = window.matchMedia("(min-width: 48em)");
+  const sync = () => summary.setAttribute("aria-expanded", String(fold.open));
+  if (wide.matches) fold.open = true;
+  wide.addEventListener("change", () => { if (wide.matches) fold.open = true; });
+  fold.addEventListener("toggle", sync);
+  sync();
+}
+
 function cleanSubmit() {
   // Drop empty fields so the URL stays short and readable (same search either way).
   form.addEventListener("submit", () => {
@@ -160,9 +186,14 @@ function init() {
     setStatus(config.strings.loadFailed);
     return;
   }
-  map = L.map(mapEl, { keyboard: true }).setView(config.center, config.zoom);
+  map = L.map(mapEl, { keyboard: true, zoomControl: false }).setView(config.center, config.zoom);
+  // Zoom buttons named in the page's language (Leaflet's own titles are English).
+  L.control.zoom({ zoomInTitle: config.strings.zoomIn, zoomOutTitle: config.strings.zoomOut }).addTo(map);
   L.tileLayer(config.tileUrl, { attribution: config.attribution, maxZoom: 18 }).addTo(map);
-  cluster = L.markerClusterGroup({ chunkedLoading: true, disableClusteringAtZoom: SHOW_ZOOM, showCoverageOnHover: false, maxClusterRadius: 50 });
+  cluster = L.markerClusterGroup({
+    chunkedLoading: true, disableClusteringAtZoom: SHOW_ZOOM, showCoverageOnHover: false, maxClusterRadius: 50,
+    iconCreateFunction: clusterIcon,
+  });
   map.addLayer(cluster);
   loadMarkers().catch(() => {
     setStatus(config.strings.loadFailed);
@@ -180,6 +211,7 @@ function init() {
   window.matchMedia("(max-width: 47.99em)").addEventListener("change", () => setView(saved, false));
 }
 
+initFilterFold();
 initNearMe();
 cleanSubmit();
 if (window.L) init(); else window.addEventListener("load", init);

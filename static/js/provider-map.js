@@ -8,6 +8,9 @@ function init() {
   L.marker([config.lat, config.lng], {
     title: config.name,
     alt: config.name,
+    // Nothing happens on click, so the marker is not a control (no extra Tab stop).
+    interactive: false,
+    keyboard: false,
     icon: L.divIcon({ html: config.svg, className: "type-marker", iconSize: [28, 28], iconAnchor: [14, 14] }),
   }).addTo(map);
 }
