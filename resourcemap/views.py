@@ -107,6 +107,7 @@ def map_page(request):
             "cluster": _("近くの%(n)s件。押すと地図を拡大します"),
             "zoomIn": _("地図を拡大"),
             "zoomOut": _("地図を縮小"),
+            "closePopup": _("吹き出しを閉じる"),
         },
     }
     context = {

@@ -195,6 +195,10 @@ function init() {
     iconCreateFunction: clusterIcon,
   });
   map.addLayer(cluster);
+  map.on("popupopen", (event) => {
+    const close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) close.setAttribute("aria-label", config.strings.closePopup);
+  });
   loadMarkers().catch(() => {
     setStatus(config.strings.loadFailed);
     mapEl.dataset.ready = "error";
