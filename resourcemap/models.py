@@ -57,6 +57,7 @@ class Municipality(LocalizedNameMixin, models.Model):
     name_en = models.CharField(_("名称（英語）"), max_length=80, blank=True)
     prefecture = models.CharField(_("都道府県"), max_length=10)
     map_title = models.CharField(_("マップの名称"), max_length=80, default="在宅療養資源マップ")
+    map_title_en = models.CharField(_("マップの名称（英語）"), max_length=120, blank=True)
     center_lat = models.DecimalField(_("地図の中心（緯度）"), max_digits=9, decimal_places=6)
     center_lng = models.DecimalField(_("地図の中心（経度）"), max_digits=9, decimal_places=6)
     zoom = models.PositiveSmallIntegerField(_("地図の初期ズーム"), default=13)
@@ -82,6 +83,12 @@ class Municipality(LocalizedNameMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefecture}{self.name}"
+
+    @property
+    def display_map_title(self) -> str:
+        if (get_language() or "ja").startswith("en") and self.map_title_en:
+            return self.map_title_en
+        return self.map_title
 
     @classmethod
     def current(cls) -> Municipality | None:

@@ -165,7 +165,7 @@ def _common(request, *, pdf: bool) -> dict:
             part for part in (municipality.contact_department, municipality.contact_phone) if part
         )
         footer = _("出典: %(title)s %(url)s ／ 問い合わせ: %(name)s %(contact)s") % {
-            "title": municipality.map_title, "url": site_url,
+            "title": municipality.display_map_title, "url": site_url,
             "name": municipality.display_name, "contact": contact,
         }
     else:
@@ -407,7 +407,7 @@ def _flyer_context(request, slug: str | None, *, pdf: bool) -> dict:
     flyer = _get_flyer(slug)
     common = _common(request, pdf=pdf)
     municipality = common["municipality"]
-    map_title = municipality.map_title if municipality else _("在宅療養資源マップ")
+    map_title = municipality.display_map_title if municipality else _("在宅療養資源マップ")
     target = _flyer_target(flyer)
     conditions = []
     if flyer is not None and flyer.target_query:

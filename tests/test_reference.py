@@ -69,3 +69,12 @@ def test_loading_twice_changes_nothing_and_creates_groups():
     assert not editor.permissions.filter(codename="delete_provider").exists()
     assert viewer.permissions.filter(codename="view_provider").exists()
     assert not viewer.permissions.filter(codename="change_provider").exists()
+
+
+def test_map_title_follows_the_language(client):
+    from resourcemap.models import Municipality
+
+    assert Municipality.current().map_title_en == "Setagaya Home Care Resource Map"
+    assert "<title>世田谷区在宅療養資源マップ" in client.get("/").content.decode()
+    english = client.get("/en/").content.decode()
+    assert "<title>Setagaya Home Care Resource Map" in english
