@@ -17,8 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from resourcemap import providers as provider_service
 from resourcemap.models import Provider, ProviderChange
@@ -52,9 +51,9 @@ def csv_cell(value) -> str:
 
 class SurveyRoundForm(forms.ModelForm):
     fields = forms.MultipleChoiceField(
-        label=_lazy("たずねる項目"), required=False, widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("たずねる項目"), required=False, widget=forms.CheckboxSelectMultiple,
         choices=[(key, FIELD_LABELS[key]) for key in FIELD_KEYS],
-        help_text=_lazy("何も選ばなければ全項目をたずねます。"),
+        help_text=gettext_lazy("何も選ばなければ全項目をたずねます。"),
     )
 
     class Meta:
@@ -80,15 +79,15 @@ class SurveyRoundAdmin(admin.ModelAdmin):
             n_inv=Count("invitations", distinct=True), n_resp=Count("responses", distinct=True)
         )
 
-    @admin.display(description=_lazy("案内の数"))
+    @admin.display(description=gettext_lazy("案内の数"))
     def invitation_count(self, obj):
         return obj.n_inv
 
-    @admin.display(description=_lazy("回答の数"))
+    @admin.display(description=gettext_lazy("回答の数"))
     def response_count(self, obj):
         return obj.n_resp
 
-    @admin.display(description=_lazy("画面"))
+    @admin.display(description=gettext_lazy("画面"))
     def links(self, obj):
         return format_html(
             '<a href="{}">{}</a> | <a href="{}">{}</a> | <a href="{}">{}</a>',
@@ -109,7 +108,7 @@ class SurveyRoundAdmin(admin.ModelAdmin):
                  name="surveys_letterjob_download"),
         ] + super().get_urls()
 
-    @admin.action(description=_lazy("対象の事業所に案内を発行する"), permissions=["change"])
+    @admin.action(description=gettext_lazy("対象の事業所に案内を発行する"), permissions=["change"])
     def issue_invitations(self, request, queryset):
         for survey_round in queryset:
             created = services.issue_round(survey_round=survey_round)
@@ -117,7 +116,7 @@ class SurveyRoundAdmin(admin.ModelAdmin):
                 request, _("%(round)s: 案内を %(n)s 件発行しました。") % {"round": survey_round, "n": created}
             )
 
-    @admin.action(description=_lazy("案内をメールで送る（メールが分かる事業所）"), permissions=["change"])
+    @admin.action(description=gettext_lazy("案内をメールで送る（メールが分かる事業所）"), permissions=["change"])
     def email_invitations(self, request, queryset):
         for survey_round in queryset:
             sent, skipped = emails.send_invitations(
@@ -126,14 +125,14 @@ class SurveyRoundAdmin(admin.ModelAdmin):
             self.message_user(request, _("%(round)s: %(sent)s 件送信、メールなし等 %(skipped)s 件。")
                               % {"round": survey_round, "sent": sent, "skipped": skipped})
 
-    @admin.action(description=_lazy("未回答の事業所に催促メールを送る"), permissions=["change"])
+    @admin.action(description=gettext_lazy("未回答の事業所に催促メールを送る"), permissions=["change"])
     def email_reminders(self, request, queryset):
         for survey_round in queryset:
             sent, skipped = emails.send_reminders(survey_round.invitations.filter(revoked_at__isnull=True))
             self.message_user(request, _("%(round)s: %(sent)s 件送信、メールなし等 %(skipped)s 件。")
                               % {"round": survey_round, "sent": sent, "skipped": skipped})
 
-    @admin.action(description=_lazy("案内状PDF（全件）を作る"), permissions=["change"])
+    @admin.action(description=gettext_lazy("案内状PDF（全件）を作る"), permissions=["change"])
     def make_letters(self, request, queryset):
         for survey_round in queryset:
             job = LetterJob.objects.create(survey_round=survey_round, requested_by=request.user)
@@ -263,7 +262,7 @@ class SurveyRoundAdmin(admin.ModelAdmin):
 
 
 class AnsweredFilter(admin.SimpleListFilter):
-    title = _lazy("回答")
+    title = gettext_lazy("回答")
     parameter_name = "answered"
 
     def lookups(self, request, model_admin):
@@ -294,12 +293,12 @@ class InvitationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description=_lazy("回答"))
+    @admin.display(description=gettext_lazy("回答"))
     def answer(self, obj):
         response = getattr(obj, "response", None)
         return response.get_status_display() if response else "—"
 
-    @admin.display(description=_lazy("代理入力"))
+    @admin.display(description=gettext_lazy("代理入力"))
     def enter_link(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("admin:surveys_invitation_enter", args=[obj.pk]),
                            _("紙・FAXの回答を入力"))
@@ -321,7 +320,7 @@ class InvitationAdmin(admin.ModelAdmin):
         response["X-Robots-Tag"] = "noindex"
         return response
 
-    @admin.action(description=_lazy("選んだ事業所の案内状PDF"), permissions=["view"])
+    @admin.action(description=gettext_lazy("選んだ事業所の案内状PDF"), permissions=["view"])
     def letters_pdf(self, request, queryset):
         rounds = set(queryset.values_list("survey_round_id", flat=True))
         if len(rounds) != 1:
@@ -344,18 +343,18 @@ class InvitationAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="letters-round{survey_round.pk}.pdf"'
         return response
 
-    @admin.action(description=_lazy("選んだ事業所に案内メールを送る"), permissions=["change"])
+    @admin.action(description=gettext_lazy("選んだ事業所に案内メールを送る"), permissions=["change"])
     def email_selected(self, request, queryset):
         sent, skipped = emails.send_invitations(queryset)
         self.message_user(request, _("%(sent)s 件送信、メールなし等 %(skipped)s 件。") % {"sent": sent, "skipped": skipped})
 
-    @admin.action(description=_lazy("リンクとコードを再発行する（古いものは使えなくなります）"), permissions=["change"])
+    @admin.action(description=gettext_lazy("リンクとコードを再発行する（古いものは使えなくなります）"), permissions=["change"])
     def reissue_selected(self, request, queryset):
         for invitation in queryset:
             services.reissue(invitation)
         self.message_user(request, _("%(n)s 件を再発行しました。案内状を印刷し直してください。") % {"n": queryset.count()})
 
-    @admin.action(description=_lazy("リンクとコードを無効にする"), permissions=["change"])
+    @admin.action(description=gettext_lazy("リンクとコードを無効にする"), permissions=["change"])
     def revoke_selected(self, request, queryset):
         for invitation in queryset:
             services.revoke(invitation)
@@ -367,7 +366,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 class ConflictFilter(admin.SimpleListFilter):
-    title = _lazy("種類")
+    title = gettext_lazy("種類")
     parameter_name = "kind"
 
     def lookups(self, request, model_admin):
@@ -398,15 +397,15 @@ class ResponseAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description=_lazy("種別"), ordering="provider__provider_type__sort_order")
+    @admin.display(description=gettext_lazy("種別"), ordering="provider__provider_type__sort_order")
     def provider_type(self, obj):
         return obj.provider.provider_type.name
 
-    @admin.display(description=_lazy("地区"), ordering="provider__area__sort_order")
+    @admin.display(description=gettext_lazy("地区"), ordering="provider__area__sort_order")
     def district(self, obj):
         return obj.provider.area.name if obj.provider.area else "—"
 
-    @admin.action(description=_lazy("「変更なし」の回答をまとめて承認する"), permissions=["change"])
+    @admin.action(description=gettext_lazy("「変更なし」の回答をまとめて承認する"), permissions=["change"])
     def approve_no_change(self, request, queryset):
         approved, skipped = services.bulk_approve_no_change(queryset, user=request.user)
         self.message_user(request, ngettext(
@@ -510,11 +509,11 @@ class RegistrationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description=_lazy("種別"))
+    @admin.display(description=gettext_lazy("種別"))
     def provider_type(self, obj):
         return obj.provider.provider_type.name
 
-    @admin.display(description=_lazy("事業所の編集"))
+    @admin.display(description=gettext_lazy("事業所の編集"))
     def edit_provider(self, obj):
         try:
             url = reverse("admin:resourcemap_provider_change", args=[obj.provider_id])
@@ -522,7 +521,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             return "—"
         return format_html('<a href="{}">{}</a>', url, _("内容を直す"))
 
-    @admin.action(description=_lazy("承認して地図に公開する"), permissions=["change"])
+    @admin.action(description=gettext_lazy("承認して地図に公開する"), permissions=["change"])
     def approve(self, request, queryset):
         done = 0
         for registration in queryset.filter(status=Registration.Status.NEW).select_related("provider"):
@@ -544,7 +543,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             done += 1
         self.message_user(request, _("%(n)s 件を公開しました。") % {"n": done})
 
-    @admin.action(description=_lazy("却下する（公開しない）"), permissions=["change"])
+    @admin.action(description=gettext_lazy("却下する（公開しない）"), permissions=["change"])
     def reject(self, request, queryset):
         n = queryset.filter(status=Registration.Status.NEW).update(
             status=Registration.Status.REJECTED, reviewed_by=request.user, reviewed_at=timezone.now()
@@ -566,18 +565,18 @@ class CorrectionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description=_lazy("内容"))
+    @admin.display(description=gettext_lazy("内容"))
     def short_message(self, obj):
         return obj.message[:60]
 
-    @admin.action(description=_lazy("対応済みにする"), permissions=["change"])
+    @admin.action(description=gettext_lazy("対応済みにする"), permissions=["change"])
     def resolve(self, request, queryset):
         n = queryset.exclude(status=Correction.Status.RESOLVED).update(
             status=Correction.Status.RESOLVED, resolved_by=request.user, resolved_at=timezone.now()
         )
         self.message_user(request, _("%(n)s 件を対応済みにしました。") % {"n": n})
 
-    @admin.action(description=_lazy("事業所に調査のリンクを送る（実施中の調査）"), permissions=["change"])
+    @admin.action(description=gettext_lazy("事業所に調査のリンクを送る（実施中の調査）"), permissions=["change"])
     def send_survey_link(self, request, queryset):
         today = timezone.localdate()
         survey_round = SurveyRound.objects.filter(opens_on__lte=today, closes_on__gte=today).first()
@@ -609,11 +608,11 @@ class LetterJobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description=_lazy("進み具合"))
+    @admin.display(description=gettext_lazy("進み具合"))
     def progress(self, obj):
         return f"{obj.done}/{obj.total}"
 
-    @admin.display(description=_lazy("ダウンロード"))
+    @admin.display(description=gettext_lazy("ダウンロード"))
     def download(self, obj):
         if obj.status != LetterJob.Status.DONE:
             return "—"

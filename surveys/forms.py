@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from resourcemap import hours as hours_mod
 from resourcemap import providers as provider_service
@@ -20,16 +20,16 @@ from . import services
 from .models import Correction
 
 DAY_LABELS = (
-    _lazy("月曜日"), _lazy("火曜日"), _lazy("水曜日"), _lazy("木曜日"), _lazy("金曜日"),
-    _lazy("土曜日"), _lazy("日曜日"), _lazy("祝日"),
+    gettext_lazy("月曜日"), gettext_lazy("火曜日"), gettext_lazy("水曜日"), gettext_lazy("木曜日"), gettext_lazy("金曜日"),
+    gettext_lazy("土曜日"), gettext_lazy("日曜日"), gettext_lazy("祝日"),
 )
 STATUS_CHOICES = (
-    (Provider.Status.ACTIVE, _lazy("運営しています")),
-    (Provider.Status.SUSPENDED, _lazy("休止している・休止する予定")),
-    (Provider.Status.CLOSED, _lazy("廃止した・廃止する予定")),
+    (Provider.Status.ACTIVE, gettext_lazy("運営しています")),
+    (Provider.Status.SUSPENDED, gettext_lazy("休止している・休止する予定")),
+    (Provider.Status.CLOSED, gettext_lazy("廃止した・廃止する予定")),
 )
-HOURS_HELP = _lazy("例: 09:00-12:00, 14:00-18:00（休みの日は空欄。24時間は 00:00-24:00）")
-EXCEPTIONS_HELP = _lazy(
+HOURS_HELP = gettext_lazy("例: 09:00-12:00, 14:00-18:00（休みの日は空欄。24時間は 00:00-24:00）")
+EXCEPTIONS_HELP = gettext_lazy(
     "1行に1件。例: 2026-12-29..2027-01-03 休 (年末年始) ／ 2026-05-03 10:00-15:00"
 )
 # Field groups the template shows as sections, in order.
@@ -192,20 +192,20 @@ class SurveyForm(HoursMixin, CapabilitiesMixin, forms.Form):
     """The provider's own record, prefilled; only the keys the round asks about."""
 
     comment = forms.CharField(
-        label=_lazy("区へのご意見・ご連絡（任意）"), required=False, max_length=2000,
+        label=gettext_lazy("区へのご意見・ご連絡（任意）"), required=False, max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     closure_note = forms.CharField(
-        label=_lazy("休止・廃止の時期など（任意）"), required=False, max_length=200,
-        help_text=_lazy("例: 2026年9月30日で廃止予定"),
+        label=gettext_lazy("休止・廃止の時期など（任意）"), required=False, max_length=200,
+        help_text=gettext_lazy("例: 2026年9月30日で廃止予定"),
     )
     respondent_name = forms.CharField(
-        label=_lazy("ご回答者のお名前（任意）"), required=False, max_length=60,
+        label=gettext_lazy("ご回答者のお名前（任意）"), required=False, max_length=60,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     respondent_email = forms.EmailField(
-        label=_lazy("受付メールの送り先（任意）"), required=False,
-        help_text=_lazy("入力すると、送った内容の控えをメールでお送りします。"),
+        label=gettext_lazy("受付メールの送り先（任意）"), required=False,
+        help_text=gettext_lazy("入力すると、送った内容の控えをメールでお送りします。"),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
@@ -323,8 +323,8 @@ class SurveyForm(HoursMixin, CapabilitiesMixin, forms.Form):
 
 class AccessCodeForm(forms.Form):
     code = forms.CharField(
-        label=_lazy("アクセスコード"), max_length=40,
-        help_text=_lazy("案内状に書かれた12文字のコード（例: ABCD-EFGH-JKMN）。ハイフンはなくてもかまいません。"),
+        label=gettext_lazy("アクセスコード"), max_length=40,
+        help_text=gettext_lazy("案内状に書かれた12文字のコード（例: ABCD-EFGH-JKMN）。ハイフンはなくてもかまいません。"),
         widget=forms.TextInput(attrs={
             "autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
         }),
@@ -334,7 +334,7 @@ class AccessCodeForm(forms.Form):
 class HoneypotMixin(forms.Form):
     # Hidden from people by CSS and aria-hidden; bots that fill every field reveal themselves.
     homepage_url = forms.CharField(
-        label=_lazy("この欄は空のままにしてください"), required=False,
+        label=gettext_lazy("この欄は空のままにしてください"), required=False,
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
 
@@ -345,8 +345,8 @@ class HoneypotMixin(forms.Form):
 
 class RegistrationForm(HoursMixin, CapabilitiesMixin, HoneypotMixin, forms.Form):
     provider_type = forms.ModelChoiceField(
-        label=_lazy("事業所の種類"), queryset=ProviderType.objects.none(),
-        empty_label=_lazy("選んでください"),
+        label=gettext_lazy("事業所の種類"), queryset=ProviderType.objects.none(),
+        empty_label=gettext_lazy("選んでください"),
     )
 
     def __init__(self, *args, **kwargs):
@@ -401,6 +401,6 @@ class CorrectionForm(HoneypotMixin, forms.ModelForm):
         fields = ("message", "reporter_name", "reporter_contact")
         widgets = {"message": forms.Textarea(attrs={"rows": 5})}
         help_texts = {
-            "message": _lazy("例: 電話番号が変わっています。土曜日も午前は開いています。"),
-            "reporter_contact": _lazy("区から確認のご連絡をすることがあります（電話またはメール）。公開されません。"),
+            "message": gettext_lazy("例: 電話番号が変わっています。土曜日も午前は開いています。"),
+            "reporter_contact": gettext_lazy("区から確認のご連絡をすることがあります（電話またはメール）。公開されません。"),
         }
