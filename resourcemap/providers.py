@@ -197,12 +197,16 @@ def _normalise_periods(periods: Iterable) -> list[hours_mod.Period]:
     return normalised
 
 
-def _normalise_exceptions(provider: Provider, exceptions: Iterable[Mapping[str, Any]]):
+def _normalise_exceptions(exceptions: Iterable[Mapping[str, Any]]) -> list[HoursException]:
+    """Validated, unsaved exceptions; the provider is attached when they are written.
+
+    ``HoursException.clean()`` enforces the date-order rule of its check constraint, so no
+    constraint query is made per exception; the database still enforces it on insert.
+    """
     result = []
     errors = []
     for data in exceptions:
         exc = HoursException(
-            provider=provider,
             start_date=data["start_date"],
             end_date=data.get("end_date") or data["start_date"],
             closed=data.get("closed", True),
@@ -211,7 +215,8 @@ def _normalise_exceptions(provider: Provider, exceptions: Iterable[Mapping[str, 
             note=data.get("note", ""),
         )
         try:
-            exc.full_clean(exclude=["provider"])
+            exc.clean_fields(exclude=["provider"])
+            exc.clean()
         except ValidationError as error:
             errors.extend(f"{exc.start_date}: {m}" for m in error.messages)
         result.append(exc)
@@ -308,7 +313,7 @@ def _save(
             errors.update(error.message_dict)
         try:
             if exceptions is not None:
-                normalised_exc = _normalise_exceptions(provider, exceptions)
+                normalised_exc = _normalise_exceptions(exceptions)
         except ValidationError as error:
             errors.update(error.message_dict)
     if errors:
@@ -437,34 +442,6 @@ def _row_field_label(field: str) -> str:
         return field
 
 
-def _bulk_exceptions(exceptions: Iterable[Mapping[str, Any]]) -> list[HoursException]:
-    """Like ``_normalise_exceptions`` but without a database round trip per exception.
-
-    ``HoursException.clean()`` already enforces the date-order rule of its check constraint,
-    so the constraint query is skipped; the database still enforces it on insert.
-    """
-    result = []
-    errors = []
-    for data in exceptions:
-        exc = HoursException(
-            start_date=data["start_date"],
-            end_date=data.get("end_date") or data["start_date"],
-            closed=data.get("closed", True),
-            opens=data.get("opens"),
-            closes=data.get("closes"),
-            note=data.get("note", ""),
-        )
-        try:
-            exc.clean_fields(exclude=["provider"])
-            exc.clean()
-        except ValidationError as error:
-            errors.extend(f"{exc.start_date}: {m}" for m in error.messages)
-        result.append(exc)
-    if errors:
-        raise ValidationError({EXCEPTIONS_KEY: errors})
-    return result
-
-
 def _row_messages(index: int, provider: Provider, errors: Mapping[str, list[str]]) -> list[str]:
     messages = []
     for field, field_errors in errors.items():
@@ -548,7 +525,7 @@ def providers_bulk_create(
             except ValidationError as error:
                 errors.update(error.message_dict)
             try:
-                exceptions = _bulk_exceptions(row.get("exceptions") or [])
+                exceptions = _normalise_exceptions(row.get("exceptions") or [])
             except ValidationError as error:
                 errors.update(error.message_dict)
         if errors:
