@@ -609,3 +609,6 @@ class FlyerAdmin(admin.ModelAdmin):
             _reverse("flyer_qr_svg", args=[obj.slug]), gettext("QRコード（SVG）"),
             _reverse("flyer_qr_png", args=[obj.slug]), gettext("QRコード（PNG）"),
         )
+
+
+from . import indicators_admin  # noqa: E402,F401  (population and key indicators)

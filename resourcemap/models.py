@@ -614,3 +614,79 @@ class Flyer(models.Model):
                 self.target_query = result.querystring
         if errors:
             raise ValidationError(errors)
+
+
+class AreaPopulation(models.Model):
+    """Reference population of a 地域 or 地区 (total and 65歳以上), for per-population indicators."""
+
+    area = models.OneToOneField(
+        Area, verbose_name=_("地域・地区"), on_delete=models.CASCADE, related_name="population"
+    )
+    total = models.PositiveIntegerField(_("人口（総数）"))
+    aged_65_plus = models.PositiveIntegerField(_("65歳以上の人口"))
+    as_of = models.DateField(_("人口の時点"), help_text=_("例: 2026-01-01（住民基本台帳の基準日）"))
+    source = models.CharField(
+        _("出典"), max_length=200, help_text=_("例: 世田谷区 住民基本台帳 町丁別世帯数及び人口")
+    )
+    is_demo = models.BooleanField(
+        _("架空の値（デモ）"), default=False, help_text=_("実際の人口ではありません（デモ用）。")
+    )
+
+    class Meta:
+        verbose_name = _("地域・地区の人口")
+        verbose_name_plural = _("地域・地区の人口")
+        ordering = ["area__sort_order", "area__code"]
+
+    def __str__(self) -> str:
+        return f"{self.area} {self.total}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.total is not None and self.aged_65_plus is not None and self.aged_65_plus > self.total:
+            raise ValidationError(
+                {"aged_65_plus": _("65歳以上の人口は、人口（総数）以下の数にしてください。")}
+            )
+
+
+class KeyIndicator(models.Model):
+    """A capability the ward watches for gaps (e.g. 24時間対応 of 訪問看護), kept as data."""
+
+    capability = models.ForeignKey(
+        Capability, verbose_name=_("対応できること"), on_delete=models.CASCADE,
+        related_name="key_indicators",
+    )
+    provider_type = models.ForeignKey(
+        ProviderType, verbose_name=_("種別"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="key_indicators", help_text=_("空なら、すべての種別を数えます。"),
+    )
+    threshold = models.PositiveSmallIntegerField(
+        _("少ないとみなす件数"), default=1,
+        help_text=_("地区の件数がこの数以下なら「少ない地区」として示します。"),
+    )
+    sort_order = models.PositiveSmallIntegerField(_("並び順"), default=0)
+
+    class Meta:
+        verbose_name = _("重点指標")
+        verbose_name_plural = _("重点指標")
+        ordering = ["sort_order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["capability", "provider_type"], name="keyindicator_unique",
+                violation_error_message=_("この重点指標は既に登録されています。"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.provider_type_id:
+            return f"{self.capability.name}（{self.provider_type.name}）"
+        return self.capability.name
+
+    def clean(self) -> None:
+        super().clean()
+        if (
+            self.provider_type_id and self.capability_id
+            and not self.capability.provider_types.filter(pk=self.provider_type_id).exists()
+        ):
+            raise ValidationError(
+                {"provider_type": _("この種別には「%(cap)s」がありません。") % {"cap": self.capability.name}}
+            )

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from .models import Area, Capability, Municipality, ProviderType
+from .models import Area, Capability, KeyIndicator, Municipality, ProviderType
 
 DEFAULT_REFERENCE = Path(settings.BASE_DIR) / "fixtures" / "reference.json"
 
@@ -45,11 +45,22 @@ def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
         capability, _created = Capability.objects.update_or_create(code=row.pop("code"), defaults=row)
         capability.provider_types.set([types[code] for code in applies])
 
+    caps = {c.code: c for c in Capability.objects.all()}
+    for row in data.get("key_indicators", []):
+        row = dict(row)
+        type_code = row.pop("provider_type", None)
+        KeyIndicator.objects.update_or_create(
+            capability=caps[row.pop("capability")],
+            provider_type=types[type_code] if type_code else None,
+            defaults=row,
+        )
+
     ensure_staff_groups()
     return {
         "areas": len(data["areas"]),
         "provider_types": len(data["provider_types"]),
         "capabilities": len(data["capabilities"]),
+        "key_indicators": len(data.get("key_indicators", [])),
     }
 
 
