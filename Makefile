@@ -10,7 +10,7 @@ PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install system-deps lint migrations-check test-sqlite test-postgres \
-        demo-data bench bench-postgres messages clean
+        test-production demo-data bench bench-postgres messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,12 @@ test-postgres: install system-deps
 	@bash scripts/check-postgres.sh "$(PG_URL)" && \
 	  DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest || { rc=$$?; [ $$rc -eq 77 ] && exit 0; exit $$rc; }
 
-test: install system-deps lint migrations-check test-sqlite test-postgres
+# Production smoke test: the README's "Production on PostgreSQL" steps on a temporary database,
+# then gunicorn with DEBUG=0 answering real requests (scripts/smoke-production.sh).
+test-production: install
+	@bash scripts/smoke-production.sh "$(PG_URL)"
+
+test: install system-deps lint migrations-check test-sqlite test-postgres test-production
 	@echo "All checks passed on SQLite and PostgreSQL."
 
 demo-data: install

@@ -2715,4 +2715,3 @@
 	Object.defineProperty(exports, '__esModule', { value: true });
 
 }));
-//# sourceMappingURL=leaflet.markercluster-src.js.map
