@@ -89,6 +89,8 @@ def synthesize(count: int, seed: int = 7) -> int:
                     last_confirmed_on=dt.date(2025, 6, 1),
                 )
             )
+        for obj in objs:
+            obj.refresh_search_text()  # bulk_create does not call save()
         created = Provider.objects.bulk_create(objs)
         if created[0].pk is None:  # backends that do not return ids
             created = list(Provider.objects.order_by("-pk")[: len(objs)])

@@ -28,6 +28,7 @@ from .forms import OpeningPeriodFormSet, ProviderAdminForm, ProviderCapabilityFo
 from .models import (
     Area,
     Capability,
+    DataVersion,
     HoursException,
     Municipality,
     OpeningPeriod,
@@ -53,8 +54,24 @@ class WritePathRejected(Exception):
 # Reference data
 
 
+class ReferenceAdmin(admin.ModelAdmin):
+    """Reference data shows on public pages: every change moves the data version."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        DataVersion.bump()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        DataVersion.bump()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        DataVersion.bump()
+
+
 @admin.register(Municipality)
-class MunicipalityAdmin(admin.ModelAdmin):
+class MunicipalityAdmin(ReferenceAdmin):
     list_display = ("__str__", "code", "map_title", "contact_department")
 
     def has_add_permission(self, request):
@@ -62,7 +79,7 @@ class MunicipalityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin):
+class AreaAdmin(ReferenceAdmin):
     list_display = ("name", "level", "parent", "code", "sort_order", "provider_count")
     list_filter = ("level", "parent")
     search_fields = ("name", "kana", "code")
@@ -79,7 +96,7 @@ class AreaAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderType)
-class ProviderTypeAdmin(admin.ModelAdmin):
+class ProviderTypeAdmin(ReferenceAdmin):
     list_display = ("name", "short_name", "group", "code", "service_code", "color_swatch", "sort_order")
     list_filter = ("group",)
     search_fields = ("name", "code")
@@ -92,7 +109,7 @@ class ProviderTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Capability)
-class CapabilityAdmin(admin.ModelAdmin):
+class CapabilityAdmin(ReferenceAdmin):
     list_display = ("name", "code", "has_count", "type_list", "sort_order")
     list_filter = ("provider_types", "has_count")
     search_fields = ("name", "code", "description")

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import orjson
 from django.conf import settings
-from django.db.models import CharField, Count, FloatField, Max
+from django.db.models import CharField, FloatField
 from django.db.models.functions import Cast
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import reverse
@@ -29,6 +29,7 @@ from . import geocoding, search
 from . import hours as hours_mod
 from .models import (
     Capability,
+    DataVersion,
     OpeningPeriod,
     Provider,
     ProviderCapability,
@@ -59,13 +60,8 @@ def _bad_request(messages: list[str]) -> HttpResponse:
     return _json({"error": _("検索の条件に誤りがあります。"), "messages": messages}, status=400)
 
 
-def _data_version() -> str:
-    stats = Provider.objects.aggregate(n=Count("id"), latest=Max("updated_at"))
-    return f"{stats['n']}:{stats['latest'].isoformat() if stats['latest'] else ''}"
-
-
 def _etag(kind: str, cleaned: dict, lang: str) -> str:
-    parts = [kind, search.querystring(cleaned), lang, _data_version()]
+    parts = [kind, search.querystring(cleaned), lang, DataVersion.current()]
     if cleaned.get("open") == "now" or (cleaned.get("open") == "at" and not cleaned.get("day")):
         parts.append(timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
     return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
@@ -85,13 +81,28 @@ def _prepare(request, kind: str):
         return None, _bad_request(ignored)
     lang = translation.get_language() or "ja"
     etag = _etag(kind, cleaned, lang)
-    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+    if etag_matches(request, etag):
         response = HttpResponseNotModified()
         response["ETag"] = etag
         _cache_headers(response, cleaned)
         return None, response
     result = search.run_cleaned(cleaned, ignored, with_conditions=False)
     return (result, etag), None
+
+
+def etag_matches(request, etag: str) -> bool:
+    """``If-None-Match`` names this tag, compared weakly (RFC 9110 §13.1.2).
+
+    GZipMiddleware / ``gzip_page`` turn a strong tag into ``W/"…"`` on the compressed answer,
+    and that weak form is what browsers send back.
+    """
+    header = request.headers.get("If-None-Match", "")
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == opaque for tag in header.split(","))
 
 
 def _cache_headers(response: HttpResponse, cleaned: dict) -> None:

@@ -1,7 +1,7 @@
 """Reference data (municipality, areas, types, capabilities), providers, hours and history.
 
 Writes to providers go through ``resourcemap.providers``; nothing here has side effects in
-``save()`` or signals.
+``save()`` or signals (``Provider.save()`` only refreshes its derived search column).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from . import geo
+from . import folding, geo
 
 postal_code_validator = RegexValidator(
     r"^\d{3}-\d{4}$", _("郵便番号は「123-4567」の形で入力してください。")
@@ -344,6 +344,9 @@ class Provider(models.Model):
     )
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    # Folded name, kana, address, building and English name (``folding.search_text``), kept by
+    # ``save()`` and the bulk write path; the keyword search matches it in SQL.
+    search_text = models.TextField(editable=False, blank=True, default="")
 
     objects = ProviderQuerySet.as_manager()
 
@@ -378,6 +381,16 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.refresh_search_text()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and set(update_fields) & set(folding.SEARCH_FIELDS):
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
+
+    def refresh_search_text(self) -> None:
+        self.search_text = folding.search_text(getattr(self, name) for name in folding.SEARCH_FIELDS)
 
     def clean(self) -> None:
         super().clean()
@@ -690,3 +703,34 @@ class KeyIndicator(models.Model):
             raise ValidationError(
                 {"provider_type": _("この種別には「%(cap)s」がありません。") % {"cap": self.capability.name}}
             )
+class DataVersion(models.Model):
+    """One row whose counter moves with every change of public data.
+
+    Bumped inside the write path's transaction (``providers.py``) and when reference data is
+    loaded; read by ETags and caches instead of an aggregate over all providers.
+    """
+
+    value = models.PositiveBigIntegerField(default=0)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("データの版")
+        verbose_name_plural = _("データの版")
+
+    def __str__(self) -> str:
+        return f"{self.value}"
+
+    @classmethod
+    def current(cls) -> str:
+        """A short text that changes whenever public data changes (one primary-key read)."""
+        row = cls.objects.filter(pk=1).values_list("value", "changed_at").first()
+        if row is None:
+            return "0"
+        return f"{row[0]}.{row[1].timestamp():.6f}"
+
+    @classmethod
+    def bump(cls) -> None:
+        """Move the version; call inside the transaction that changes the data."""
+        now = timezone.now()
+        if not cls.objects.filter(pk=1).update(value=models.F("value") + 1, changed_at=now):
+            cls.objects.get_or_create(pk=1, defaults={"value": 1, "changed_at": now})

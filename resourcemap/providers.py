@@ -21,6 +21,7 @@ from . import hours as hours_mod
 from .models import (
     Area,
     Capability,
+    DataVersion,
     HoursException,
     OpeningPeriod,
     Provider,
@@ -322,6 +323,7 @@ def _save(
     with transaction.atomic():
         provider.save()
         _write_related(provider, normalised_caps, normalised_periods, normalised_exc)
+        DataVersion.bump()
         after = provider_snapshot(provider)
         diff = _diff(before, after)
         if not diff and not creating:
@@ -540,6 +542,8 @@ def providers_bulk_create(
         raise error
 
     created = [p for p, _caps, _periods, _exc in prepared]
+    for provider in created:
+        provider.refresh_search_text()  # bulk_create does not call save()
     with transaction.atomic():
         Provider.objects.bulk_create(created, batch_size=500)
         if any(p.pk is None for p in created):  # pragma: no cover - SQLite >= 3.35 and PostgreSQL return ids
@@ -582,6 +586,7 @@ def providers_bulk_create(
             ),
             batch_size=500,
         )
+        DataVersion.bump()
     return created
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from .models import Area, Capability, KeyIndicator, Municipality, ProviderType
+from .models import Area, Capability, DataVersion, KeyIndicator, Municipality, ProviderType
 
 DEFAULT_REFERENCE = Path(settings.BASE_DIR) / "fixtures" / "reference.json"
 
@@ -56,6 +56,7 @@ def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
         )
 
     ensure_staff_groups()
+    DataVersion.bump()  # names in cached pages and API answers may have changed
     return {
         "areas": len(data["areas"]),
         "provider_types": len(data["provider_types"]),

@@ -5,10 +5,11 @@ query string, so a copied URL reproduces the same result everywhere.
 
 Filtering happens in two steps:
 
-1. SQL: published status, type, capabilities (all must match), 地域/地区, a bounding box
-   around a point.
-2. Python, on the ids that SQL returned: keyword (kana-folded, see :func:`fold`), opening hours
-   (only the periods of the day asked and the day before are read), exact radius, distance sort.
+1. SQL: published status, type, capabilities (all must match), 地域/地区, keyword (every term
+   in the folded ``Provider.search_text`` column, see :func:`fold`; trigram-indexed on
+   PostgreSQL), a bounding box around a point.
+2. Python, on the ids that SQL returned: opening hours (only the periods of those providers for
+   the day asked and the day before are read), exact radius, distance sort.
 
 Unknown or malformed parameters are dropped and described in ``result.ignored``; nothing here
 raises on user input.
@@ -18,20 +19,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlencode
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import geo
 from . import hours as hours_mod
+from .folding import fold
 from .models import (
     Area,
     Capability,
@@ -67,53 +68,6 @@ _WEEKDAY_NAMES = (
     gettext_lazy("月曜日"), gettext_lazy("火曜日"), gettext_lazy("水曜日"), gettext_lazy("木曜日"),
     gettext_lazy("金曜日"), gettext_lazy("土曜日"), gettext_lazy("日曜日"), gettext_lazy("祝日"),
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# Kana folding
-
-
-_KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
-# Hyphen-like characters people type in addresses (番地 "4−10", "4‐10"); not ー (長音).
-_KATAKANA_TO_HIRAGANA.update({ord(c): "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d"})
-
-
-def fold(text: str) -> str:
-    """Fold text for matching: NFKC (full/half width), katakana -> hiragana, lower case, no spaces.
-
-    ``ｻｸﾗ``, ``サクラ`` and ``さくら`` all fold to ``さくら``.
-    """
-    text = unicodedata.normalize("NFKC", text or "")
-    text = text.translate(_KATAKANA_TO_HIRAGANA).lower()
-    return re.sub(r"\s+", "", text)
-
-
-class _FoldedIndex:
-    """id -> folded "name kana address building name_en", rebuilt when providers change.
-
-    The key (count, latest ``updated_at``) costs one aggregate query; every write through the
-    write path saves the provider and so moves ``updated_at``.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: tuple | None = None
-        self._index: dict[int, str] = {}
-
-    def get(self) -> dict[int, str]:
-        stats = Provider.objects.aggregate(n=Count("id"), latest=Max("updated_at"))
-        key = (stats["n"], stats["latest"])
-        with self._lock:
-            if key != self._key:
-                rows = Provider.objects.values_list(
-                    "id", "name", "kana", "address", "building", "name_en"
-                ).order_by()
-                self._index = {row[0]: "\n".join(fold(part) for part in row[1:]) for row in rows}
-                self._key = key
-            return self._index
-
-
-folded_index = _FoldedIndex()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -504,8 +458,13 @@ def _night_or_holiday(candidates: QuerySet) -> set[int]:
 # The search
 
 
+def keyword_terms(cleaned: Mapping) -> list[str]:
+    """The folded terms of the keyword (each must occur in ``Provider.search_text``)."""
+    return [term for term in (fold(part) for part in cleaned.get("q", "").split()) if term]
+
+
 def base_queryset(cleaned: Mapping) -> QuerySet:
-    """The SQL part of the search (everything except keyword, hours, exact radius, order)."""
+    """The SQL part of the search (everything except hours, exact radius and order)."""
     qs = Provider.objects.published()
     if cleaned.get("type"):
         qs = qs.filter(provider_type__code__in=cleaned["type"])
@@ -525,6 +484,8 @@ def base_queryset(cleaned: Mapping) -> QuerySet:
             latitude__gte=min_lat, latitude__lte=max_lat,
             longitude__gte=min_lng, longitude__lte=max_lng,
         )
+    for term in keyword_terms(cleaned):
+        qs = qs.filter(search_text__contains=term)
     if "ids" in cleaned:
         # A shortlist whose ids were all dropped selects nothing, never everything.
         qs = qs.filter(pk__in=cleaned["ids"])
@@ -644,13 +605,6 @@ def run_cleaned(
     fields = ["id", "latitude", "longitude"] if point else ["id"]
     rows = list(_ordered(qs, cleaned).values_list(*fields))
     result_ids = [row[0] for row in rows]
-
-    if cleaned.get("q"):
-        terms = [fold(term) for term in cleaned["q"].split()]
-        index = folded_index.get()
-        result_ids = [
-            pk for pk in result_ids if all(term in index.get(pk, "") for term in terms)
-        ]
 
     kind, when = _when(cleaned, now)
     if kind and result_ids:

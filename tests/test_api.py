@@ -91,6 +91,44 @@ def test_etag_and_conditional_get(client, data):
     assert client.get("/api/providers.json?type=pharmacy")["ETag"] != changed["ETag"]
 
 
+def test_browser_weak_etag_after_gzip_gets_304(client, data):
+    for i in range(30):
+        make_provider(name=f"看護{i}", type_code="nursing")
+    first = client.get("/api/providers.json", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert first["Content-Encoding"] == "gzip"
+    weak = first["ETag"]
+    assert weak.startswith('W/"')  # what GZip makes of the strong tag, and what browsers send back
+    again = client.get(
+        "/api/providers.json", HTTP_ACCEPT_ENCODING="gzip, deflate, br", HTTP_IF_NONE_MATCH=weak
+    )
+    assert again.status_code == 304
+    assert again.content == b""
+    # A list of tags, one of them ours, also matches; another tag does not.
+    listed = client.get("/api/providers.json", HTTP_IF_NONE_MATCH=f'"other", {weak}')
+    assert listed.status_code == 304
+    assert client.get("/api/providers.json", HTTP_IF_NONE_MATCH='W/"other"').status_code == 200
+    geojson = client.get("/api/providers.geojson", HTTP_ACCEPT_ENCODING="gzip")
+    assert client.get("/api/providers.geojson", HTTP_IF_NONE_MATCH=geojson["ETag"]).status_code == 304
+
+
+def test_data_version_moves_with_every_write_and_is_cheap(client, data, django_assert_num_queries):
+    from resourcemap import providers
+    from resourcemap.models import DataVersion, ProviderChange
+
+    before = DataVersion.current()
+    provider = Provider.objects.get(name="ひまわり薬局")
+    providers.provider_update(
+        provider=provider, changes={"phone": "03-9999-0000"},
+        actor_kind=ProviderChange.Actor.SYSTEM, source="test",
+    )
+    after = DataVersion.current()
+    assert after != before
+    etag = client.get("/api/providers.json")["ETag"]
+    # A 304 costs the reference lookups of the parameter check and one read of the version.
+    with django_assert_num_queries(4):
+        assert client.get("/api/providers.json", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
 def test_gzip(client, data):
     for i in range(30):
         make_provider(name=f"看護{i}", type_code="nursing")

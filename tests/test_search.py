@@ -89,6 +89,86 @@ def test_keyword_index_refreshes_after_a_change():
     assert names(search.run({"q": "新名"})) == ["新名クリニック"]
 
 
+def test_keyword_is_matched_in_the_database_column_kept_by_the_write_path():
+    from resourcemap import providers
+    from resourcemap.models import ProviderChange
+
+    provider = make_provider(name="ｻｸﾗ 医院", kana="サクライイン", address="東京都世田谷区用賀４－１", building="ビル２Ｆ")
+    stored = Provider.objects.get(pk=provider.pk).search_text
+    assert stored.split("\n") == ["さくら医院", "さくらいいん", "東京都世田谷区用賀4-1", "びる2f", ""]
+    providers.provider_update(
+        provider=provider, changes={"name_en": "Sakura Clinic"},
+        actor_kind=ProviderChange.Actor.SYSTEM, source="test",
+    )
+    assert Provider.objects.get(pk=provider.pk).search_text.endswith("\nsakuraclinic")
+    # The search filters in SQL: the keyword is part of the queryset, not a Python index.
+    result = search.run({"q": "SAKURA"})
+    assert names(result) == ["ｻｸﾗ 医院"]
+    assert "search_text" in str(result.queryset.query)
+    assert not hasattr(search, "folded_index")
+
+
+def test_keyword_does_not_treat_like_wildcards_as_wildcards():
+    make_provider(name="さくら医院")
+    make_provider(name="100%ケア")
+    assert names(search.run({"q": "%"})) == ["100%ケア"]
+    assert search.run({"q": "_"}).count == 0
+    assert search.run({"q": "さ%ら"}).count == 0
+
+
+def test_keyword_a_term_never_spans_two_fields():
+    make_provider(name="用賀クリニック", kana="ヨウガクリニック", address="東京都世田谷区奥沢1-1")
+    # "…クリニック" + newline + "東京…" must not match "くりにっく東京".
+    assert search.run({"q": "くりにっく東京"}).count == 0
+
+
+def test_bulk_write_path_fills_the_search_column():
+    from resourcemap import providers
+    from resourcemap.models import Area, ProviderChange
+
+    area = Area.objects.get(code="yoga")
+    rows = [
+        {
+            "data": {
+                "name": f"バルク{i}", "kana": f"バルク{i}", "provider_type": "clinic",
+                "address": "東京都世田谷区用賀1-1-1", "area": "yoga",
+                "latitude": area.center_lat, "longitude": area.center_lng,
+            }
+        }
+        for i in range(3)
+    ]
+    providers.providers_bulk_create(rows=rows, actor_kind=ProviderChange.Actor.SYSTEM, source="test")
+    assert search.run({"q": "ばるく"}).count == 3
+    assert search.run({"q": "ﾊﾞﾙｸ1"}).count == 1
+
+
+def test_migration_fills_the_search_column_of_existing_rows():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("resourcemap.migrations.0005_provider_search_text_dataversion")
+    provider = make_provider(name="既存クリニック")
+    Provider.objects.filter(pk=provider.pk).update(search_text="")
+    assert search.run({"q": "既存"}).count == 0
+    migration.fill_search_text(apps, None)
+    assert names(search.run({"q": "既存"})) == ["既存クリニック"]
+
+
+def test_postgresql_has_a_trigram_index_on_the_search_column():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram index is PostgreSQL only")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'resourcemap_provider' "
+            "AND indexname = 'resourcemap_provider_search_trgm'"
+        )
+        (definition,) = cursor.fetchone()
+    assert "gin_trgm_ops" in definition
+
+
 # --- opening hours on a frozen clock ---------------------------------------------------------
 
 @pytest.fixture
