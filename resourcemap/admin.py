@@ -293,18 +293,7 @@ def field_label(name: str) -> str:
 
 
 def _cell(name: str, value, names: dict) -> str:
-    if value in (None, ""):
-        return "—"
-    if isinstance(value, bool):
-        return gettext("はい") if value else gettext("いいえ")
-    if name == "status":
-        try:
-            return str(Provider.Status(value).label)
-        except ValueError:
-            return str(value)
-    if name in ("provider_type", "area"):
-        return names[name].get(value, str(value))
-    return str(value)
+    return providers.display_value(name, value, names)
 
 
 def render_changes(changes):
@@ -353,7 +342,7 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
     save_on_top = True
     actions = ["confirm_selected"]
     fieldsets = (
-        (None, {"fields": ("name", "kana", "name_en", "provider_type", "status")}),
+        (None, {"fields": ("base_version", "name", "kana", "name_en", "provider_type", "status")}),
         (_("所在地"), {
             "fields": ("postal_code", "address", "building", "location_map",
                        ("latitude", "longitude"), "area"),
@@ -383,6 +372,16 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("provider_capabilities__capability")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and self.has_change_permission(request, obj):
+            return fieldsets
+        # The hidden version only matters to a change; a new record or a read-only page has none.
+        return [
+            (name, {**opts, "fields": tuple(f for f in opts["fields"] if f != "base_version")})
+            for name, opts in fieldsets
+        ]
 
     def has_delete_permission(self, request, obj=None):
         # Nothing is ever lost: a provider that stops is set to 廃止 instead.
@@ -467,10 +466,22 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
         try:
             if change:
                 provider = Provider.objects.get(pk=form.instance.pk)
+                base_version = form.cleaned_data["base_version"]
                 record = providers.provider_update(
-                    provider=provider, changes=data, **parts,
+                    provider=provider, changes=data, **parts, base_version=base_version,
                     actor_kind=ProviderChange.Actor.STAFF, user=request.user, source=STAFF_SOURCE,
                 )
+                kept = {
+                    name
+                    for row in provider.changes.filter(version__gt=base_version).exclude(
+                        pk=getattr(record, "pk", None)
+                    )
+                    for name in row.changes
+                }
+                if kept:
+                    messages.info(request, gettext(
+                        "あなたが画面を開いた後に、ほかの人が次の項目を変えていました。その内容は残してあります: %(fields)s"
+                    ) % {"fields": "、".join(field_label(n) for n in FIELD_LABELS if n in kept)})
             else:
                 provider = providers.provider_create(
                     data=data,
@@ -498,8 +509,19 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except WritePathRejected as rejected:
-            for message in rejected.error.messages:
-                messages.error(request, message)
+            error = rejected.error
+            if isinstance(error, providers.ProviderConflict):
+                # Nothing was saved; the page opens again with the current record and this
+                # list at the top, so the editor can enter again what they still want.
+                messages.error(request, format_html(
+                    "{}<ul>{}</ul>",
+                    gettext("保存していません。あなたが画面を開いた後に、ほかの人がこの事業所を変更しました。"
+                            "下の画面は今の内容です。必要なら入力し直して保存してください。"),
+                    format_html_join("", "<li>{}</li>", ((line,) for line in error.lines())),
+                ))
+            else:
+                for message in error.messages:
+                    messages.error(request, message)
             return HttpResponseRedirect(request.get_full_path())
 
     @admin.action(description=_("選んだ事業所を「内容確認済み」にする（今日の日付）"), permissions=["change"])

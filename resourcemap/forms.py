@@ -22,6 +22,10 @@ from .models import Area, Provider
 
 
 class ProviderAdminForm(forms.ModelForm):
+    # The version of the record this form shows; the write path keeps what others saved
+    # meanwhile and refuses a field both changed (see providers.provider_update).
+    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+
     class Meta:
         model = Provider
         fields = Provider.TRACKED_FIELDS
@@ -39,6 +43,14 @@ class ProviderAdminForm(forms.ModelForm):
                 level=Area.Level.DISTRICT
             ).select_related("parent")
             self.fields["area"].label_from_instance = lambda a: f"{a.parent.name}地域 › {a.name}地区"
+        if self.instance.pk:
+            self.fields["base_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and cleaned.get("base_version") is None:
+            raise ValidationError(_("この画面は古い形式です。事業所の画面を開き直してください。"))
+        return cleaned
 
 
 def _live_forms(formset):

@@ -347,6 +347,10 @@ class Provider(models.Model):
     # Folded name, kana, address, building and English name (``folding.search_text``), kept by
     # ``save()`` and the bulk write path; the keyword search matches it in SQL.
     search_text = models.TextField(editable=False, blank=True, default="")
+    # Raised by one with every recorded change (resourcemap/providers.py). A form or preview
+    # sends back the version it showed, so a save based on an older version cannot silently
+    # undo what someone else saved meanwhile.
+    version = models.PositiveIntegerField(_("版"), default=1, editable=False)
 
     objects = ProviderQuerySet.as_manager()
 
@@ -555,11 +559,18 @@ class ProviderChange(models.Model):
     action = models.CharField(_("操作"), max_length=10, choices=Action.choices)
     source = models.CharField(_("出所"), max_length=300, blank=True)
     changes = models.JSONField(_("変更内容"), default=dict, help_text=_("{項目: [変更前, 変更後]}"))
+    # The provider's version this change produced (empty for a confirmation that changed
+    # nothing, and for history recorded before versions existed).
+    version = models.PositiveIntegerField(_("版"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("変更履歴")
         verbose_name_plural = _("変更履歴")
         ordering = ["-changed_at", "-pk"]
+        constraints = [
+            # Versions are handed out under the provider's row lock; this is the safety net.
+            models.UniqueConstraint(fields=["provider", "version"], name="providerchange_one_per_version"),
+        ]
 
     def __str__(self) -> str:
         when = timezone.localtime(self.changed_at) if self.changed_at else None

@@ -4,17 +4,28 @@ Admin edits, imports and survey approvals all call these functions. Each one val
 whole result (fields, capabilities, hours), writes inside one transaction and records a
 ``ProviderChange`` with the old and new value of every field that changed. Nothing is saved
 when anything is invalid.
+
+No lost update: ``provider_update`` locks the provider's row (``SELECT … FOR UPDATE``; on
+SQLite the whole database is locked by the immediate transaction) before it reads the record,
+so the history row and the provider row are written from the same state. Every recorded change
+raises ``Provider.version`` by one and stores that version on its ``ProviderChange``. A caller
+that showed a record to someone (the admin form, the survey review page, an import preview)
+passes ``base_version``: fields whose value equals what that person saw are left as they are
+now (someone else's change made meanwhile is kept), the fields they changed are applied, and a
+field that both changed to different values raises :class:`ProviderConflict` and saves nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import hours as hours_mod
@@ -133,6 +144,103 @@ def provider_snapshot(provider: Provider) -> dict[str, Any]:
     data[HOURS_KEY] = hours_mod.format_periods(current_periods(provider))
     data[EXCEPTIONS_KEY] = exceptions_text(current_exceptions(provider))
     return data
+
+
+def display_value(name: str, value: Any, names: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """A plain (history/snapshot) value as staff read it: labels and names instead of codes."""
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, bool):
+        return _("はい") if value else _("いいえ")
+    if name == "status":
+        try:
+            return str(Provider.Status(value).label)
+        except ValueError:
+            return str(value)
+    if name in ("provider_type", "area"):
+        if names is None or name not in names:
+            model = ProviderType if name == "provider_type" else Area
+            found = model.objects.filter(code=value).values_list("name", flat=True).first()
+            return found or str(value)
+        return names[name].get(value, str(value))
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Versions and conflicts
+
+# Bookkeeping that the latest write sets, whoever else touched it meanwhile.
+NO_CONFLICT_FIELDS = frozenset({"last_confirmed_on", "last_confirmed_source"})
+
+
+@dataclass(frozen=True)
+class Conflict:
+    field: str
+    label: str
+    theirs: str  # the value saved meanwhile, as shown to staff
+    yours: str
+    who: str
+    when: str
+
+
+class ProviderConflict(ValidationError):
+    """The record changed after the caller's ``base_version`` in a field the caller changed too.
+
+    A ``ValidationError`` keyed by field, so every caller that lists write-path errors shows
+    it; ``conflicts`` has the details and ``current_version`` the version to base a retry on.
+    """
+
+    def __init__(self, conflicts: list[Conflict], *, current_version: int, stale: bool = False):
+        self.conflicts = conflicts
+        self.current_version = current_version
+        if stale or not conflicts:
+            super().__init__({NON_FIELD_ERRORS: [_(
+                "この事業所は、あなたが画面を開いた後に変更されました。開き直して、もう一度入力してください。"
+            )]})
+        else:
+            super().__init__({
+                c.field: [_(
+                    "あなたが画面を開いた後に%(who)sが「%(theirs)s」に変えました（%(when)s）。"
+                    "あなたの入力「%(yours)s」は保存していません。"
+                ) % {"who": c.who, "theirs": c.theirs, "when": c.when, "yours": c.yours}]
+                for c in conflicts
+            })
+
+    def lines(self) -> list[str]:
+        """One line per conflicting field, with its label (for a message at the top of a page)."""
+        return [f"{c.label}: {m}" for c in self.conflicts for m in self.message_dict[c.field]] or list(
+            self.messages
+        )
+
+
+def _who(change: ProviderChange) -> str:
+    if change.user_id:
+        user = change.user
+        return user.get_full_name() or user.get_username()
+    return str(change.get_actor_kind_display())
+
+
+def changes_since(provider: Provider, base_version: int) -> list[ProviderChange] | None:
+    """The recorded changes after ``base_version`` (newest first), or None if any is missing."""
+    if base_version > provider.version or base_version < 1:
+        return None
+    rows = list(
+        ProviderChange.objects.filter(provider=provider, version__gt=base_version)
+        .select_related("user")
+        .order_by("-version")
+    )
+    if [r.version for r in rows] != list(range(provider.version, base_version, -1)):
+        return None
+    return rows
+
+
+def _base_values(rows: list[ProviderChange]) -> dict[str, Any]:
+    """{field: value at the base version} for the fields the rows changed (newest first)."""
+    base: dict[str, Any] = {}
+    for row in rows:
+        for name, (old, _new) in row.changes.items():
+            base[name] = old
+    return base
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,6 +389,28 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list
     return {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
 
 
+def _exceptions_plain(exceptions: Iterable[HoursException]) -> str:
+    return exceptions_text(
+        {
+            "start_date": e.start_date,
+            "end_date": e.end_date,
+            "closed": e.closed,
+            "opens": e.opens,
+            "closes": e.closes,
+            "note": e.note,
+        }
+        for e in exceptions
+    )
+
+
+def _related_text(key: str, value) -> str:
+    if key == CAPABILITIES_KEY:
+        return capabilities_text((cap.code, v["count"], v["note"]) for cap, v in value.items())
+    if key == HOURS_KEY:
+        return hours_mod.format_periods(value)
+    return _exceptions_plain(value)
+
+
 def _save(
     *,
     provider: Provider,
@@ -292,42 +422,75 @@ def _save(
     user,
     source: str,
     creating: bool,
+    base_version: int | None = None,
 ) -> ProviderChange | None:
     before = {} if creating else provider_snapshot(provider)
+    # What the caller saw: the record now, with the changes recorded after base_version undone.
+    meanwhile_rows: list[ProviderChange] = []
+    base = dict(before)
+    if base_version is not None and not creating and base_version != provider.version:
+        rows = changes_since(provider, base_version)
+        if rows is None:
+            raise ProviderConflict([], current_version=provider.version, stale=True)
+        meanwhile_rows = rows
+        base.update(_base_values(rows))
+    meanwhile = {name for name in base if base[name] != before.get(name)}
+    kept = {name: getattr(provider, name) for name in changes if name in meanwhile}
     _apply_fields(provider, changes)
+    wanted: dict[str, Any] = {}  # field -> the caller's value, for fields changed meanwhile
+    for name, value in kept.items():
+        mine = field_value(provider, name)
+        if mine == base[name]:
+            setattr(provider, name, value)  # not changed by the caller: keep the newer value
+        else:
+            wanted[name] = mine
     errors: dict[str, list[str]] = {}
     try:
         provider.full_clean()
     except ValidationError as error:
         errors.update(error.message_dict)
-    normalised_caps = normalised_periods = normalised_exc = None
+    normalised = {CAPABILITIES_KEY: None, HOURS_KEY: None, EXCEPTIONS_KEY: None}
     if provider.provider_type_id:
-        try:
-            if capabilities is not None:
-                normalised_caps = _normalise_capabilities(provider, capabilities)
-        except ValidationError as error:
-            errors.update(error.message_dict)
-        try:
-            if periods is not None:
-                normalised_periods = _normalise_periods(periods)
-        except ValidationError as error:
-            errors.update(error.message_dict)
-        try:
-            if exceptions is not None:
-                normalised_exc = _normalise_exceptions(exceptions)
-        except ValidationError as error:
-            errors.update(error.message_dict)
+        for key, given, normalise in (
+            (CAPABILITIES_KEY, capabilities, lambda v: _normalise_capabilities(provider, v)),
+            (HOURS_KEY, periods, _normalise_periods),
+            (EXCEPTIONS_KEY, exceptions, _normalise_exceptions),
+        ):
+            if given is None:
+                continue
+            try:
+                normalised[key] = normalise(given)
+            except ValidationError as error:
+                errors.update(error.message_dict)
+                continue
+            if key in meanwhile:
+                mine = _related_text(key, normalised[key])
+                if mine == base[key]:
+                    normalised[key] = None
+                else:
+                    wanted[key] = mine
     if errors:
         raise ValidationError(errors)
+    conflicts = [
+        name for name, mine in wanted.items() if mine != before.get(name) and name not in NO_CONFLICT_FIELDS
+    ]
+    if conflicts:
+        raise ProviderConflict(
+            [_conflict(name, before.get(name), wanted[name], meanwhile_rows) for name in conflicts],
+            current_version=provider.version,
+        )
 
     with transaction.atomic():
         provider.save()
-        _write_related(provider, normalised_caps, normalised_periods, normalised_exc)
+        _write_related(provider, normalised[CAPABILITIES_KEY], normalised[HOURS_KEY], normalised[EXCEPTIONS_KEY])
         DataVersion.bump()
         after = provider_snapshot(provider)
         diff = _diff(before, after)
         if not diff and not creating:
             return None
+        if not creating:
+            provider.version += 1
+            provider.save(update_fields=["version"])
         return ProviderChange.objects.create(
             provider=provider,
             actor_kind=actor_kind,
@@ -335,7 +498,20 @@ def _save(
             action=ProviderChange.Action.CREATE if creating else ProviderChange.Action.UPDATE,
             source=source[:300],
             changes=diff,
+            version=provider.version,
         )
+
+
+def _conflict(name: str, theirs: Any, mine: Any, rows: list[ProviderChange]) -> Conflict:
+    last = next((r for r in rows if name in r.changes), rows[0])
+    return Conflict(
+        field=name,
+        label=_row_field_label(name),
+        theirs=display_value(name, theirs),
+        yours=display_value(name, mine),
+        who=_who(last),
+        when=timezone.localtime(last.changed_at).strftime("%Y-%m-%d %H:%M"),
+    )
 
 
 def provider_create(
@@ -374,25 +550,38 @@ def provider_update(
     actor_kind: str,
     user=None,
     source: str = "",
+    base_version: int | None = None,
 ) -> ProviderChange | None:
     """Apply changes; ``None`` for capabilities/periods/exceptions leaves them as they are.
 
     Returns the recorded change, or None when nothing changed. Raises ValidationError (keyed by
     field, or ``capabilities`` / ``opening_periods`` / ``hours_exceptions``) and saves nothing
     when the result would be invalid.
+
+    ``base_version`` is the ``Provider.version`` the caller's values are based on (what a form
+    or preview showed). Given values equal to that version's are then not applied, so changes
+    saved meanwhile by others stay; a field changed both meanwhile and by the caller (to a
+    different value) raises :class:`ProviderConflict`. Without it the given values are applied
+    as they are. Either way the row is locked from the read to the commit.
     """
-    fresh = Provider.objects.select_related("provider_type", "area").get(pk=provider.pk)
-    change = _save(
-        provider=fresh,
-        changes=changes,
-        capabilities=capabilities,
-        periods=periods,
-        exceptions=exceptions,
-        actor_kind=actor_kind,
-        user=user,
-        source=source,
-        creating=False,
-    )
+    with transaction.atomic():
+        fresh = (
+            Provider.objects.select_for_update(of=("self",))
+            .select_related("provider_type", "area")
+            .get(pk=provider.pk)
+        )
+        change = _save(
+            provider=fresh,
+            changes=changes,
+            capabilities=capabilities,
+            periods=periods,
+            exceptions=exceptions,
+            actor_kind=actor_kind,
+            user=user,
+            source=source,
+            creating=False,
+            base_version=base_version,
+        )
     provider.refresh_from_db()
     return change
 
@@ -581,6 +770,7 @@ def providers_bulk_create(
                     action=ProviderChange.Action.CREATE,
                     source=source[:300],
                     changes=_diff({}, _bulk_snapshot(p, caps, periods, exceptions)),
+                    version=p.version,
                 )
                 for p, caps, periods, exceptions in prepared
             ),
@@ -597,17 +787,7 @@ def _bulk_snapshot(provider, caps, periods, exceptions) -> dict[str, Any]:
         (cap.code, v["count"], v["note"]) for cap, v in caps.items()
     )
     data[HOURS_KEY] = hours_mod.format_periods(periods)
-    data[EXCEPTIONS_KEY] = exceptions_text(
-        {
-            "start_date": e.start_date,
-            "end_date": e.end_date,
-            "closed": e.closed,
-            "opens": e.opens,
-            "closes": e.closes,
-            "note": e.note,
-        }
-        for e in exceptions
-    )
+    data[EXCEPTIONS_KEY] = _exceptions_plain(exceptions)
     return data
 
 

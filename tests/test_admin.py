@@ -75,6 +75,7 @@ def form_data(provider: Provider | None = None, **overrides) -> dict:
                 elif value is None:
                     value = ""
                 data[name] = value
+        data["base_version"] = provider.version
         if provider.hours_unknown:
             data["hours_unknown"] = "on"
         periods = list(provider.opening_periods.order_by("weekday", "opens"))
@@ -347,6 +348,72 @@ def test_confirm_action_sets_last_confirmed(staff_client):
     provider.refresh_from_db()
     assert provider.last_confirmed_on == dt.date.today()
     assert provider.changes.first().action == ProviderChange.Action.CONFIRM
+
+
+# --- no lost update: the form carries the version it showed --------------------------------
+
+
+def _approve_phone_and_fax(provider, phone="03-7777-1111", fax="03-7777-2222"):
+    """What a survey approval does meanwhile (through the one write path)."""
+    from resourcemap import providers
+
+    providers.provider_update(
+        provider=provider, changes={"phone": phone, "fax": fax},
+        actor_kind=ProviderChange.Actor.SURVEY, source="令和8年度調査 回答#1",
+    )
+
+
+def test_change_form_carries_the_version_it_shows(staff_client):
+    provider = make_provider()
+    page = staff_client.get(reverse(CHANGE_URL, args=[provider.pk])).content.decode()
+    assert re.search(rf'<input type="hidden" name="base_version" value="{provider.version}"', page)
+
+
+def test_saving_old_form_keeps_changes_approved_meanwhile(staff_client):
+    provider = make_provider(phone="03-1111-0000", fax="03-1111-0001", notes="")
+    opened = form_data(provider)  # the form as the editor opened it
+    _approve_phone_and_fax(provider)
+
+    opened["notes"] = "駐車場があります。"
+    response = staff_client.post(reverse(CHANGE_URL, args=[provider.pk]), opened, follow=True)
+    assert response.redirect_chain, text_of(response)[:3000]
+    provider.refresh_from_db()
+    assert (provider.phone, provider.fax) == ("03-7777-1111", "03-7777-2222")
+    assert provider.notes == "駐車場があります。"
+    assert set(provider.changes.first().changes) == {"notes"}
+    page = text_of(response)
+    assert "ほかの人が次の項目を変えていました。その内容は残してあります: 電話、FAX" in page
+
+
+def test_conflicting_save_is_refused_with_both_values(staff_client):
+    provider = make_provider(phone="03-1111-0000", fax="03-1111-0001")
+    opened = form_data(provider)
+    _approve_phone_and_fax(provider)
+    history = provider.changes.count()
+
+    opened.update(phone="03-5555-5555", notes="メモ")
+    response = staff_client.post(reverse(CHANGE_URL, args=[provider.pk]), opened, follow=True)
+    provider.refresh_from_db()
+    assert provider.phone == "03-7777-1111" and provider.notes == ""  # nothing saved
+    assert provider.changes.count() == history
+    page = text_of(response)
+    assert "保存していません。あなたが画面を開いた後に、ほかの人がこの事業所を変更しました。" in page
+    assert "電話: あなたが画面を開いた後に調査回答が「03-7777-1111」に変えました" in page
+    assert "あなたの入力「03-5555-5555」は保存していません。" in page
+    # The page shows the current record, with the version to base the next save on.
+    assert f'name="base_version" value="{provider.version}"' in page
+    assert 'value="03-7777-1111"' in page
+
+
+def test_form_without_version_is_refused(staff_client):
+    provider = make_provider(name="版なし")
+    data = form_data(provider, name="書き換え")
+    del data["base_version"]
+    response = staff_client.post(reverse(CHANGE_URL, args=[provider.pk]), data)
+    assert response.status_code == 200
+    assert "この画面は古い形式です。事業所の画面を開き直してください。" in text_of(response)
+    provider.refresh_from_db()
+    assert provider.name == "版なし"
 
 
 # --- permissions and history admin -----------------------------------------------------------
