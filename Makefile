@@ -66,7 +66,7 @@ bench-postgres: install
 	DEBUG=1 DATABASE_URL=$(PG_URL:/resourcemap=/resourcemap_bench) $(PY) bench/run.py
 
 messages: install
-	cd resourcemap && DEBUG=1 ../$(PY) ../manage.py makemessages -l en --no-obsolete
+	DEBUG=1 $(PY) manage.py makemessages -l en --no-obsolete
 	DEBUG=1 $(PY) manage.py compilemessages
 
 clean:
