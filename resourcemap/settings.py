@@ -89,12 +89,29 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+def database_settings(url: str) -> dict:
+    """One DATABASES entry from a URL.
+
+    SQLite starts every transaction as ``BEGIN IMMEDIATE`` and waits up to
+    ``SQLITE_BUSY_TIMEOUT`` seconds for the write lock: two staff approving at once then take
+    turns instead of one of them getting "database is locked" (a deferred transaction that
+    read first cannot wait for the lock).
+    """
+    config = dj_database_url.parse(
+        url,
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config.setdefault("OPTIONS", {}).update(
+            transaction_mode="IMMEDIATE",
+            timeout=float(os.environ.get("SQLITE_BUSY_TIMEOUT", "20")),
+        )
+    return config
+
+
+DATABASES = {
+    "default": database_settings(os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

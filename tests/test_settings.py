@@ -42,3 +42,54 @@ def test_database_url_selects_the_database_engine():
         env={**default, "DEBUG": "1"}, capture_output=True, text=True, timeout=120,
     )
     assert sqlite.stdout.strip().splitlines()[-1] == "django.db.backends.sqlite3", sqlite.stderr
+
+
+def test_two_writers_on_a_sqlite_file_take_turns_instead_of_failing(tmp_path, django_db_blocker):
+    """Both read first and then write (as an approval does); neither gets "database is locked"."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    from resourcemap.settings import database_settings
+
+    config = database_settings(f"sqlite:///{tmp_path / 'two-staff.sqlite3'}")
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert config["OPTIONS"]["timeout"] >= 5
+    alias = "two_staff_sqlite"
+    configured = connections.configure_settings({"default": config, alias: dict(config)})
+    connections.settings[alias] = configured[alias]
+    errors: list[Exception] = []
+    start = threading.Barrier(2)
+
+    def approve():
+        try:
+            start.wait(5)
+            with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+                cursor.execute("SELECT n FROM counter")
+                n = cursor.fetchone()[0]
+                time.sleep(0.3)  # the other writer arrives while this one holds its transaction
+                cursor.execute("UPDATE counter SET n = %s", [n + 1])
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections[alias].close()
+
+    try:
+        with django_db_blocker.unblock():
+            with connections[alias].cursor() as cursor:
+                cursor.execute("CREATE TABLE counter (n integer)")
+                cursor.execute("INSERT INTO counter VALUES (0)")
+            threads = [threading.Thread(target=approve) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT n FROM counter")
+                total = cursor.fetchone()[0]
+            connections[alias].close()
+    finally:
+        del connections.settings[alias]
+    assert errors == []
+    assert total == 2
