@@ -6,6 +6,7 @@ Writes to providers go through ``resourcemap.providers``; nothing here has side 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -188,6 +189,13 @@ class ProviderType(LocalizedNameMixin, models.Model):
     medical_kinds = models.CharField(
         _("医療機関の種類（取込用）"), max_length=100, blank=True,
         help_text=_("オープンデータの「医療機関の種類」でこの種別に当たる値（; 区切り）。"),
+    )
+    import_names = models.TextField(
+        _("取込で同じとみなす名前"), blank=True,
+        help_text=_(
+            "公開データのサービス名・種類名のうち、この種別に当たるもの（; 区切り、例: 訪問看護;介護予防訪問看護）。"
+            "全角・半角、空白、かっこ書き、末尾の「事業所」の違いは自動でそろえます。"
+        ),
     )
 
     class Meta:
@@ -745,3 +753,65 @@ class DataVersion(models.Model):
         now = timezone.now()
         if not cls.objects.filter(pk=1).update(value=models.F("value") + 1, changed_at=now):
             cls.objects.get_or_create(pk=1, defaults={"value": 1, "changed_at": now})
+class ProviderExternalId(models.Model):
+    """A provider's id in a public source without a field of its own (e.g. the ナビイ ID).
+
+    Written by the open-data import so that a second import of the same file finds the same
+    provider; never shown to the public.
+    """
+
+    class Scheme(models.TextChoices):
+        NAVII = "navii", _("医療情報ネット（ナビイ）ID")
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="external_ids")
+    scheme = models.CharField(_("出所"), max_length=20, choices=Scheme.choices)
+    value = models.CharField(_("ID"), max_length=40)
+
+    class Meta:
+        verbose_name = _("公開データのID")
+        verbose_name_plural = _("公開データのID")
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "value"], name="providerexternalid_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scheme_display()} {self.value}"
+
+
+class DistrictTown(models.Model):
+    """町丁目 -> 地区 (reference data): which district an address belongs to.
+
+    ``chome`` empty means every 丁目 of the town; otherwise a list such as ``1-3;5``.
+    """
+
+    district = models.ForeignKey(
+        Area, verbose_name=_("地区"), on_delete=models.CASCADE, related_name="towns",
+        limit_choices_to={"level": Area.Level.DISTRICT},
+    )
+    town = models.CharField(_("町名"), max_length=40)
+    chome = models.CharField(_("丁目"), max_length=40, blank=True, help_text=_("空ならすべての丁目（例: 1-3;5）"))
+
+    class Meta:
+        verbose_name = _("町丁目と地区")
+        verbose_name_plural = _("町丁目と地区")
+        ordering = ["town", "chome"]
+        constraints = [
+            models.UniqueConstraint(fields=["town", "chome"], name="districttown_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.town}{self.chome} → {self.district.name}"
+
+    def chome_numbers(self) -> set[int] | None:
+        """None for every 丁目, else the set of 丁目 numbers."""
+        if not self.chome.strip():
+            return None
+        numbers: set[int] = set()
+        for part in re.split(r"[;,、]", self.chome):
+            part = part.strip()
+            if not part:
+                continue
+            a, _sep, b = part.partition("-")
+            if a.isdigit() and (b.isdigit() or not b):
+                numbers.update(range(int(a), int(b or a) + 1))
+        return numbers

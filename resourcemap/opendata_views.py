@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
@@ -37,7 +38,15 @@ class UploadForm(forms.Form):
         label=gettext_lazy("ファイル（CSV）"),
         help_text=gettext_lazy(
             "介護サービス情報公表システム、推奨データセット（医療機関一覧・介護サービス事業所一覧）、"
-            "自治体標準オープンデータセットのCSV。文字コードは自動で判定します。"
+            "自治体標準オープンデータセット、医療情報ネット（ナビイ）の施設のCSV。文字コードは自動で判定します。"
+        ),
+    )
+    hours_file = forms.FileField(
+        label=gettext_lazy("診療時間のファイル（任意）"),
+        required=False,
+        help_text=gettext_lazy(
+            "医療情報ネット（ナビイ）の施設のファイルと一緒に公開されている「…_speciality_hours_…」のCSV。"
+            "選ぶと診療時間も取り込みます。選ばないときは診療日をお知らせ欄に入れ、時間は調査で確かめます。"
         ),
     )
 
@@ -69,7 +78,7 @@ def _preview_rows(report: opendata.ImportReport) -> list[dict]:
 
     rows = []
     for outcome in report.rows:
-        if outcome.status == opendata.SKIPPED:
+        if outcome.status in (opendata.SKIPPED, opendata.NOT_LISTED):
             continue  # national files: thousands of rows of other municipalities, counted only
         rows.append(
             {
@@ -84,9 +93,24 @@ def _preview_rows(report: opendata.ImportReport) -> list[dict]:
                     for k, (old, new) in outcome.changes.items()
                 ],
                 "errors": outcome.errors,
+                "note": outcome.note,
             }
         )
     return rows
+
+
+def _stored(request, token: str):
+    stored = cache.get(CACHE_PREFIX + token) if token.isalnum() else None
+    if not stored or stored.get("user") != request.user.pk:
+        return None
+    return stored
+
+
+def _run(stored, request, *, commit: bool, leave_out: bool) -> opendata.ImportReport:
+    return opendata.import_file(
+        stored["data"], file_name=stored["name"], commit=commit, user=request.user,
+        leave_out_errors=leave_out, hours_data=stored.get("hours"), hours_file_name=stored.get("hours_name", ""),
+    )
 
 
 def admin_import_view(request, model_admin):
@@ -105,25 +129,43 @@ def admin_import_view(request, model_admin):
     changelist = reverse("admin:resourcemap_provider_changelist")
     here = reverse("admin:resourcemap_provider_opendata_import")
 
-    if request.method == "POST" and request.POST.get("token"):
-        token = request.POST["token"]
-        stored = cache.get(CACHE_PREFIX + token) if token.isalnum() else None
-        if not stored or stored.get("user") != request.user.pk:
+    if request.method == "GET" and request.GET.get("left_out"):
+        # The rows with problems, as in the file, with the reason in the last column.
+        stored = _stored(request, request.GET["left_out"])
+        if not stored:
             messages.error(request, _("確認の期限が切れました。もう一度ファイルを選んでください。"))
             return HttpResponseRedirect(here)
         try:
-            check = opendata.import_file(stored["data"], file_name=stored["name"], commit=False, user=request.user)
-            if check.has_errors or _fingerprint(check) != stored["fingerprint"]:
+            report = _run(stored, request, commit=False, leave_out=True)
+        except formats.FileFormatError as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(here)
+        response = HttpResponse(opendata.left_out_csv(report), content_type="text/csv; charset=utf-8")
+        stem = (stored["name"].rsplit(".", 1)[0] or "import")[:60]
+        response["Content-Disposition"] = (
+            f'attachment; filename="left-out-rows.csv"; filename*=UTF-8\'\'{quote(stem + "-left-out.csv")}'
+        )
+        return response
+
+    if request.method == "POST" and request.POST.get("token"):
+        stored = _stored(request, request.POST["token"])
+        if not stored:
+            messages.error(request, _("確認の期限が切れました。もう一度ファイルを選んでください。"))
+            return HttpResponseRedirect(here)
+        leave_out = request.POST.get("choice") == "leave_out"
+        try:
+            check = _run(stored, request, commit=False, leave_out=leave_out)
+            if (check.has_errors and not leave_out) or _fingerprint(check) != stored["fingerprint"]:
                 messages.error(
                     request,
                     _("確認の間にデータが変わったため取り込みを中止しました。何も保存されていません。もう一度ファイルを選んでください。"),
                 )
                 return HttpResponseRedirect(here)
-            report = opendata.import_file(stored["data"], file_name=stored["name"], commit=True, user=request.user)
+            report = _run(stored, request, commit=True, leave_out=leave_out)
         except formats.FileFormatError as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(here)
-        cache.delete(CACHE_PREFIX + token)
+        cache.delete(CACHE_PREFIX + request.POST["token"])
         if not report.committed:
             messages.error(request, _("取り込めませんでした。何も保存されていません。"))
             return HttpResponseRedirect(here)
@@ -135,29 +177,32 @@ def admin_import_view(request, model_admin):
         context["form"] = form
         if form.is_valid():
             upload = form.cleaned_data["import_file"]
-            if upload.size > MAX_UPLOAD:
+            hours_upload = form.cleaned_data.get("hours_file")
+            if upload.size > MAX_UPLOAD or (hours_upload and hours_upload.size > MAX_UPLOAD):
                 form.add_error("import_file", _("ファイルが大きすぎます（30MBまで）。"))
             else:
-                data = upload.read()
+                stored = {"data": upload.read(), "name": upload.name, "user": request.user.pk,
+                          "hours": hours_upload.read() if hours_upload else None,
+                          "hours_name": hours_upload.name if hours_upload else ""}
                 try:
-                    report = opendata.import_file(data, file_name=upload.name, commit=False, user=request.user)
+                    report = _run(stored, request, commit=False, leave_out=False)
                 except formats.FileFormatError as error:
-                    form.add_error("import_file", str(error))
+                    form.add_error("hours_file" if hours_upload and "診療時間" in str(error) else "import_file",
+                                   str(error))
                 else:
                     context["report"] = report
                     context["rows"] = _preview_rows(report)
                     context["totals"] = report.totals
                     context["error_lines"] = report.error_lines()
+                    context["left_out_count"] = len(report.error_line_numbers)
+                    context["good_changes"] = report.good_changes
                     changes = report.count(opendata.NEW) + report.count(opendata.UPDATE)
-                    if not report.has_errors and changes:
+                    if changes or report.has_errors:
                         token = secrets.token_hex(16)
-                        cache.set(
-                            CACHE_PREFIX + token,
-                            {"data": data, "name": upload.name, "user": request.user.pk,
-                             "fingerprint": _fingerprint(report)},
-                            CACHE_SECONDS,
-                        )
+                        stored["fingerprint"] = _fingerprint(report)
+                        cache.set(CACHE_PREFIX + token, stored, CACHE_SECONDS)
                         context["token"] = token
+                        context["left_out_url"] = f"{here}?left_out={token}"
     return TemplateResponse(request, "admin/resourcemap/opendata_import.html", context)
 
 

@@ -13,7 +13,15 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
-from .models import Area, Capability, DataVersion, KeyIndicator, Municipality, ProviderType
+from .models import (
+    Area,
+    Capability,
+    DataVersion,
+    DistrictTown,
+    KeyIndicator,
+    Municipality,
+    ProviderType,
+)
 
 DEFAULT_REFERENCE = Path(settings.BASE_DIR) / "fixtures" / "reference.json"
 
@@ -55,6 +63,14 @@ def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
             defaults=row,
         )
 
+    # 町丁目 -> 地区 (optional): {"source": "...", "rows": [{"town", "chome", "district"}]}.
+    towns = (data.get("district_towns") or {}).get("rows") or []
+    areas = {a.code: a for a in Area.objects.filter(level=Area.Level.DISTRICT)}
+    for row in towns:
+        DistrictTown.objects.update_or_create(
+            town=row["town"], chome=row.get("chome", ""), defaults={"district": areas[row["district"]]}
+        )
+
     ensure_staff_groups()
     DataVersion.bump()  # names in cached pages and API answers may have changed
     return {
@@ -62,6 +78,7 @@ def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
         "provider_types": len(data["provider_types"]),
         "capabilities": len(data["capabilities"]),
         "key_indicators": len(data.get("key_indicators", [])),
+        "district_towns": len(towns),
     }
 
 

@@ -83,12 +83,9 @@ def test_sample_headers_are_the_documented_ones():
         sample("iryokikan_v1.csv").decode("utf-8")
 
 
-def test_unknown_and_navii_headers_refused(reference):
-    with pytest.raises(formats.FileFormatError, match="ファイルの種類が分かりません"):
+def test_unknown_headers_refused_naming_the_files_columns(reference):
+    with pytest.raises(formats.FileFormatError, match="ファイルの種類が分かりません.*このファイルの列: 名前、住所"):
         run("x.csv", data="名前,住所\r\nA,B\r\n".encode())
-    navii = "ID,正式名称,機関区分,都道府県コード,市区町村コード,所在地,所在地座標（緯度）,所在地座標（経度）\r\n"
-    with pytest.raises(formats.FileFormatError, match="ナビイ"):
-        run("01-1_hospital_facility_info_20250601.csv", data=navii.encode("utf-8-sig"))
 
 
 def test_xlsx_disguised_as_csv_refused(reference, tmp_path):
@@ -121,7 +118,8 @@ def test_utf16_file_read(reference):
 
 def test_mhlw_import_filters_municipality_and_maps_service_code(reference):
     report = run("jigyosho_130.csv", commit=True)
-    assert report.totals == {"new": 2, "update": 0, "unchanged": 0, "skipped": 1, "error": 0}
+    assert report.totals == {"new": 2, "update": 0, "unchanged": 0, "skipped": 1, "not_listed": 0,
+                             "error": 0, "error_lines": 0}
     assert not Provider.objects.filter(name="しぶや訪問看護").exists()
     sakura = Provider.objects.get(name="さくら訪問看護ステーション")
     assert sakura.provider_type.code == "nursing"
@@ -246,14 +244,14 @@ def test_dry_run_saves_nothing(reference):
 def test_error_rows_reported_by_line_and_column_and_nothing_saved(reference):
     def edit(rows):
         rows[0]["電話番号"] = "03-ABCD-1111"
-        rows[1]["サービスの種類"] = "999"
+        rows[1]["緯度"] = "北緯35度"
 
     count = Provider.objects.count()
     report = run("jigyosho_130.csv", commit=True, data=rewrite("jigyosho_130.csv", edit))
     assert not report.committed
     errors = {(line, column) for line, column, _message in report.errors}
     assert (2, "電話番号") in errors
-    assert (3, "サービスの種類") in errors
+    assert (3, "緯度") in errors
     assert Provider.objects.count() == count
     lines = report.error_lines()
     assert any(line.startswith("2行目 電話番号:") for line in lines)
@@ -323,13 +321,46 @@ def test_admin_button_preview_and_confirm(staff_client, staff_user):
     assert Provider.objects.filter(name="さくら訪問看護ステーション").count() == 1
 
 
-def test_admin_preview_lists_errors_and_offers_no_confirm(staff_client):
+def test_admin_preview_lists_errors_and_offers_the_two_choices(staff_client):
     data = rewrite("jigyosho_130.csv", lambda rows: rows[0].update({"電話番号": "03-ABCD-1111"}))
     preview = staff_client.post(reverse(IMPORT_URL), {"import_file": SimpleUploadedFile("j.csv", data)})
     assert preview.status_code == 200
     text = page_text(preview)
-    assert "2行目 電話番号" in text and "何も取り込まれていません" in text
-    assert "token" not in preview.context
+    assert "2行目 電話番号" in text and "1行に誤りがあります。まだ何も取り込んでいません" in text
+    assert "ファイルを直して" in text
+    assert "誤りのない1件を取り込み、誤りのある1行は取り込まない" in text
+    token = preview.context["token"]
+
+    # The rows left out, as a CSV with the reason in the last column.
+    download = staff_client.get(preview.context["left_out_url"])
+    assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert rows[0][-1] == "取り込まなかった理由" and len(rows) == 2
+    assert rows[1][4] == "さくら訪問看護ステーション" and rows[1][-1].startswith("電話番号: ")
+
+    # A plain confirm is refused while rows have problems: nothing is saved.
+    staff_client.post(reverse(IMPORT_URL), {"token": token})
+    assert not Provider.objects.filter(name="つばき訪問看護").exists()
+    preview = staff_client.post(reverse(IMPORT_URL), {"import_file": SimpleUploadedFile("j.csv", data)})
+    done = staff_client.post(reverse(IMPORT_URL), {"token": preview.context["token"], "choice": "leave_out"})
+    assert done.status_code == 302
+    assert Provider.objects.filter(name="つばき訪問看護").exists()
+    assert not Provider.objects.filter(name="さくら訪問看護ステーション").exists()
+
+
+def test_admin_navii_with_hours_file(staff_client):
+    base = Path(__file__).parent / "data" / "opendata"
+    files = {
+        "import_file": SimpleUploadedFile("01-1_hospital_facility_info_20990101_sample.csv",
+                                          (base / "01-1_hospital_facility_info_20990101_sample.csv").read_bytes()),
+        "hours_file": SimpleUploadedFile("01-2_hospital_speciality_hours_20990101_sample.csv",
+                                         (base / "01-2_hospital_speciality_hours_20990101_sample.csv").read_bytes()),
+    }
+    preview = staff_client.post(reverse(IMPORT_URL), files)
+    text = page_text(preview)
+    assert "医療情報ネット（ナビイ）" in text and "新規 2件" in text and "営業時間" in text
+    staff_client.post(reverse(IMPORT_URL), {"token": preview.context["token"]})
+    assert Provider.objects.get(name="くぬぎ病院").opening_periods.count() == 8
 
 
 def test_admin_bad_file_and_stale_token_never_500(staff_client):

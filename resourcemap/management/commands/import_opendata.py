@@ -1,4 +1,4 @@
-"""Import a public provider list (MHLW / 推奨データセット / 自治体標準): dry run by default."""
+"""Import a public provider list (MHLW / 推奨データセット / 自治体標準 / ナビイ): dry run by default."""
 
 from __future__ import annotations
 
@@ -13,20 +13,34 @@ from resourcemap import formats, opendata
 class Command(BaseCommand):
     help = (
         "Import a public open-data CSV (介護サービス情報公表システム, 推奨データセット v1, "
-        "自治体標準オープンデータセット). Rows of other municipalities are skipped. Checks every "
-        "row and prints errors by line and column; writes only with --commit and only if no row "
-        "has an error."
+        "自治体標準オープンデータセット, 医療情報ネット（ナビイ） facility files). Rows of other "
+        "municipalities and services the map does not list are skipped and counted. Checks every "
+        "row and prints problems by line and column; writes only with --commit, and only if no "
+        "row has a problem unless --leave-out-errors is given (then the good rows are saved and "
+        "the others listed, optionally written to --left-out FILE with the reason)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("path")
         parser.add_argument("--commit", action="store_true", help="Save (default: check only).")
         parser.add_argument("--user", help="Staff user name recorded in the change history.")
+        parser.add_argument(
+            "--leave-out-errors", action="store_true",
+            help="Save the good rows and leave out the rows with problems.",
+        )
+        parser.add_argument("--left-out", help="Write the rows left out (with the reason) to this CSV.")
+        parser.add_argument("--hours", help="ナビイ *_speciality_hours CSV for the facility file.")
 
-    def handle(self, *args, path, commit, user, **options):
+    def handle(self, *args, path, commit, user, leave_out_errors, left_out, hours, **options):
         file = Path(path)
         if not file.is_file():
             raise CommandError(f"No such file: {path}")
+        hours_data = None
+        if hours:
+            hours_file = Path(hours)
+            if not hours_file.is_file():
+                raise CommandError(f"No such file: {hours}")
+            hours_data = hours_file.read_bytes()
         actor = None
         if user:
             try:
@@ -34,12 +48,25 @@ class Command(BaseCommand):
             except get_user_model().DoesNotExist as error:
                 raise CommandError(f"No such user: {user}") from error
         try:
-            report = opendata.import_file(file.read_bytes(), file_name=file.name, commit=commit, user=actor)
+            report = opendata.import_file(
+                file.read_bytes(), file_name=file.name, commit=commit, user=actor,
+                leave_out_errors=leave_out_errors, hours_data=hours_data,
+                hours_file_name=Path(hours).name if hours else "",
+            )
         except formats.FileFormatError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(f"{report.layout_label}: {report.summary()}")
+        self.stdout.write(
+            f"rows read {report.rows_read}, {report.seconds:.2f} s"
+        )
+        if left_out and report.left_out_rows:
+            Path(left_out).write_bytes(opendata.left_out_csv(report))
+            self.stdout.write(f"left-out rows written to {left_out}")
         if report.has_errors:
-            raise CommandError("取り込めません（何も保存していません）:\n" + "\n".join(report.error_lines()))
+            lines = "\n".join(report.error_lines())
+            if not leave_out_errors:
+                raise CommandError("取り込めません（何も保存していません）:\n" + lines)
+            self.stdout.write("取り込まなかった行:\n" + lines)
         if report.committed:
             self.stdout.write("取り込みました。")
         else:
