@@ -110,7 +110,7 @@ class ProviderTypeAdmin(ReferenceAdmin):
 
 @admin.register(Capability)
 class CapabilityAdmin(ReferenceAdmin):
-    list_display = ("name", "code", "has_count", "type_list", "sort_order")
+    list_display = ("name", "code", "has_count", "after_hours", "type_list", "sort_order")
     list_filter = ("provider_types", "has_count")
     search_fields = ("name", "code", "description")
     filter_horizontal = ("provider_types",)

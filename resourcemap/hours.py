@@ -234,3 +234,126 @@ def week_summary(periods: Iterable, english: bool = False) -> list[tuple[str, st
     if per_day[HOLIDAY]:
         rows.append((labels[HOLIDAY], per_day[HOLIDAY]))
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Reachable at a moment: office hours, or an after-hours capability (24時間対応, 夜間・休日対応)
+
+# "Night": from 20:00, or before 07:00. Sundays and 祝日 count as holidays all day.
+NIGHT_FROM = 20 * 60
+EARLY_UNTIL = 7 * 60
+# Capability.after_hours values (reference data says which capability means which).
+AFTER_ALWAYS, AFTER_NIGHT = "always", "night"
+REACH_OPEN, REACH_ALWAYS, REACH_NIGHT = "open", "always", "night"
+
+
+def is_night_or_holiday(when: dt.datetime) -> bool:
+    minute = when.hour * 60 + when.minute
+    return minute >= NIGHT_FROM or minute < EARLY_UNTIL or when.weekday() == 6 or is_holiday(when.date())
+
+
+def weekday_has_night_or_holiday(key: int, minute: int | None) -> bool:
+    """For a generic weekday (0-6, 7 = 祝日): is the asked time (any time if None) night or holiday?"""
+    if minute is None or key in (6, HOLIDAY):
+        return True
+    return minute >= NIGHT_FROM or minute < EARLY_UNTIL
+
+
+def after_hours_reachable(after_hours: Iterable[str], *, night: bool) -> str | None:
+    """How a closed provider with these after-hours kinds can be reached ('always'/'night'), or None."""
+    kinds = set(after_hours)
+    if AFTER_ALWAYS in kinds:
+        return REACH_ALWAYS
+    if AFTER_NIGHT in kinds and night:
+        return REACH_NIGHT
+    return None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How a provider can be reached at a moment.
+
+    ``state`` is 'open' (office hours), 'always' (closed, but 24時間連絡可), 'night' (closed,
+    時間外は電話で), 'closed' or 'unknown'. ``closes`` is the end of the current opening period
+    when open ('HH:MM'), empty when open around the clock.
+    """
+
+    state: str
+    closes: str = ""
+
+    @property
+    def reachable(self) -> bool:
+        return self.state in (REACH_OPEN, REACH_ALWAYS, REACH_NIGHT)
+
+
+def _fmt_minutes(minutes: int) -> str:
+    minutes %= DAY_MINUTES
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _open_until(when: dt.datetime, periods: Sequence[Period], exceptions: Sequence) -> int | None:
+    """End (minutes from ``when``'s midnight) of the period open at ``when``, following periods
+    that continue without a gap; None when closed."""
+    day = when.date()
+    minute = when.hour * 60 + when.minute
+    spans = [(s - DAY_MINUTES, e - DAY_MINUTES) for s, e in _spans_on(day - dt.timedelta(days=1), periods, exceptions)]
+    spans += _spans_on(day, periods, exceptions)
+    spans += [(s + DAY_MINUTES, e + DAY_MINUTES) for s, e in _spans_on(day + dt.timedelta(days=1), periods, exceptions)]
+    spans.sort()
+    end = None
+    for start, stop in spans:
+        if end is None:
+            if start <= minute < stop:
+                end = stop
+        elif start <= end:
+            end = max(end, stop)
+    return end
+
+
+def reach_at(
+    when: dt.datetime,
+    periods: Iterable,
+    exceptions: Sequence = (),
+    hours_unknown: bool = False,
+    after_hours: Iterable[str] = (),
+) -> Reach:
+    """Open now (with closing time), reachable after hours, closed or unknown at ``when``."""
+    periods = [_as_period(p) for p in periods]
+    exceptions = list(exceptions)
+    status = status_at(when, periods, exceptions, hours_unknown)
+    if status == OPEN:
+        end = _open_until(when, periods, exceptions)
+        minute = when.hour * 60 + when.minute
+        # Open for the next 24 hours without a break: no closing time worth showing.
+        closes = "" if end is None or end - minute >= DAY_MINUTES else _fmt_minutes(end)
+        return Reach(REACH_OPEN, closes)
+    how = after_hours_reachable(after_hours, night=is_night_or_holiday(when))
+    if how:
+        return Reach(how)
+    return Reach(status)
+
+
+def provider_reach(provider, when: dt.datetime) -> Reach:
+    """:func:`reach_at` for a provider with hours and capabilities prefetched."""
+    after = [pc.capability.after_hours for pc in provider.provider_capabilities.all()]
+    if provider.status != "active":
+        after = []
+    return reach_at(
+        when,
+        provider.opening_periods.all(),
+        list(provider.hours_exceptions.all()),
+        provider.hours_unknown,
+        [a for a in after if a],
+    )
+
+
+def day_spans_text(day: dt.date, periods: Iterable, exceptions: Sequence = ()) -> list[str]:
+    """The opening periods that start on ``day`` as text (dated exceptions applied)."""
+    periods = [_as_period(p) for p in periods]
+    out = []
+    for start, end in sorted(_spans_on(day, periods, list(exceptions))):
+        if start == 0 and end == DAY_MINUTES:
+            out.append("00:00-24:00")
+        else:
+            out.append(f"{_fmt_minutes(start)}-{_fmt_minutes(end)}")
+    return out

@@ -222,6 +222,21 @@ class Capability(LocalizedNameMixin, models.Model):
         _("件数の名前"), max_length=40, blank=True, help_text=_("例: 看取り件数（年間）")
     )
     count_label_en = models.CharField(_("件数の名前（英語）"), max_length=60, blank=True)
+    after_hours = models.CharField(
+        _("営業時間外の連絡"),
+        max_length=10,
+        blank=True,
+        default="",
+        choices=[
+            ("", _("なし（営業時間内だけ）")),
+            ("always", _("24時間いつでも連絡できる")),
+            ("night", _("夜間・日曜・祝日は電話で連絡できる")),
+        ],
+        help_text=_(
+            "この対応がある事業所は、営業時間外でも「夜間・休日」や「曜日と時刻」の検索に出て、"
+            "一覧に連絡のしかたが表示されます。"
+        ),
+    )
     sort_order = models.PositiveSmallIntegerField(_("並び順"), default=0)
 
     class Meta:

@@ -59,8 +59,8 @@ RADIUS_MIN, RADIUS_MAX = 100, 20_000
 MAX_Q = 100
 MAX_IDS = 500
 # "Night" opening: a period still open after 20:00 or open before 07:00.
-NIGHT_FROM = 20 * 60
-EARLY_UNTIL = 7 * 60
+NIGHT_FROM = hours_mod.NIGHT_FROM
+EARLY_UNTIL = hours_mod.EARLY_UNTIL
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -454,6 +454,52 @@ def _night_or_holiday(candidates: QuerySet) -> set[int]:
     return result
 
 
+def _after_hours(candidates: QuerySet) -> dict[int, set[str]]:
+    """Active providers with an after-hours capability (24時間対応 → 'always', 夜間・休日対応 →
+    'night', as the reference data says): id -> kinds."""
+    rows = (
+        ProviderCapability.objects.filter(
+            provider__in=candidates.filter(status=Provider.Status.ACTIVE)
+        )
+        .exclude(capability__after_hours="")
+        .values_list("provider_id", "capability__after_hours")
+    )
+    out: dict[int, set[str]] = {}
+    for pid, kind in rows:
+        out.setdefault(pid, set()).add(kind)
+    return out
+
+
+def _reachable_after_hours(candidates: QuerySet, *, night: bool) -> set[int]:
+    """Ids reachable outside office hours: always with 'always', at night/holidays with 'night'."""
+    return {
+        pid
+        for pid, kinds in _after_hours(candidates).items()
+        if hours_mod.after_hours_reachable(kinds, night=night)
+    }
+
+
+def asked_moment(cleaned: Mapping, now: dt.datetime) -> dt.datetime | None:
+    """The moment an hours search asks about, as a local datetime (None: no time asked).
+
+    A generic weekday with a time becomes its next date (from today); 祝日 the next holiday.
+    """
+    kind, when = _when(cleaned, now)
+    if kind == "date":
+        return when
+    if kind != "weekday" or when[1] is None:
+        return None
+    key, minute = when
+    day = now.date()
+    for _i in range(400):
+        if (key == hours_mod.HOLIDAY and hours_mod.is_holiday(day)) or (
+            key < hours_mod.HOLIDAY and day.weekday() == key and not hours_mod.is_holiday(day)
+        ):
+            return dt.datetime.combine(day, dt.time(minute // 60, minute % 60))
+        day += dt.timedelta(days=1)
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # The search
 
@@ -554,7 +600,7 @@ def conditions(cleaned: Mapping, now: dt.datetime | None = None) -> list[str]:
         else:
             out.append(_("%(day)sに営業") % {"day": label})
     if cleaned.get("nightholiday"):
-        out.append(_("夜間（20時以降・7時前）や日曜・祝日も営業"))
+        out.append(_("夜間（20時以降・7時前）や日曜・祝日も営業・連絡できる"))
     if cleaned.get("lat"):
         where = cleaned.get("place") or _("指定した場所")
         if cleaned.get("radius"):
@@ -606,15 +652,20 @@ def run_cleaned(
     rows = list(_ordered(qs, cleaned).values_list(*fields))
     result_ids = [row[0] for row in rows]
 
+    # Hours: open by office hours, or reachable through an after-hours capability
+    # (24時間対応 at any time, 夜間・休日対応 at night and on Sundays/holidays).
     kind, when = _when(cleaned, now)
     if kind and result_ids:
         if kind == "date":
             allowed = _open_at_date(qs, when)
+            night = hours_mod.is_night_or_holiday(when)
         else:
             allowed = _open_on_weekday(qs, *when)
+            night = hours_mod.weekday_has_night_or_holiday(*when)
+        allowed |= _reachable_after_hours(qs, night=night)
         result_ids = [pk for pk in result_ids if pk in allowed]
     if cleaned.get("nightholiday") and result_ids:
-        allowed = _night_or_holiday(qs)
+        allowed = _night_or_holiday(qs) | _reachable_after_hours(qs, night=True)
         result_ids = [pk for pk in result_ids if pk in allowed]
 
     distances: dict[int, float] = {}
@@ -651,3 +702,75 @@ def run_cleaned(
         distances=distances,
         queryset=qs,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the search form: capability counts and "drop this condition" after zero results
+
+
+def capability_counts(result: SearchResult) -> dict[str, int]:
+    """Capability code -> how many providers of the current result have it (one query)."""
+    if not result.ids or result.queryset is None:
+        return {}
+    ids = set(result.ids)
+    counts: dict[str, int] = {}
+    for pid, code in ProviderCapability.objects.filter(provider__in=result.queryset).values_list(
+        "provider_id", "capability__code"
+    ):
+        if pid in ids:
+            counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+@dataclass
+class Relaxation:
+    """One condition of a search and what the search gives without it."""
+
+    label: str
+    querystring: str
+    count: int
+
+
+def relaxations(result: SearchResult, *, now: dt.datetime | None = None) -> list[Relaxation]:
+    """For an empty result: each condition the user set, with the count without it.
+
+    One entry per type list, per capability, area, keyword, hours, night/holiday and distance.
+    """
+    cleaned = {k: v for k, v in result.params.items() if k != "page"}
+    types = {t.code: t for t in ProviderType.objects.filter(code__in=cleaned.get("type", []))}
+    caps = {c.code: c for c in Capability.objects.filter(code__in=cleaned.get("cap", []))}
+    options: list[tuple[str, dict]] = []
+
+    def without(*keys: str, **replace) -> dict:
+        params = {k: v for k, v in cleaned.items() if k not in keys}
+        params.update(replace)
+        return params
+
+    if cleaned.get("type"):
+        names = "、".join(types[c].display_name for c in cleaned["type"] if c in types)
+        options.append((_("種別（%(names)s）") % {"names": names}, without("type")))
+    for code in cleaned.get("cap", []):
+        if code in caps:
+            options.append(
+                (caps[code].display_name, without(cap=[c for c in cleaned["cap"] if c != code]))
+            )
+    area_code = cleaned.get("district") or cleaned.get("region")
+    if area_code:
+        area = Area.objects.filter(code=area_code).first()
+        if area is not None:
+            options.append(
+                (_("地区・地域（%(name)s）") % {"name": area.display_name}, without("district", "region"))
+            )
+    if cleaned.get("q"):
+        options.append((_("キーワード（%(q)s）") % {"q": cleaned["q"]}, without("q")))
+    if cleaned.get("open"):
+        options.append((_("営業している日時"), without("open", "day", "time")))
+    if cleaned.get("nightholiday"):
+        options.append((_("夜間・休日"), without("nightholiday")))
+    if cleaned.get("radius"):
+        options.append((_("距離（半径）"), without("radius")))
+    out = []
+    for label, params in options:
+        relaxed = run_cleaned(dict(params), [], now=now, with_conditions=False)
+        out.append(Relaxation(label=label, querystring=querystring(params), count=relaxed.count))
+    return out

@@ -67,10 +67,15 @@ def map_page(request):
             return redirect
         params = request.GET.copy()
         params.pop("near")
-    result = search.run(params)
+    aware_now = timezone.localtime()
+    now = aware_now.replace(tzinfo=None)
+    result = search.run(params, now=aware_now)
     paginator = Paginator(result.ids, PAGE_SIZE)
     page = paginator.get_page(result.params.get("page", 1))
     providers = search.load_providers(list(page.object_list), result.distances)
+    asked = None if result.params.get("open") == "now" else search.asked_moment(result.params, now)
+    for provider in providers:
+        _annotate_hours(provider, now, asked)
     types = list(ProviderType.objects.all())
     regions = list(Area.objects.filter(level=Area.Level.REGION).prefetch_related("districts"))
     municipality = Municipality.current()
@@ -115,7 +120,9 @@ def map_page(request):
         "page": page,
         "providers": providers,
         "types": types,
-        "capabilities": list(Capability.objects.all()),
+        "capabilities": _capability_choices(result),
+        "relaxations": search.relaxations(result, now=aware_now) if result.querystring and not result.count else [],
+        "asked": asked,
         "regions": regions,
         "weekdays": [(str(i), label) for i, label in Weekday.choices if i < 7],
         "radii": RADII,
@@ -124,6 +131,35 @@ def map_page(request):
         "map_config": map_config,
     }
     return render(request, "resourcemap/map.html", context)
+
+
+def _annotate_hours(provider: Provider, now: dt.datetime, asked: dt.datetime | None) -> None:
+    """Today's hours and how the provider can be reached now (and at the asked moment)."""
+    provider.today_hours = hours_mod.day_spans_text(
+        now.date(), provider.opening_periods.all(), list(provider.hours_exceptions.all())
+    )
+    provider.reach = hours_mod.provider_reach(provider, now)
+    provider.reach_asked = hours_mod.provider_reach(provider, asked) if asked else None
+
+
+def _capability_choices(result: search.SearchResult) -> list[dict]:
+    """Every capability, with its count in the current result and whether it is offered: it
+    applies to one of the chosen types (any type when none is chosen), or it is chosen."""
+    counts = search.capability_counts(result)
+    chosen_types = set(result.params.get("type", []))
+    chosen = set(result.params.get("cap", []))
+    out = []
+    for capability in Capability.objects.prefetch_related("provider_types"):
+        applies = sorted(t.code for t in capability.provider_types.all())
+        offered = capability.code in chosen or not chosen_types or bool(chosen_types & set(applies))
+        out.append({
+            "capability": capability,
+            "code": capability.code,
+            "count": counts.get(capability.code, 0),
+            "types": " ".join(applies),
+            "offered": offered,
+        })
+    return out
 
 
 def _hours_rows(provider: Provider, today: dt.date) -> list[dict]:

@@ -141,7 +141,7 @@ def test_gzip(client, data):
 def test_query_count_does_not_grow_with_results(client, django_assert_max_num_queries):
     for i in range(40):
         make_provider(name=f"看護{i}", type_code="nursing", capabilities={"h24": None})
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):
         response = client.get("/api/providers.geojson?cap=h24&open=now")
     assert response.status_code == 200
     with django_assert_max_num_queries(8):

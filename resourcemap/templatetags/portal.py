@@ -85,3 +85,22 @@ def in_list(value, items) -> bool:
 def status_badge(status: str):
     labels = {"open": _("営業中"), "closed": _("営業時間外"), "unknown": _("営業時間不明")}
     return format_html('<span class="badge badge--{}">{}</span>', status, labels.get(status, ""))
+
+
+@register.simple_tag
+def reach_badge(reach):
+    """How a provider can be reached at a moment: 営業中 18:00まで / 24時間連絡可 / 時間外は電話で."""
+    if reach is None:
+        return ""
+    if reach.state == "open":
+        text = _("営業中 %(time)sまで") % {"time": reach.closes} if reach.closes else _("営業中")
+        css = "open"
+    elif reach.state == "always":
+        text, css = _("24時間連絡可"), "oncall"
+    elif reach.state == "night":
+        text, css = _("時間外は電話で"), "oncall"
+    elif reach.state == "closed":
+        text, css = _("営業時間外"), "closed"
+    else:
+        text, css = _("営業時間不明"), "unknown"
+    return format_html('<span class="badge badge--{}">{}</span>', css, text)
