@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from resourcemap import geo
@@ -86,6 +87,7 @@ def _today():
     return timezone.localdate()
 
 
+@sensitive_post_parameters("code")
 @private_page
 @require_http_methods(["GET", "POST"])
 def start(request):
@@ -102,16 +104,23 @@ def start(request):
     return render(request, "surveys/start.html", {"form": form})
 
 
+@sensitive_variables("token")
 @private_page
 def open_link(request, token: str):
+    """Exchange the personal link for a session entry, then 303 to the token-free form URL.
+
+    The token leaves the address bar, the browser history and any Referer at once; the log
+    lines of refused links are redacted (``resourcemap.logfilters``).
+    """
     if not ratelimit.hit(request, "guess"):
         return too_many(request)
     invitation = services.find_by_token(token)
     if invitation is None:
         return invalid_link(request)
     _login(request, invitation)
-    # Redirect so the token leaves the address bar and the browser history.
-    return HttpResponseRedirect(reverse("surveys:form"))
+    response = HttpResponseRedirect(reverse("surveys:form"))
+    response.status_code = 303
+    return response
 
 
 def initial_from_proposal(response: Response, form: SurveyForm) -> dict:

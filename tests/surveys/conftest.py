@@ -43,7 +43,7 @@ def issue(survey_round):
 
 def open_form(client, token):
     response = client.get(f"/survey/t/{token}/")
-    assert response.status_code == 302, response.status_code
+    assert response.status_code == 303, response.status_code
     return client.get(response["Location"])
 
 
