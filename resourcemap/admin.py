@@ -29,6 +29,7 @@ from .models import (
     Area,
     Capability,
     DataVersion,
+    DistrictTown,
     HoursException,
     Municipality,
     OpeningPeriod,
@@ -93,6 +94,14 @@ class AreaAdmin(ReferenceAdmin):
     @admin.display(description=_("事業所数"), ordering="_providers")
     def provider_count(self, obj):
         return obj._providers
+
+
+@admin.register(DistrictTown)
+class DistrictTownAdmin(admin.ModelAdmin):
+    list_display = ("town", "chome", "district")
+    list_filter = ("district__parent",)
+    search_fields = ("town", "district__name")
+    ordering = ("town", "chome")
 
 
 @admin.register(ProviderType)

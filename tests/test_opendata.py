@@ -136,7 +136,8 @@ def test_mhlw_import_filters_municipality_and_maps_service_code(reference):
 
     tsubaki = Provider.objects.get(name="つばき訪問看護")
     assert tsubaki.care_code == "0361200022"  # leading zero restored
-    assert tsubaki.latitude is None and tsubaki.longitude is None and tsubaki.area is None  # 0 = unknown
+    assert tsubaki.latitude is None and tsubaki.longitude is None  # 0 = unknown
+    assert tsubaki.area.code == "kitazawa_d"  # from the address (町丁目 table), not the position
     assert tsubaki.kana == "ツバキホウモンカンゴ"  # half-width kana normalised
     assert tsubaki.address == "東京都世田谷区北沢2-10-5"
 

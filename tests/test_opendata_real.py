@@ -18,6 +18,7 @@ from resourcemap import opendata
 from resourcemap.models import (
     DistrictTown,
     HoursException,
+    Municipality,
     OpeningPeriod,
     Provider,
     ProviderChange,
@@ -162,7 +163,8 @@ def test_navii_with_hours_file_gives_weekly_hours(reference):
     assert notes == {"年末年始", "休診日"}  # 08月第三水曜日 -> 2027-08-18
     assert kashiwa.hours_exceptions.filter(start_date=dt.date(2027, 8, 18)).exists()
     kunugi = Provider.objects.get(name="くぬぎ病院")
-    assert kunugi.latitude is None and kunugi.area is None  # 0.0 = unknown
+    assert kunugi.latitude is None and kunugi.longitude is None  # 0.0 = unknown
+    assert kunugi.area.code == "kyodo"  # from the address, without coordinates
     assert set(kunugi.opening_periods.values_list("weekday", flat=True)) == set(range(8))
     assert all(p.opens == p.closes == dt.time(0) for p in kunugi.opening_periods.all())  # 00:00–23:59 = 24 h
 
@@ -311,14 +313,30 @@ def test_likely_duplicate_is_offered_to_staff_not_created(reference):
 
 
 def test_district_from_town_table_before_nearest_centre(reference):
-    DistrictTown.objects.create(district_id=_area("okusawa"), town="深沢", chome="1-2")
+    # A town not in the table: the nearest district centre, and the preview says so.
+    report = run(sample("kaigo_municipal_variant.csv").replace("用賀4-5-6".encode(), "尾山台3-1-1".encode()),
+                 "variant.csv")
+    outcome = next(r for r in report.rows if r.name == "用賀あんしん")
+    assert "いちばん近い地区" in outcome.note
+    # The reference table (fixtures) puts 深沢 in 深沢; a more precise row for 1〜2丁目 wins.
+    row = DistrictTown.objects.create(district_id=_area("okusawa"), town="深沢", chome="1-2")
     try:
-        run(sample("kaigo_municipal_variant.csv"), "variant.csv", commit=True)
-        # 深沢1丁目 is in the table (here: 奥沢); 用賀 is not, so the nearest centre decides.
+        report = run(sample("kaigo_municipal_variant.csv"), "variant.csv", commit=True)
         assert Provider.objects.get(name="はなみずき訪問看護").area.code == "okusawa"
         assert Provider.objects.get(name="用賀あんしん").area.code == "yoga"
+        outcome = next(r for r in report.rows if r.name == "用賀あんしん")
+        assert "町丁目" in outcome.note
     finally:
-        DistrictTown.objects.filter(town="深沢").delete()
+        row.delete()
+
+
+def test_reference_town_table_loaded_for_setagaya(reference):
+    from resourcemap.opendata import DistrictTable
+
+    table = DistrictTable(Municipality.current())
+    assert table.district_for("東京都世田谷区桜丘4-25-8") == "kyodo"
+    assert table.district_for("東京都世田谷区奥沢7-1-1") == "kuhonbutsu"
+    assert table.district_for("東京都世田谷区奥沢二丁目3番4号") == "okusawa"
 
 
 def _area(code: str) -> int:
