@@ -29,7 +29,11 @@ run: install
 	DEBUG=1 $(PY) manage.py load_reference
 	DEBUG=1 $(PY) manage.py load_demo --if-empty
 	DEBUG=1 $(PY) manage.py ensure_dev_staff
-	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	@# One worker for queued work (letters, e-mail, exports) beside the development server;
+	@# it is stopped (its running task put back on the queue) when runserver stops.
+	@DEBUG=1 $(PY) manage.py worker & worker=$$!; \
+	  trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	  DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -27,7 +27,7 @@ DEFAULT_REFERENCE = Path(settings.BASE_DIR) / "fixtures" / "reference.json"
 
 EDITOR_GROUP = "区職員（編集）"
 VIEWER_GROUP = "区職員（閲覧）"
-STAFF_APPS = ("resourcemap", "surveys")
+STAFF_APPS = ("resourcemap", "surveys", "jobs")
 
 
 @transaction.atomic

@@ -53,8 +53,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "leaflet",
     "import_export",
+    "django_tasks",
+    "django_tasks_db",
     "resourcemap.apps.ResourcemapConfig",
     "surveys.apps.SurveysConfig",
+    "jobs.apps.JobsConfig",
 ]
 
 MIDDLEWARE = [
@@ -140,8 +143,14 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Generated and uploaded files (letters, exports, import uploads) go to the default storage;
+# every app server and worker must see the same one (a shared directory, or an object-store
+# backend via FILE_STORAGE). Nothing in it is served at a public URL: downloads go through
+# views that check the staff member's permission.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": os.environ.get("FILE_STORAGE", "django.core.files.storage.FileSystemStorage"),
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -155,7 +164,22 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 FORMS_URLFIELD_ASSUME_HTTPS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
-MEDIA_URL = "/media/"
+MEDIA_URL = None
+
+# Long work (letters, e-mail, exports, imports) runs on worker processes (`manage.py worker`)
+# through Django's tasks framework with the database backend: the queue is a table in the
+# database the app already uses, shared by every app server. TASKS_IMMEDIATE=1 runs each task
+# inside the request instead (the test suite's default; never in production).
+TASKS_IMMEDIATE = env_bool("TASKS_IMMEDIATE", TESTING)
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"
+        if TASKS_IMMEDIATE
+        else "django_tasks_db.DatabaseBackend",
+    }
+}
+# Failed e-mails are tried again after these delays (seconds), then marked 送信できず.
+EMAIL_RETRY_DELAYS = [int(v) for v in env_list("EMAIL_RETRY_DELAYS", "60,300,1800,7200")]
 
 # Disk cache for map tiles used in printed maps.
 TILE_CACHE_DIR = Path(os.environ.get("TILE_CACHE_DIR", BASE_DIR / "var" / "tiles"))

@@ -84,6 +84,8 @@ port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); 
 .venv/bin/gunicorn resourcemap.wsgi --bind "127.0.0.1:$port" --workers 3 \
   --error-logfile "$work/gunicorn.log" --capture-output &
 gunicorn_pid=$!
+# The README's worker line; here it runs what is queued and exits (a unit would keep it running).
+"$PY" manage.py worker --batch --verbosity 0
 # --------------------------------------------------------------------------------------------
 
 "$PY" scripts/smoke_http.py "http://127.0.0.1:$port" map.example.jp

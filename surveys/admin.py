@@ -4,13 +4,12 @@ registrations, corrections and the progress dashboard."""
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,6 +18,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from jobs import runner
+from jobs.models import Job
 from resourcemap import providers as provider_service
 from resourcemap.models import Provider, ProviderChange
 
@@ -28,13 +29,10 @@ from .models import (
     FIELD_LABELS,
     Correction,
     Invitation,
-    LetterJob,
     Registration,
     Response,
     SurveyRound,
 )
-
-SYNC_LETTER_LIMIT = 300
 
 
 def csv_cell(value) -> str:
@@ -104,8 +102,6 @@ class SurveyRoundAdmin(admin.ModelAdmin):
             path("<int:pk>/nonrespondents.csv", wrap(self.nonrespondents_csv),
                  name="surveys_surveyround_nonrespondents"),
             path("<int:pk>/letters/", wrap(self.letters_view), name="surveys_surveyround_letters"),
-            path("letters/<int:job_id>/download/", wrap(self.letter_download),
-                 name="surveys_letterjob_download"),
         ] + super().get_urls()
 
     @admin.action(description=gettext_lazy("対象の事業所に案内を発行する"), permissions=["change"])
@@ -116,28 +112,27 @@ class SurveyRoundAdmin(admin.ModelAdmin):
                 request, _("%(round)s: 案内を %(n)s 件発行しました。") % {"round": survey_round, "n": created}
             )
 
-    @admin.action(description=gettext_lazy("案内をメールで送る（メールが分かる事業所）"), permissions=["change"])
+    @admin.action(description=gettext_lazy("案内をメールで送る（メールが分かる事業所）"), permissions=["letters"])
     def email_invitations(self, request, queryset):
         for survey_round in queryset:
-            sent, skipped = emails.send_invitations(
-                survey_round.invitations.filter(revoked_at__isnull=True, emailed_at__isnull=True)
-            )
-            self.message_user(request, _("%(round)s: %(sent)s 件送信、メールなし等 %(skipped)s 件。")
-                              % {"round": survey_round, "sent": sent, "skipped": skipped})
+            emails.start_round_emails(survey_round, which="invitations", user=request.user)
+        self.message_user(request, _("メールの送信を始めました。進み具合と結果は「バックグラウンド処理」と「送信メール」で確かめられます。"))
 
-    @admin.action(description=gettext_lazy("未回答の事業所に催促メールを送る"), permissions=["change"])
+    @admin.action(description=gettext_lazy("未回答の事業所に催促メールを送る"), permissions=["letters"])
     def email_reminders(self, request, queryset):
         for survey_round in queryset:
-            sent, skipped = emails.send_reminders(survey_round.invitations.filter(revoked_at__isnull=True))
-            self.message_user(request, _("%(round)s: %(sent)s 件送信、メールなし等 %(skipped)s 件。")
-                              % {"round": survey_round, "sent": sent, "skipped": skipped})
+            emails.start_round_emails(survey_round, which="reminders", user=request.user)
+        self.message_user(request, _("メールの送信を始めました。進み具合と結果は「バックグラウンド処理」と「送信メール」で確かめられます。"))
 
-    @admin.action(description=gettext_lazy("案内状PDF（全件）を作る"), permissions=["change"])
+    @admin.action(description=gettext_lazy("案内状PDF（全件）を作る"), permissions=["letters"])
     def make_letters(self, request, queryset):
         for survey_round in queryset:
-            job = LetterJob.objects.create(survey_round=survey_round, requested_by=request.user)
-            letters.start_job_in_background(job)
+            letters.start_letters(survey_round, user=request.user)
         return HttpResponseRedirect(reverse("admin:surveys_surveyround_letters", args=[queryset[0].pk]))
+
+    def has_letters_permission(self, request, obj=None) -> bool:
+        """Letters and e-mails carry each provider's secret link and code."""
+        return runner.can_use(request.user, letters.LETTERS_KIND)
 
     # -- dashboard ------------------------------------------------------------------------
 
@@ -223,38 +218,30 @@ class SurveyRoundAdmin(admin.ModelAdmin):
 
     def letters_view(self, request, pk):
         survey_round = self._round(request, pk)
+        can_make = self.has_letters_permission(request)
         if request.method == "POST":
-            if not self.has_change_permission(request):
+            if not can_make:
                 raise PermissionDenied
-            job = LetterJob.objects.create(
-                survey_round=survey_round, requested_by=request.user,
+            letters.start_letters(
+                survey_round, user=request.user,
                 only_unanswered=request.POST.get("only_unanswered") == "1",
             )
-            letters.start_job_in_background(job)
             self.message_user(request, _("案内状PDFの作成を始めました。このページで進み具合を確かめられます。"))
             return HttpResponseRedirect(request.path)
-        jobs = survey_round.letter_jobs.all()[:20]
+        jobs = list(Job.objects.filter(
+            kind=letters.LETTERS_KIND, scope=letters.round_scope(survey_round.pk),
+        ).select_related("requested_by")[:20])
         context = {
             **self.admin_site.each_context(request),
             "title": _("%(round)s の案内状") % {"round": survey_round},
             "survey_round": survey_round,
             "jobs": jobs,
-            "running": any(j.status in (LetterJob.Status.QUEUED, LetterJob.Status.RUNNING) for j in jobs),
+            "can_make": can_make,
+            "running": any(j.is_active for j in jobs),
             "opts": self.model._meta,
             "command": f"python manage.py survey_letters --round {survey_round.pk}",
         }
         return TemplateResponse(request, "admin/surveys/letters.html", context)
-
-    def letter_download(self, request, job_id):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        job = get_object_or_404(LetterJob, pk=job_id, status=LetterJob.Status.DONE)
-        path_ = Path(job.file_path)
-        if not path_.is_file() or letters.LETTER_DIR.resolve() not in path_.resolve().parents:
-            raise Http404
-        return FileResponse(open(path_, "rb"), as_attachment=True,  # noqa: SIM115
-                            filename=f"letters-round{job.survey_round_id}-{job.pk}.pdf",
-                            content_type="application/pdf")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,33 +307,30 @@ class InvitationAdmin(admin.ModelAdmin):
         response["X-Robots-Tag"] = "noindex"
         return response
 
-    @admin.action(description=gettext_lazy("選んだ事業所の案内状PDF"), permissions=["view"])
+    @admin.action(description=gettext_lazy("選んだ事業所の案内状PDF"), permissions=["letters"])
     def letters_pdf(self, request, queryset):
         rounds = set(queryset.values_list("survey_round_id", flat=True))
         if len(rounds) != 1:
             self.message_user(request, _("案内状は1つの調査ごとに作ってください。"), messages.ERROR)
             return None
-        count = queryset.count()
-        if count > SYNC_LETTER_LIMIT:
-            self.message_user(request, _("%(n)s 件は多すぎます。調査の「案内状」画面で全件のPDFを作ってください。")
-                              % {"n": count}, messages.ERROR)
-            return None
-        import tempfile
-
         survey_round = SurveyRound.objects.get(pk=rounds.pop())
-        ids = list(queryset.order_by("provider__postal_code", "provider__kana").values_list("pk", flat=True))
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "letters.pdf"
-            letters.render_letters(survey_round, ids, out)
-            data = out.read_bytes()
-        response = HttpResponse(data, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="letters-round{survey_round.pk}.pdf"'
-        return response
+        letters.start_letters(survey_round, user=request.user,
+                              invitation_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("案内状PDFの作成を始めました。このページで進み具合を確かめられます。"))
+        return HttpResponseRedirect(reverse("admin:surveys_surveyround_letters", args=[survey_round.pk]))
 
-    @admin.action(description=gettext_lazy("選んだ事業所に案内メールを送る"), permissions=["change"])
+    @admin.action(description=gettext_lazy("選んだ事業所に案内メールを送る"), permissions=["letters"])
     def email_selected(self, request, queryset):
-        sent, skipped = emails.send_invitations(queryset)
-        self.message_user(request, _("%(sent)s 件送信、メールなし等 %(skipped)s 件。") % {"sent": sent, "skipped": skipped})
+        by_round: dict[int, list[int]] = {}
+        for pk, round_id in queryset.values_list("pk", "survey_round_id"):
+            by_round.setdefault(round_id, []).append(pk)
+        for survey_round in SurveyRound.objects.filter(pk__in=by_round):
+            emails.start_round_emails(survey_round, which="invitations", user=request.user,
+                                      invitation_ids=by_round[survey_round.pk])
+        self.message_user(request, _("メールの送信を始めました。進み具合と結果は「バックグラウンド処理」と「送信メール」で確かめられます。"))
+
+    def has_letters_permission(self, request, obj=None) -> bool:
+        return runner.can_use(request.user, letters.LETTERS_KIND)
 
     @admin.action(description=gettext_lazy("リンクとコードを再発行する（古いものは使えなくなります）"), permissions=["change"])
     def reissue_selected(self, request, queryset):
@@ -595,27 +579,3 @@ class CorrectionAdmin(admin.ModelAdmin):
             correction.save()
         self.message_user(request, _("%(sent)s 件にメールを送りました。メールのない %(n)s 件は「調査の案内」から案内状を印刷してください。")
                           % {"sent": sent, "n": no_mail})
-
-
-@admin.register(LetterJob)
-class LetterJobAdmin(admin.ModelAdmin):
-    list_display = ("survey_round", "status", "progress", "created_at", "finished_at", "download")
-    list_filter = ("survey_round", "status")
-    readonly_fields = ("survey_round", "status", "only_unanswered", "total", "done", "requested_by",
-                       "created_at", "finished_at")
-    fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.display(description=gettext_lazy("進み具合"))
-    def progress(self, obj):
-        return f"{obj.done}/{obj.total}"
-
-    @admin.display(description=gettext_lazy("ダウンロード"))
-    def download(self, obj):
-        if obj.status != LetterJob.Status.DONE:
-            return "—"
-        return format_html('<a href="{}">PDF</a>', reverse("admin:surveys_letterjob_download", args=[obj.pk]))
-
-

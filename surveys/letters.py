@@ -10,15 +10,14 @@ number of providers (3,000 letters are routine).
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -29,14 +28,15 @@ from pypdf.generic import (
     NameObject,
 )
 
+from jobs import runner
+from jobs.models import Job
 from resourcemap import printing
 from resourcemap.models import Municipality
 
 from . import services
-from .models import Invitation, LetterJob, SurveyRound
+from .models import Invitation, SurveyRound
 
 CHUNK_SIZE = 100
-LETTER_DIR = Path(settings.MEDIA_ROOT) / "private" / "survey_letters"
 
 
 def letter_context(invitation: Invitation) -> dict:
@@ -166,38 +166,36 @@ def ordered_ids(survey_round: SurveyRound, *, only_unanswered: bool = False) -> 
     return list(qs.order_by("provider__postal_code", "provider__kana", "pk").values_list("pk", flat=True))
 
 
-def run_job(job: LetterJob, *, progress: Callable[[int, int], None] | None = None) -> LetterJob:
-    ids = ordered_ids(job.survey_round, only_unanswered=job.only_unanswered)
-    job.total = len(ids)
-    job.done = 0
-    job.status = LetterJob.Status.RUNNING
-    job.save(update_fields=["total", "done", "status"])
-
-    def report(done: int, total: int) -> None:
-        LetterJob.objects.filter(pk=job.pk).update(done=done)
-        if progress:
-            progress(done, total)
-
-    out = LETTER_DIR / f"round{job.survey_round_id}-job{job.pk}.pdf"
-    try:
-        render_letters(job.survey_round, ids, out, progress=report)
-    except Exception as error:
-        job.status = LetterJob.Status.FAILED
-        job.error = repr(error)[:2000]
-        job.save(update_fields=["status", "error"])
-        raise
-    job.refresh_from_db()
-    job.status = LetterJob.Status.DONE
-    job.file_path = str(out)
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "file_path", "finished_at"])
-    return job
+LETTERS_KIND = "survey_letters"
+# Letters show each provider's secret link and access code: staff who may change invitations
+# (区職員（編集）) may make and download them; view-only staff may not.
+LETTERS_PERMISSION = "surveys.change_invitation"
 
 
-def start_job_in_background(job: LetterJob) -> None:
-    """Run ``manage.py survey_letters --job`` detached, so the admin page can show progress."""
-    subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
-        [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "survey_letters", "--job", str(job.pk)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        cwd=str(settings.BASE_DIR),
-    )
+def round_scope(survey_round_id: int) -> str:
+    return f"surveyround:{survey_round_id}"
+
+
+def start_letters(survey_round: SurveyRound, *, user=None, only_unanswered: bool = False,
+                  invitation_ids: list[int] | None = None) -> Job:
+    """Queue a letters job for the whole round (or the chosen invitations)."""
+    params = {"round": survey_round.pk, "only_unanswered": only_unanswered}
+    if invitation_ids is not None:
+        params["ids"] = list(invitation_ids)
+    return runner.start(LETTERS_KIND, params=params, scope=round_scope(survey_round.pk), user=user)
+
+
+@runner.register_kind(LETTERS_KIND, label=_("案内状PDF"), permission=LETTERS_PERMISSION)
+def letters_job(job: Job, progress: Callable[[int, int], None]) -> str:
+    survey_round = SurveyRound.objects.get(pk=job.params["round"])
+    if "ids" in job.params:
+        wanted = set(job.params["ids"])
+        ids = [pk for pk in ordered_ids(survey_round) if pk in wanted]
+    else:
+        ids = ordered_ids(survey_round, only_unanswered=job.params.get("only_unanswered", False))
+    progress(0, len(ids))
+    with tempfile.TemporaryDirectory(prefix="letters-") as tmp:
+        out = Path(tmp) / "letters.pdf"
+        count = render_letters(survey_round, ids, out, progress=progress)
+        runner.save_result(job, f"letters-round{survey_round.pk}-{job.pk}.pdf", out)
+    return ngettext("%(n)s 枚", "%(n)s 枚", count) % {"n": count}

@@ -37,6 +37,12 @@ def staff_client(client, staff_user):
 
 
 @pytest.fixture(autouse=True)
+def _files_in_tmp(settings, tmp_path):
+    """Generated files (letters, exports) go to a per-test storage directory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _japanese_by_default():
     """Each test starts in the default language: a request to /en/ must not leak into the next."""
     from django.conf import settings

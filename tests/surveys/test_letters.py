@@ -3,12 +3,15 @@
 import subprocess
 
 import pytest
+from django.contrib.auth.models import Group, User
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.urls import reverse
 from pypdf import PdfReader
 
-from surveys import services
-from surveys.models import LetterJob
+from jobs.models import Job
+from resourcemap.reference import VIEWER_GROUP
+from surveys import letters, services
 from tests.factories import make_provider
 
 
@@ -64,34 +67,106 @@ def test_letters_pdf_one_page_per_provider_with_its_own_qr(issue, survey_round, 
     assert printed == 3
 
 
-@pytest.mark.django_db
-def test_letters_from_the_admin(staff_client, issue, survey_round, monkeypatch, tmp_path):
-    from surveys import letters
+def _download(client, job):
+    return client.get(reverse("admin:jobs_job_download", args=[job.pk]))
 
-    monkeypatch.setattr(letters, "LETTER_DIR", tmp_path / "letters")
+
+@pytest.mark.django_db
+def test_letters_from_the_admin(staff_client, issue, survey_round, tmp_path):
     provider = make_provider(name="管理画面の案内状医院")
     invitation, _token, _code = issue(provider)
-    # Selected invitations: rendered at once.
+    # Selected invitations: a job on the queue (run at once by the test settings), then the
+    # round's letters page lists it with its download.
     response = staff_client.post(
         reverse("admin:surveys_invitation_changelist"),
         {"action": "letters_pdf", "_selected_action": [invitation.pk]},
     )
-    assert response["Content-Type"] == "application/pdf"
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:surveys_surveyround_letters", args=[survey_round.pk])
+    job = Job.objects.get(kind="survey_letters")
+    assert job.status == Job.Status.DONE and job.params["ids"] == [invitation.pk]
+    download = _download(staff_client, job)
+    assert download.status_code == 200
+    assert "no-store" in download["Cache-Control"]
     pdf = tmp_path / "sel.pdf"
-    pdf.write_bytes(response.content)
+    pdf.write_bytes(b"".join(download.streaming_content))
     assert "管理画面の案内状医院" in _page_text(pdf, 1)
 
-    # The whole round: a background job with progress; here the job runs in-process.
-    started = []
-    monkeypatch.setattr(letters, "start_job_in_background", lambda job: started.append(job))
+    # The whole round from the letters page.
     page = staff_client.post(reverse("admin:surveys_surveyround_letters", args=[survey_round.pk]), {})
     assert page.status_code == 302
-    job = started[0]
-    letters.run_job(job)
     page = staff_client.get(reverse("admin:surveys_surveyround_letters", args=[survey_round.pk]))
-    assert "1/1" in page.content.decode()
-    job.refresh_from_db()
-    assert job.status == LetterJob.Status.DONE
-    download = staff_client.get(reverse("admin:surveys_letterjob_download", args=[job.pk]))
+    text = page.content.decode()
+    assert "1/1" in text
+    job = Job.objects.filter(kind="survey_letters").order_by("-pk").first()
+    assert job.status == Job.Status.DONE and job.message == "1 枚"
+    assert reverse("admin:jobs_job_download", args=[job.pk]) in text
+    download = _download(staff_client, job)
     assert download.status_code == 200
     assert b"".join(download.streaming_content).startswith(b"%PDF")
+    # The file is in the configured storage, not at a public URL.
+    assert job.result_file.name.startswith("private/jobs/out/")
+    assert default_storage.exists(job.result_file.name)
+
+
+@pytest.fixture
+def viewer_client(client, reference):
+    user = User.objects.create_user("viewer", password="pass-Word-1234", is_staff=True)
+    user.groups.add(Group.objects.get(name=VIEWER_GROUP))
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+def test_view_only_staff_cannot_make_or_download_letters(viewer_client, issue, survey_round, staff_user):
+    invitation, _token, _code = issue(make_provider(name="閲覧職員の案内状医院"))
+    job = letters.start_letters(survey_round, user=staff_user)
+    assert job.status == Job.Status.DONE
+
+    # The action is not offered, and posting it anyway makes nothing.
+    changelist = viewer_client.get(reverse("admin:surveys_invitation_changelist"))
+    assert changelist.status_code == 200
+    assert "選んだ事業所の案内状PDF" not in changelist.content.decode()
+    response = viewer_client.post(
+        reverse("admin:surveys_invitation_changelist"),
+        {"action": "letters_pdf", "_selected_action": [invitation.pk]},
+    )
+    assert response.get("Content-Type", "").startswith("text/html")
+    assert Job.objects.filter(kind="survey_letters").count() == 1
+    round_list = viewer_client.get(reverse("admin:surveys_surveyround_changelist")).content.decode()
+    assert "案内状PDF（全件）を作る" not in round_list
+    assert "催促メール" not in round_list
+
+    # The letters page shows the list but no form and no download link; downloads are refused.
+    page = viewer_client.get(reverse("admin:surveys_surveyround_letters", args=[survey_round.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "案内状PDFを作る" not in text
+    assert reverse("admin:jobs_job_download", args=[job.pk]) not in text
+    assert "編集の権限がある職員だけ" in text
+    assert viewer_client.post(
+        reverse("admin:surveys_surveyround_letters", args=[survey_round.pk]), {}
+    ).status_code == 403
+    assert _download(viewer_client, job).status_code == 403
+    jobs_list = viewer_client.get(reverse("admin:jobs_job_changelist")).content.decode()
+    assert "（権限がありません）" in jobs_list
+    assert Job.objects.filter(kind="survey_letters").count() == 1
+
+
+@pytest.mark.django_db
+def test_letters_file_has_no_public_path_even_with_debug(client, issue, survey_round, staff_user, settings):
+    issue(make_provider(name="公開パスなし医院"))
+    job = letters.start_letters(survey_round, user=staff_user)
+    name = job.result_file.name
+    assert default_storage.exists(name)
+    settings.DEBUG = True
+    from django.urls import clear_url_caches
+
+    clear_url_caches()
+    for url in (f"/media/{name}", f"/{name}", "/media/private/"):
+        assert client.get(url).status_code == 404, url
+    # Without login the download view sends to the login page; nothing of the file leaks.
+    response = _download(client, job)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    with pytest.raises(ValueError):
+        default_storage.url(name)

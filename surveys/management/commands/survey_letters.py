@@ -1,21 +1,22 @@
-import sys
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jobs import runner
 from surveys import letters
-from surveys.models import LetterJob, SurveyRound
+from surveys.models import SurveyRound
 
 
 class Command(BaseCommand):
     help = "Render the survey letters PDF (one A4 page per provider) with progress."
 
     def add_arguments(self, parser):
-        parser.add_argument("--round", type=int, help="survey round id")
-        parser.add_argument("--job", type=int, help="letter job id (started from the admin)")
+        parser.add_argument("--round", type=int, required=True, help="survey round id")
         parser.add_argument("--unanswered", action="store_true", help="only providers that have not answered")
-        parser.add_argument("--out", help="output PDF path (default: the admin download area)")
+        parser.add_argument("--out", help="write the PDF here (default: a job in the admin download area)")
+        parser.add_argument("--queue", action="store_true",
+                            help="put the job on the queue for a worker instead of rendering here")
         parser.add_argument("--chunk-size", type=int, default=letters.CHUNK_SIZE)
 
     def handle(self, *args, **options):
@@ -27,15 +28,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"\r{done}/{total} ({rate:.0f}/s)", ending="")
                 self.stdout.flush()
 
-        if options["job"]:
-            job = LetterJob.objects.filter(pk=options["job"]).select_related("survey_round").first()
-            if job is None:
-                raise CommandError(f"No letter job {options['job']}")
-            job = letters.run_job(job, progress=progress)
-            self.stdout.write(f"\n{job.total} letters -> {job.file_path}")
-            return
-        if not options["round"]:
-            raise CommandError("Give --round ID or --job ID")
         survey_round = SurveyRound.objects.filter(pk=options["round"]).first()
         if survey_round is None:
             raise CommandError(f"No survey round {options['round']}")
@@ -47,7 +39,13 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"\n{count} letters -> {out} in {time.monotonic() - started:.1f}s")
             return
-        job = LetterJob.objects.create(survey_round=survey_round, only_unanswered=options["unanswered"])
-        job = letters.run_job(job, progress=progress)
-        self.stdout.write(f"\n{job.total} letters -> {job.file_path}")
-        sys.stdout.flush()
+        params = {"round": survey_round.pk, "only_unanswered": options["unanswered"]}
+        if options["queue"]:
+            job = letters.start_letters(survey_round, only_unanswered=options["unanswered"])
+            self.stdout.write(f"queued job {job.pk}; a worker renders it (admin: バックグラウンド処理)")
+            return
+        job = runner.create(letters.LETTERS_KIND, params=params, scope=letters.round_scope(survey_round.pk))
+        job = runner.run_here(job, progress=progress)
+        if job.status != job.Status.DONE:
+            raise CommandError(f"job {job.pk} failed: {job.error}")
+        self.stdout.write(f"\n{job.message} -> job {job.pk} ({job.result_file.name})")

@@ -1,0 +1,164 @@
+"""Back office: background jobs with progress and downloads, workers, and the e-mail outbox."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import mail, runner
+from .models import Job, OutgoingEmail, WorkerProcess
+
+
+def download_response(request, job: Job) -> FileResponse:
+    """The only way to a job's file: staff with the kind's permission, in every mode."""
+    if not runner.can_use(request.user, job):
+        raise PermissionDenied
+    if job.status != Job.Status.DONE or not job.result_file:
+        raise Http404
+    try:
+        handle = job.result_file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    response = FileResponse(handle, as_attachment=True, filename=job.result_name or "result")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+class KindFilter(admin.SimpleListFilter):
+    title = gettext_lazy("種類")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return runner.kind_choices()
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(kind=self.value())
+        return queryset
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ("kind_name", "status", "progress", "message", "requested_by", "created_at",
+                    "finished_at")
+    list_filter = (KindFilter, "status")
+    list_select_related = ("requested_by",)
+    readonly_fields = ("kind_name", "status", "progress", "message", "error", "attempts",
+                       "requested_by", "created_at", "started_at", "finished_at")
+    actions = ["retry_jobs"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/download/", self.admin_site.admin_view(self.download_view),
+                 name="jobs_job_download"),
+        ] + super().get_urls()
+
+    def download_view(self, request, pk):
+        return download_response(request, get_object_or_404(Job, pk=pk))
+
+    @admin.display(description=gettext_lazy("種類"), ordering="kind")
+    def kind_name(self, obj):
+        return runner.kind_label(obj.kind)
+
+    @admin.display(description=gettext_lazy("進み具合"))
+    def progress(self, obj):
+        return f"{obj.done}/{obj.total}" if obj.total else "—"
+
+    def _download_column(self, request):
+        @admin.display(description=gettext_lazy("ダウンロード"))
+        def download(obj):
+            if obj.status != Job.Status.DONE or not obj.result_file:
+                return "—"
+            if not runner.can_use(request.user, obj):
+                return _("（権限がありません）")
+            return format_html('<a href="{}">{}</a>',
+                               reverse("admin:jobs_job_download", args=[obj.pk]),
+                               obj.result_name or _("ダウンロード"))
+
+        return download
+
+    def get_list_display(self, request):
+        return (*self.list_display, self._download_column(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, self._download_column(request))
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    @admin.action(description=gettext_lazy("失敗した処理をもう一度実行する"), permissions=["change"])
+    def retry_jobs(self, request, queryset):
+        n = 0
+        for job in queryset.filter(status=Job.Status.FAILED):
+            if runner.can_use(request.user, job):
+                runner.retry(job)
+                n += 1
+        self.message_user(request, _("%(n)s 件をもう一度実行します。") % {"n": n})
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    """Staff see what was sent, what waits for a retry and what failed (never the body, which
+    may hold a provider's secret link and code)."""
+
+    list_display = ("created_at", "kind_name", "recipients", "subject", "status", "attempts",
+                    "next_attempt_at", "sent_at", "short_error")
+    list_filter = ("status", "kind")
+    search_fields = ("subject",)
+    readonly_fields = ("kind_name", "recipients", "subject", "status", "attempts", "last_error",
+                       "created_at", "next_attempt_at", "sent_at")
+    fields = readonly_fields
+    actions = ["resend_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("種類"), ordering="kind")
+    def kind_name(self, obj):
+        return mail.EMAIL_KINDS.get(obj.kind, obj.kind)
+
+    @admin.display(description=gettext_lazy("宛先"))
+    def recipients(self, obj):
+        return ", ".join(obj.to)
+
+    @admin.display(description=gettext_lazy("エラー"))
+    def short_error(self, obj):
+        return obj.last_error[:80] or "—"
+
+    @admin.action(description=gettext_lazy("選んだメールを今すぐ送り直す"), permissions=["change"])
+    def resend_now(self, request, queryset):
+        n = 0
+        for email in queryset.filter(status__in=(OutgoingEmail.Status.FAILED, OutgoingEmail.Status.PENDING)):
+            mail.resend(email)
+            n += 1
+        level = messages.SUCCESS if n else messages.WARNING
+        self.message_user(request, _("%(n)s 件を送り直します。") % {"n": n}, level)
+
+
+@admin.register(WorkerProcess)
+class WorkerProcessAdmin(admin.ModelAdmin):
+    list_display = ("hostname", "pid", "worker_id", "started_at", "seen_at")
+    readonly_fields = list_display
+    fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
