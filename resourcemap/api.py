@@ -86,7 +86,10 @@ def _prepare(request, kind: str):
         response["ETag"] = etag
         _cache_headers(response, cleaned)
         return None, response
-    result = search.run_cleaned(cleaned, ignored, with_conditions=False)
+    result = search.run_cleaned(
+        cleaned, ignored, with_conditions=False,
+        columns=COMPACT_COLUMNS if kind == "json" else COLUMNS, annotations=FLOAT_COORDS,
+    )
     return (result, etag), None
 
 
@@ -109,20 +112,6 @@ def _cache_headers(response: HttpResponse, cleaned: dict) -> None:
     time_dependent = cleaned.get("open") == "now"
     response["Cache-Control"] = f"public, max-age={60 if time_dependent else MAX_AGE}"
     patch_vary_headers(response, ("Accept-Language", "Cookie"))
-
-
-def _rows(result, columns) -> list[tuple]:
-    """Rows of the search result in its order, from one values_list query."""
-    if not result.ids:
-        return []
-    order = {pk: i for i, pk in enumerate(result.ids)}
-    rows = [
-        row
-        for row in result.queryset.order_by().annotate(**FLOAT_COORDS).values_list(*columns)
-        if row[0] in order
-    ]
-    rows.sort(key=lambda row: order[row[0]])
-    return rows
 
 
 def _finish(response: HttpResponse, etag: str, cleaned: dict) -> HttpResponse:
@@ -160,7 +149,7 @@ def providers_geojson(request):
     cap_names = {c.code: c.display_name for c in Capability.objects.all()}
     capabilities: dict[int, list] = defaultdict(list)
     periods: dict[int, list] = defaultdict(list)
-    if result.ids:
+    if result.rows:
         for pid, code, count, note in ProviderCapability.objects.filter(
             provider__in=result.queryset
         ).order_by("capability__sort_order", "capability__code").values_list(
@@ -183,7 +172,7 @@ def providers_geojson(request):
     # Links are built from SITE_URL, like QR codes, never from the request's Host header.
     detail = settings.SITE_URL + reverse("provider_detail", args=[0]).rsplit("0/", 1)[0]
     features = []
-    for row in _rows(result, COLUMNS):
+    for row in result.rows:
         props = dict(zip(COLUMNS, row, strict=True))
         pid = props.pop("id")
         lat, lng = props.pop("lat"), props.pop("lng")
@@ -236,7 +225,7 @@ def providers_json(request):
     result, etag = prepared
     english = _english()
     items = []
-    for pid, lat, lng, type_code, name, name_en, address in _rows(result, COMPACT_COLUMNS):
+    for pid, lat, lng, type_code, name, name_en, address in result.rows:
         items.append(
             [
                 pid,

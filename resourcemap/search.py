@@ -20,12 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlencode
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -74,23 +74,95 @@ _WEEKDAY_NAMES = (
 # Result
 
 
+class LazyIds(Sequence):
+    """The ids of an ordered queryset, read only as far as needed.
+
+    ``len()`` is one SQL ``COUNT``, a slice (a page) is ``LIMIT``/``OFFSET``; iterating or
+    looking up reads all ids once. Used when the whole search ran in SQL.
+    """
+
+    def __init__(self, queryset: QuerySet):
+        self._qs = queryset.values_list("id", flat=True)
+        self._all: list[int] | None = None
+        self._len: int | None = None
+
+    def _load(self) -> list[int]:
+        if self._all is None:
+            self._all = list(self._qs)
+        return self._all
+
+    def __len__(self) -> int:
+        if self._all is not None:
+            return len(self._all)
+        if self._len is None:
+            self._len = self._qs.count()
+        return self._len
+
+    def __bool__(self) -> bool:
+        if self._all is not None or self._len is not None:
+            return len(self) > 0
+        return self._qs.exists()
+
+    def __getitem__(self, index):
+        if (
+            self._all is None
+            and isinstance(index, slice)
+            and index.step in (None, 1)
+            and (index.start or 0) >= 0
+            and (index.stop is None or index.stop >= 0)
+        ):
+            return list(self._qs[index])
+        return self._load()[index]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __contains__(self, value) -> bool:
+        return value in self._load()
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (list, tuple, LazyIds)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LazyIds({self._all!r})" if self._all is not None else "LazyIds(<not read>)"
+
+
 @dataclass
 class SearchResult:
-    ids: list[int]
+    ids: Sequence[int]
     params: dict
     ignored: list[str]
     conditions: list[str]
     querystring: str
     distances: dict[int, float] = field(default_factory=dict)
     queryset: QuerySet | None = None
+    # Whether every filter ran in SQL (then ``ids`` is a :class:`LazyIds`).
+    in_sql: bool = False
+    _rows: list[tuple] | None = None
+    _row_query: QuerySet | None = None
 
     @property
     def count(self) -> int:
+        if self._rows is not None:
+            return len(self._rows)
         return len(self.ids)
+
+    @property
+    def rows(self) -> list[tuple]:
+        """The ``columns`` asked of :func:`run_cleaned`, one tuple per match, in result order."""
+        if self._rows is None:
+            if self._row_query is None:
+                raise ValueError("run_cleaned() was called without columns")
+            self._rows = list(self._row_query)
+        return self._rows
 
     @cached_property
     def providers(self) -> list[Provider]:
-        return load_providers(self.ids, self.distances)
+        return load_providers(list(self.ids), self.distances)
 
     def page_querystring(self, page: int) -> str:
         parts = [self.querystring] if self.querystring else []
@@ -380,43 +452,59 @@ def _spans(opens: dt.time, closes: dt.time) -> tuple[int, int]:
 
 
 def _open_at_date(candidates: QuerySet, when: dt.datetime) -> set[int]:
-    """Ids open at a local datetime, reading only the rows for that day and the day before."""
+    """Ids among ``candidates`` open at a local datetime.
+
+    Reads only the candidates' rows for that day and the day before; the day keys (weekday or
+    祝日) are worked out once per call, not per row.
+    """
     day = when.date()
     prev = day - dt.timedelta(days=1)
     minute = when.hour * 60 + when.minute
-    keys = {hours_mod.day_key(day): day, hours_mod.day_key(prev): prev}
+    day_keys = ((day, hours_mod.day_key(day)), (prev, hours_mod.day_key(prev)))
+    known = candidates.filter(hours_unknown=False)
     exceptions: dict[int, dict[dt.date, HoursException]] = {}
     for exc in HoursException.objects.filter(
-        provider__in=candidates, start_date__lte=day, end_date__gte=prev
+        provider__in=known, start_date__lte=day, end_date__gte=prev
     ):
         for d in (prev, day):
             if exc.start_date <= d <= exc.end_date:
                 exceptions.setdefault(exc.provider_id, {})[d] = exc
     spans: dict[int, dict[dt.date, list[tuple[int, int]]]] = {}
+    span_of = _span_cache()
     periods = OpeningPeriod.objects.filter(
-        provider__in=candidates, weekday__in=list(keys)
+        provider__in=known, weekday__in={key for _d, key in day_keys}
     ).values_list("provider_id", "weekday", "opens", "closes")
     for pid, weekday, opens, closes in periods:
-        # A day key can match both days only when both are holidays / same weekday: not possible
-        # for consecutive days except two holidays in a row, handled by checking both.
-        for key_day in (day, prev):
-            if hours_mod.day_key(key_day) == weekday:
-                spans.setdefault(pid, {}).setdefault(key_day, []).append(_spans(opens, closes))
+        # Both days can share a key only for two holidays in a row: checking both handles it.
+        for key_day, key in day_keys:
+            if key == weekday:
+                spans.setdefault(pid, {}).setdefault(key_day, []).append(span_of(opens, closes))
     for pid, by_day in exceptions.items():
         for d, exc in by_day.items():
             day_spans = spans.setdefault(pid, {})
             day_spans[d] = [] if exc.closed else [_spans(exc.opens, exc.closes)]
-    unknown = set(candidates.filter(hours_unknown=True).values_list("id", flat=True))
     result = set()
     for pid, by_day in spans.items():
-        if pid in unknown:
-            continue
         if any(s <= minute < e for s, e in by_day.get(day, [])) or any(
             e > hours_mod.DAY_MINUTES and minute < e - hours_mod.DAY_MINUTES
             for _s, e in by_day.get(prev, [])
         ):
             result.add(pid)
     return result
+
+
+def _span_cache():
+    """``_spans`` memoised for one request: providers share a handful of distinct periods."""
+    cache: dict[tuple[dt.time, dt.time], tuple[int, int]] = {}
+
+    def span_of(opens: dt.time, closes: dt.time) -> tuple[int, int]:
+        key = (opens, closes)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = _spans(opens, closes)
+        return found
+
+    return span_of
 
 
 def _open_on_weekday(candidates: QuerySet, weekday: int, minute: int | None) -> set[int]:
@@ -429,8 +517,9 @@ def _open_on_weekday(candidates: QuerySet, weekday: int, minute: int | None) -> 
         provider__in=candidates.filter(hours_unknown=False), weekday__in=keys
     ).values_list("provider_id", "weekday", "opens", "closes")
     result = set()
+    span_of = _span_cache()
     for pid, key, opens, closes in rows:
-        start, end = _spans(opens, closes)
+        start, end = span_of(opens, closes)
         if key == weekday:
             if minute is None or start <= minute < end:
                 result.add(pid)
@@ -639,17 +728,55 @@ def run(
     return run_cleaned(cleaned, ignored, now=now, with_conditions=with_conditions)
 
 
+def needs_python(cleaned: Mapping) -> bool:
+    """Whether some filter or the order is worked out in Python (hours, exact radius, distance)."""
+    return bool(cleaned.get("open") or cleaned.get("nightholiday") or cleaned.get("lat"))
+
+
 def run_cleaned(
-    cleaned: dict, ignored: list[str], *, now: dt.datetime | None = None, with_conditions: bool = True
+    cleaned: dict,
+    ignored: list[str],
+    *,
+    now: dt.datetime | None = None,
+    with_conditions: bool = True,
+    columns: Sequence[str] | None = None,
+    annotations: Mapping | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> SearchResult:
-    """:func:`run` for parameters already passed through :func:`clean`."""
+    """:func:`run` for parameters already passed through :func:`clean`.
+
+    ``columns`` (with ``annotations`` they may name) are read in the same ordered query as
+    the ids and returned by ``result.rows``; ``bbox`` (min lat, min lng, max lat, max lng)
+    keeps providers inside a map view (answered from the (latitude, longitude) index).
+    """
     now = timezone.localtime(now or timezone.now()).replace(tzinfo=None)
     ignored = list(ignored)
     qs = base_queryset(cleaned)
+    if bbox is not None:
+        qs = qs.filter(
+            latitude__gte=bbox[0], longitude__gte=bbox[1], latitude__lte=bbox[2], longitude__lte=bbox[3]
+        )
     point = (float(cleaned["lat"]), float(cleaned["lng"])) if cleaned.get("lat") else None
+    ordered = _ordered(qs, cleaned)
+    if annotations:
+        ordered = ordered.annotate(**annotations)
+    extra = list(columns or ())
+
+    if not needs_python(cleaned):
+        _check_shortlist(cleaned, ignored)
+        return SearchResult(
+            ids=LazyIds(ordered),
+            params=cleaned,
+            ignored=ignored,
+            conditions=conditions(cleaned, now) if with_conditions else [],
+            querystring=querystring(cleaned),
+            queryset=qs,
+            in_sql=True,
+            _row_query=ordered.values_list(*extra) if extra else None,
+        )
 
     fields = ["id", "latitude", "longitude"] if point else ["id"]
-    rows = list(_ordered(qs, cleaned).values_list(*fields))
+    rows = list(ordered.values_list(*fields, *extra))
     result_ids = [row[0] for row in rows]
 
     # Hours: open by office hours, or reachable through an after-hours capability
@@ -681,6 +808,27 @@ def run_cleaned(
         if cleaned.get("sort") == "distance":
             result_ids.sort(key=lambda pk: (pk not in distances, distances.get(pk, 0.0)))
 
+    selected_rows = None
+    if extra:
+        offset = len(fields)
+        by_id = {row[0]: row[offset:] for row in rows}
+        selected_rows = [by_id[pk] for pk in result_ids]
+
+    _check_shortlist(cleaned, ignored)
+    return SearchResult(
+        ids=result_ids,
+        params=cleaned,
+        ignored=ignored,
+        conditions=conditions(cleaned, now) if with_conditions else [],
+        querystring=querystring(cleaned),
+        distances=distances,
+        queryset=qs,
+        _rows=selected_rows,
+    )
+
+
+def _check_shortlist(cleaned: dict, ignored: list[str]) -> None:
+    """Tell about shortlisted ids that are not (or no longer) public, and drop them."""
     if cleaned.get("ids"):
         public = set(
             Provider.objects.published().filter(pk__in=cleaned["ids"]).values_list("id", flat=True)
@@ -693,16 +841,6 @@ def run_cleaned(
             )
             cleaned["ids"] = [pk for pk in cleaned["ids"] if pk in public]
 
-    return SearchResult(
-        ids=result_ids,
-        params=cleaned,
-        ignored=ignored,
-        conditions=conditions(cleaned, now) if with_conditions else [],
-        querystring=querystring(cleaned),
-        distances=distances,
-        queryset=qs,
-    )
-
 
 # ---------------------------------------------------------------------------------------------
 # Helpers for the search form: capability counts and "drop this condition" after zero results
@@ -710,7 +848,18 @@ def run_cleaned(
 
 def capability_counts(result: SearchResult) -> dict[str, int]:
     """Capability code -> how many providers of the current result have it (one query)."""
-    if not result.ids or result.queryset is None:
+    if result.queryset is None:
+        return {}
+    if result.in_sql:
+        # The result is the queryset itself: count in SQL, without reading its ids.
+        return dict(
+            ProviderCapability.objects.filter(provider__in=result.queryset)
+            .values("capability__code")
+            .annotate(n=Count("provider_id"))
+            .order_by()
+            .values_list("capability__code", "n")
+        )
+    if not result.ids:
         return {}
     ids = set(result.ids)
     counts: dict[str, int] = {}
