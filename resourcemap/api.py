@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from collections import defaultdict
 
 import orjson
 from django.conf import settings
-from django.db.models import CharField, FloatField
-from django.db.models.functions import Cast
+from django.db.models import Avg, CharField, Count, FloatField
+from django.db.models.functions import Cast, Floor
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -37,6 +38,10 @@ from .models import (
 )
 
 MAX_AGE = 300
+# A map view with more matches than this gets grid clusters instead of points.
+MAX_POINTS = int(getattr(settings, "MAP_MAX_POINTS", 2500))
+MAX_ZOOM = 22
+CLUSTER_CELL_PX = 80
 # Public columns. Provider.PRIVATE_FIELDS never appear here.
 COLUMNS = (
     "id", "name", "name_en", "kana", "provider_type__code", "status", "postal_code", "address",
@@ -60,8 +65,66 @@ def _bad_request(messages: list[str]) -> HttpResponse:
     return _json({"error": _("検索の条件に誤りがあります。"), "messages": messages}, status=400)
 
 
-def _etag(kind: str, cleaned: dict, lang: str) -> str:
-    parts = [kind, search.querystring(cleaned), lang, DataVersion.current()]
+def _viewport(params) -> tuple[tuple | None, int | None, list[str]]:
+    """``bbox=west,south,east,north`` (degrees) and ``zoom=0..22`` of a map view, popped."""
+    raw_bbox = params.pop("bbox", [""])[-1].strip()
+    raw_zoom = params.pop("zoom", [""])[-1].strip()
+    errors: list[str] = []
+    bbox = zoom = None
+    if raw_bbox:
+        parts = [search._float(part) for part in raw_bbox.split(",")]
+        if len(parts) != 4 or None in parts:
+            errors.append(_("地図の範囲（bbox）は「西,南,東,北」の4つの数で指定してください。"))
+        else:
+            west, south, east, north = parts
+            if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+                errors.append(_("地図の範囲（bbox）が正しくありません。"))
+            else:
+                bbox = (south, west, north, east)
+    if raw_zoom:
+        if raw_zoom.isdigit() and 0 <= int(raw_zoom) <= MAX_ZOOM:
+            zoom = int(raw_zoom)
+        else:
+            errors.append(_("地図の縮尺（zoom）は0から%(max)dの整数で指定してください。") % {"max": MAX_ZOOM})
+    return bbox, zoom, errors
+
+
+def _cell_degrees(bbox: tuple, zoom: int | None) -> float:
+    """Grid cell size: about CLUSTER_CELL_PX screen pixels at ``zoom``, else 1/16 of the view."""
+    if zoom is not None:
+        return 360.0 / (256 * 2**zoom) * CLUSTER_CELL_PX
+    return max(bbox[3] - bbox[1], bbox[2] - bbox[0]) / 16
+
+
+def _clusters(result, cell: float) -> list[list]:
+    """[[lat, lng, count], …] per grid cell, positioned at the mean of its providers."""
+    if result.in_sql:
+        lat, lng = Cast("latitude", FloatField()), Cast("longitude", FloatField())
+        rows = (
+            result.queryset.filter(latitude__isnull=False)
+            .annotate(cy=Floor(lat / cell), cx=Floor(lng / cell))
+            .values("cy", "cx")
+            .annotate(n=Count("id"), mean_lat=Avg(lat), mean_lng=Avg(lng))
+            .order_by()
+            .values_list("mean_lat", "mean_lng", "n")
+        )
+        cells = [[round(a, 6), round(b, 6), n] for a, b, n in rows]
+    else:
+        sums: dict[tuple[int, int], list[float]] = {}
+        for _pid, lat_, lng_, *_rest in result.rows:
+            if lat_ is None:
+                continue
+            item = sums.setdefault((math.floor(lat_ / cell), math.floor(lng_ / cell)), [0.0, 0.0, 0])
+            item[0] += lat_
+            item[1] += lng_
+            item[2] += 1
+        cells = [[round(a / n, 6), round(b / n, 6), n] for a, b, n in sums.values()]
+    cells.sort(key=lambda c: (-c[2], c[0], c[1]))
+    return cells
+
+
+def _etag(kind: str, cleaned: dict, lang: str, extra: str = "") -> str:
+    parts = [kind, search.querystring(cleaned), lang, DataVersion.current(), extra]
     if cleaned.get("open") == "now" or (cleaned.get("open") == "at" and not cleaned.get("day")):
         parts.append(timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
     return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
@@ -76,21 +139,22 @@ def _prepare(request, kind: str):
         if lang not in dict(settings.LANGUAGES):
             return None, _bad_request([_("言語「%(lang)s」には対応していません。") % {"lang": lang[:10]}])
         translation.activate(lang)
+    bbox, zoom, view_errors = _viewport(params)
     cleaned, ignored = search.clean(params)
-    if ignored:
-        return None, _bad_request(ignored)
+    if ignored or view_errors:
+        return None, _bad_request(ignored + view_errors)
     lang = translation.get_language() or "ja"
-    etag = _etag(kind, cleaned, lang)
+    etag = _etag(kind, cleaned, lang, f"{bbox}|{zoom}")
     if etag_matches(request, etag):
         response = HttpResponseNotModified()
         response["ETag"] = etag
         _cache_headers(response, cleaned)
         return None, response
     result = search.run_cleaned(
-        cleaned, ignored, with_conditions=False,
+        cleaned, ignored, with_conditions=False, bbox=bbox,
         columns=COMPACT_COLUMNS if kind == "json" else COLUMNS, annotations=FLOAT_COORDS,
     )
-    return (result, etag), None
+    return (result, etag, bbox, zoom), None
 
 
 def etag_matches(request, etag: str) -> bool:
@@ -143,7 +207,7 @@ def providers_geojson(request):
     prepared, error = _prepare(request, "geojson")
     if error:
         return error
-    result, etag = prepared
+    result, etag, _bbox, _zoom = prepared
     english = _english()
     type_names = {t.code: t.display_name for t in ProviderType.objects.all()}
     cap_names = {c.code: c.display_name for c in Capability.objects.all()}
@@ -218,11 +282,25 @@ def providers_geojson(request):
 @require_GET
 @gzip_page
 def providers_json(request):
-    """Compact form for the map: one array per provider, column names given once."""
+    """Compact form for the map: one array per provider, column names given once.
+
+    With ``bbox`` only the providers in that view; when they are more than MAX_POINTS, grid
+    clusters (``[lat, lng, count]``, counted in SQL) instead of providers.
+    """
     prepared, error = _prepare(request, "json")
     if error:
         return error
-    result, etag = prepared
+    result, etag, bbox, zoom = prepared
+    columns = ["id", "lat", "lng", "type", "name", "address", "distance_m"]
+    if bbox is not None and result.count > MAX_POINTS:
+        data = {
+            "count": result.count,
+            "query": result.querystring,
+            "columns": columns,
+            "providers": [],
+            "clusters": _clusters(result, _cell_degrees(bbox, zoom)),
+        }
+        return _finish(_json(data), etag, result.params)
     english = _english()
     items = []
     for pid, lat, lng, type_code, name, name_en, address in result.rows:
@@ -240,7 +318,7 @@ def providers_json(request):
     data = {
         "count": result.count,
         "query": result.querystring,
-        "columns": ["id", "lat", "lng", "type", "name", "address", "distance_m"],
+        "columns": columns,
         "providers": items,
     }
     return _finish(_json(data), etag, result.params)

@@ -86,6 +86,13 @@ def map_page(request):
         if municipality
         else list(settings.LEAFLET_CONFIG["DEFAULT_CENTER"]),
         "zoom": municipality.zoom if municipality else settings.LEAFLET_CONFIG["DEFAULT_ZOOM"],
+        # The first map request asks for this area (bbox); later ones for what is shown.
+        "bounds": [
+            float(municipality.min_lat), float(municipality.min_lng),
+            float(municipality.max_lat), float(municipality.max_lng),
+        ]
+        if municipality
+        else None,
         "apiUrl": reverse("api_json") + "?" + "&".join(
             part for part in (result.querystring, "lang=en" if _english() else "") if part
         ),

@@ -62,3 +62,73 @@ def test_too_many_to_print_is_a_count(client, many, monkeypatch):
     assert "条件をしぼってください" in html and "60 件" in html
     selects = provider_selects(ctx.captured_queries)
     assert selects and all("COUNT(" in s.upper() for s in selects), selects
+
+
+# --- viewport API ---------------------------------------------------------------------------
+
+@pytest.fixture
+def spread():
+    from decimal import Decimal
+
+    made = []
+    for i in range(12):
+        made.append(make_provider(
+            name=f"西{i}", type_code="clinic",
+            latitude=Decimal("35.630000") + Decimal(i) / 10000, longitude=Decimal("139.600000"),
+        ))
+    for i in range(5):
+        made.append(make_provider(
+            name=f"東{i}", type_code="nursing",
+            latitude=Decimal("35.640000"), longitude=Decimal("139.660000") + Decimal(i) / 10000,
+        ))
+    return made
+
+
+def test_bbox_returns_only_the_view(client, spread):
+    body = client.get("/api/providers.json?bbox=139.59,35.62,139.61,35.64&zoom=15").json()
+    assert body["count"] == 12
+    assert sorted(row[4] for row in body["providers"]) == sorted(f"西{i}" for i in range(12))
+    assert "clusters" not in body
+    # the same search keeps working with the view: a type, a keyword
+    assert client.get("/api/providers.json?type=nursing&bbox=139.59,35.62,139.61,35.64").json()["count"] == 0
+    assert client.get("/api/providers.json?q=東&bbox=139.5,35.5,139.8,35.8").json()["count"] == 5
+
+
+def test_zoomed_out_view_gets_clusters_counted_in_sql(client, spread, monkeypatch):
+    from resourcemap import api
+
+    monkeypatch.setattr(api, "MAX_POINTS", 10)
+    with CaptureQueriesContext(connection) as ctx:
+        body = client.get("/api/providers.json?bbox=139.5,35.5,139.8,35.8&zoom=12").json()
+    assert body["count"] == 17
+    assert body["providers"] == []
+    clusters = body["clusters"]
+    assert sorted(n for _lat, _lng, n in clusters) == [5, 12]
+    west = next(c for c in clusters if c[2] == 12)
+    assert west[0] == pytest.approx(35.63055, abs=1e-4) and west[1] == pytest.approx(139.6, abs=1e-6)
+    assert any("GROUP BY" in q["sql"] for q in ctx.captured_queries)
+    # no provider row is read one by one: only COUNT and the grouped query touch the table
+    assert all("COUNT(" in s.upper() for s in provider_selects(ctx.captured_queries))
+    # with an hours filter the clusters are the same, made from the (filtered) rows
+    hours = client.get("/api/providers.json?bbox=139.5,35.5,139.8,35.8&zoom=12&day=0&time=10:00").json()
+    assert sorted(n for _lat, _lng, n in hours["clusters"]) == [5, 12]
+    # zoomed in far enough, cells split the western line of providers
+    fine = client.get("/api/providers.json?bbox=139.5,35.5,139.8,35.8&zoom=20").json()
+    assert len(fine["clusters"]) > 2
+
+
+@pytest.mark.parametrize("query", [
+    "bbox=1,2,3", "bbox=a,b,c,d", "bbox=139.7,35.6,139.6,35.7", "bbox=0,0,0,0", "bbox=-200,0,10,10",
+    "bbox=139.5,35.5,139.8,35.8&zoom=99", "zoom=-1", "zoom=x",
+])
+def test_bad_viewport_is_a_400_with_a_message(client, query):
+    response = client.get(f"/api/providers.json?{query}")
+    assert response.status_code == 400
+    assert response.json()["messages"]
+
+
+def test_viewport_is_part_of_the_etag(client, spread):
+    a = client.get("/api/providers.json?bbox=139.59,35.62,139.61,35.64")
+    b = client.get("/api/providers.json?bbox=139.5,35.5,139.8,35.8")
+    assert a["ETag"] != b["ETag"]
+    assert client.get("/api/providers.json?bbox=139.59,35.62,139.61,35.64", HTTP_IF_NONE_MATCH=a["ETag"]).status_code == 304

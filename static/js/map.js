@@ -51,31 +51,96 @@ function popupHtml(row, columns) {
     `<p><a href="${url}">${escapeHtml(config.strings.detail)}</a></p>`;
 }
 
-async function loadMarkers() {
-  const response = await fetch(config.apiUrl, { headers: { Accept: "application/json" } });
+// The map asks the API only for what it shows: the view (padded) as bbox= with the zoom.
+// Up to the API's point limit it gets providers (clustered here by markercluster); beyond
+// it, counts per grid cell computed by the server. It asks again only when the view leaves
+// what it has, or when it had cell counts and the zoom changed.
+let loaded = null;
+let requestSeq = 0;
+let serverClusters = null;
+
+function viewQuery(bounds, zoom) {
+  const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+  const parts = [
+    clamp(bounds.getWest(), -180, 179.99999), clamp(bounds.getSouth(), -90, 89.99999),
+    clamp(bounds.getEast(), -179.99999, 180), clamp(bounds.getNorth(), -89.99999, 90),
+  ].map((v) => v.toFixed(5));
+  const sep = config.apiUrl.endsWith("?") ? "" : "&";
+  return `${config.apiUrl}${sep}bbox=${parts.join(",")}&zoom=${zoom}`;
+}
+
+function ensurePopup(marker, row, columns) {
+  // One popup per marker only once it is opened (binding every marker doubles the memory).
+  if (!marker.getPopup()) marker.bindPopup(() => popupHtml(row, columns));
+}
+
+function pointMarker(row, columns, icons) {
+  const [id, lat, lng, type, name] = row;
+  icons[type] = icons[type] || iconFor(type);
+  const marker = L.marker([lat, lng], { icon: icons[type], title: name, alt: name, keyboard: true });
+  marker.once("click", () => {
+    if (!marker.getPopup()) {
+      ensurePopup(marker, row, columns);
+      marker.openPopup();
+    }
+  });
+  marker.portalRow = row;
+  marker.portalColumns = columns;
+  markers.set(id, marker);
+  return marker;
+}
+
+function cellMarker([lat, lng, n]) {
+  const marker = L.marker([lat, lng], {
+    icon: clusterIcon({ getChildCount: () => n }), keyboard: true,
+    title: config.strings.cluster.replace("%(n)s", String(n)),
+  });
+  marker.on("click", () => map.setView([lat, lng], Math.min(map.getZoom() + 2, SHOW_ZOOM), { animate: false }));
+  return marker;
+}
+
+async function fetchView(bounds, zoom) {
+  const seq = ++requestSeq;
+  const response = await fetch(viewQuery(bounds, zoom), { headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const data = await response.json();
+  if (seq !== requestSeq) return null; // a newer view was asked for meanwhile
+  return data;
+}
+
+async function draw(data, bounds, zoom) {
+  cluster.clearLayers();
+  serverClusters.clearLayers();
+  markers.clear();
   const icons = {};
   const layers = [];
-  const columns = data.columns;
   for (const row of data.providers) {
-    const [id, lat, lng, type, name] = row;
-    if (lat === null || lng === null) continue;
-    icons[type] = icons[type] || iconFor(type);
-    const marker = L.marker([lat, lng], { icon: icons[type], title: name, alt: name, keyboard: true });
-    marker.bindPopup(() => popupHtml(row, columns));
-    markers.set(id, marker);
-    layers.push(marker);
+    if (row[1] === null || row[2] === null) continue;
+    layers.push(pointMarker(row, data.columns, icons));
   }
   const drawn = new Promise((resolve) => {
     if (!layers.length) resolve();
     else cluster.options.chunkProgress = (done, total) => { if (done >= total) resolve(); };
   });
   cluster.addLayers(layers);
+  const cells = data.clusters || [];
+  for (const cell of cells) serverClusters.addLayer(cellMarker(cell));
   await drawn;
+  loaded = { bounds, zoom, clustered: cells.length > 0 };
   mapEl.dataset.markerCount = String(layers.length);
+  mapEl.dataset.clusterCount = String(cells.length);
   mapEl.dataset.resultCount = String(data.count);
-  setStatus(config.strings.markers.replace("%(n)s", String(layers.length)));
+  setStatus(config.strings.markers.replace("%(n)s", String(cells.length ? data.count : layers.length)));
+  return layers.length;
+}
+
+async function loadMarkers() {
+  // First view: the municipality (or the map's view), so a city-sized search comes whole.
+  const start = config.bounds
+    ? L.latLngBounds([config.bounds[0], config.bounds[1]], [config.bounds[2], config.bounds[3]])
+    : map.getBounds().pad(0.5);
+  const data = await fetchView(start, map.getZoom());
+  const count = await draw(data, start, map.getZoom());
   if (config.point) {
     const centre = [config.point.lat, config.point.lng];
     if (config.point.radius) {
@@ -85,19 +150,31 @@ async function loadMarkers() {
       map.setView(centre, 15, { animate: false });
     }
     L.circleMarker(centre, { radius: 7, color: "#000", weight: 3, fillColor: "#ffd400", fillOpacity: 1, interactive: false }).addTo(map);
-  } else if (layers.length) {
+  } else if (count) {
     // No animation: an animated first zoom can be left half-done when the page is frozen
     // (Back/Forward cache), which then blocks later view changes.
     map.fitBounds(cluster.getBounds(), { padding: [20, 20], maxZoom: 16, animate: false });
   }
+  map.on("moveend", onMoveEnd);
   mapEl.dataset.ready = "1";
   performance.mark("markers-drawn");
   window.portalMap = { map, cluster, markers };
 }
 
+function onMoveEnd() {
+  const view = map.getBounds();
+  const zoom = map.getZoom();
+  if (loaded && loaded.bounds.contains(view) && (!loaded.clustered || loaded.zoom === zoom)) return;
+  const bounds = view.pad(0.5);
+  fetchView(bounds, zoom)
+    .then((data) => (data ? draw(data, bounds, zoom) : null))
+    .catch(() => setStatus(config.strings.loadFailed));
+}
+
 function showMarker(id) {
   const marker = markers.get(id);
   if (!marker) return;
+  ensurePopup(marker, marker.portalRow, marker.portalColumns);
   setView("map", false);
   mapEl.scrollIntoView({ block: "nearest" });
   // Clustering stops at SHOW_ZOOM, so after this jump the marker itself is on the map.
@@ -195,6 +272,7 @@ function init() {
     iconCreateFunction: clusterIcon,
   });
   map.addLayer(cluster);
+  serverClusters = L.layerGroup().addTo(map);
   map.on("popupopen", (event) => {
     const close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
     if (close) close.setAttribute("aria-label", config.strings.closePopup);
