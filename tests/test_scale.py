@@ -78,7 +78,7 @@ def spread():
         ))
     for i in range(5):
         made.append(make_provider(
-            name=f"東{i}", type_code="nursing",
+            name=f"ひがし{i}", type_code="nursing",
             latitude=Decimal("35.640000"), longitude=Decimal("139.660000") + Decimal(i) / 10000,
         ))
     return made
@@ -91,7 +91,7 @@ def test_bbox_returns_only_the_view(client, spread):
     assert "clusters" not in body
     # the same search keeps working with the view: a type, a keyword
     assert client.get("/api/providers.json?type=nursing&bbox=139.59,35.62,139.61,35.64").json()["count"] == 0
-    assert client.get("/api/providers.json?q=東&bbox=139.5,35.5,139.8,35.8").json()["count"] == 5
+    assert client.get("/api/providers.json?q=%E3%81%B2%E3%81%8C%E3%81%97&bbox=139.5,35.5,139.8,35.8").json()["count"] == 5
 
 
 def test_zoomed_out_view_gets_clusters_counted_in_sql(client, spread, monkeypatch):

@@ -137,3 +137,25 @@ def test_without_javascript_the_list_still_works(live_server, browser, providers
     assert page.is_hidden("#map")
     assert page.locator(".result").count() == 3
     context.close()
+
+
+def test_map_asks_only_for_its_view_and_shows_counts_when_zoomed_out(live_server, browser_page, providers, monkeypatch):
+    from resourcemap import api
+
+    monkeypatch.setattr(api, "MAX_POINTS", 5)  # six providers: one too many for points
+    page = browser_page
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/providers.json" in r.url else None)
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("#map[data-ready='1']")
+    assert asked and all("bbox=" in url and "zoom=" in url for url in asked)
+    assert int(page.get_attribute("#map", "data-marker-count")) == 0
+    assert int(page.get_attribute("#map", "data-cluster-count")) >= 1
+    label = page.get_attribute(".leaflet-marker-icon", "title")
+    assert re.fullmatch(r"近くの\d+件。押すと地図を拡大します", label)
+    # Closer in, around the 24h stations of 用賀, the map asks again and draws points.
+    page.evaluate("window.portalMap.map.setView([35.6265, 139.6345], 17, { animate: false })")
+    page.wait_for_function("Number(document.getElementById('map').dataset.markerCount) > 0")
+    assert int(page.get_attribute("#map", "data-marker-count")) <= 5
+    assert len(asked) >= 2
+    assert page.console_errors == []
