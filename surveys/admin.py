@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from jobs import runner
 from jobs.models import Job
 from resourcemap import providers as provider_service
-from resourcemap.models import Provider, ProviderChange
+from resourcemap.models import ProviderChange
 
 from . import emails, letters, services
 from .models import (
@@ -414,12 +414,18 @@ class ResponseAdmin(admin.ModelAdmin):
                 raise PermissionDenied
             action = request.POST.get("action")
             note = (request.POST.get("review_note") or "").strip()
+            # The provider version this page showed: what others saved after it is not undone.
+            version = request.POST.get("provider_version") or ""
+            base_version = int(version) if version.isdigit() and len(version) < 10 else None
             try:
+                if action in ("approve", "approve_all") and base_version is None:
+                    raise ValidationError(_("この画面は古くなっています。開き直してから承認してください。"))
                 if action == "approve":
                     services.approve_response(response=response, keys=request.POST.getlist("keys"),
-                                              user=request.user, note=note)
+                                              user=request.user, note=note, base_version=base_version)
                 elif action == "approve_all":
-                    services.approve_response(response=response, keys=None, user=request.user, note=note)
+                    services.approve_response(response=response, keys=None, user=request.user, note=note,
+                                              base_version=base_version)
                 elif action == "reject":
                     if not note:
                         raise ValidationError(_("差し戻しの理由を書いてください（事業所に伝わります）。"))
@@ -428,6 +434,8 @@ class ResponseAdmin(admin.ModelAdmin):
                     raise ValidationError(_("操作を選んでください。"))
             except services.ResponseLocked:
                 errors.append(_("この回答は確認済みです。"))
+            except provider_service.ProviderConflict as error:
+                errors.extend(error.lines())
             except ValidationError as error:
                 if hasattr(error, "error_dict"):
                     for key, msgs in error.message_dict.items():
@@ -509,21 +517,16 @@ class RegistrationAdmin(admin.ModelAdmin):
     def approve(self, request, queryset):
         done = 0
         for registration in queryset.filter(status=Registration.Status.NEW).select_related("provider"):
-            source = _("新規登録の申込を承認: %(who)s") % {"who": request.user.get_username()}
             try:
-                provider_service.provider_update(
-                    provider=registration.provider,
-                    changes={"status": Provider.Status.ACTIVE, "last_confirmed_on": timezone.localdate(),
-                             "last_confirmed_source": source[:200]},
-                    actor_kind=ProviderChange.Actor.STAFF, user=request.user, source=source,
-                )
+                services.approve_registration(registration=registration, user=request.user)
+            except services.RegistrationReviewed:
+                continue  # another staff member was quicker
+            except provider_service.ProviderConflict as error:
+                self.message_user(request, f"{registration.provider}: {' '.join(error.lines())}", messages.ERROR)
+                continue
             except ValidationError as error:
                 self.message_user(request, f"{registration.provider}: {'; '.join(error.messages)}", messages.ERROR)
                 continue
-            registration.status = Registration.Status.APPROVED
-            registration.reviewed_by = request.user
-            registration.reviewed_at = timezone.now()
-            registration.save()
             done += 1
         self.message_user(request, _("%(n)s 件を公開しました。") % {"n": done})
 

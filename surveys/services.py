@@ -25,7 +25,7 @@ from resourcemap import providers as provider_service
 from resourcemap.models import Capability, Provider, ProviderChange
 
 from . import tokens
-from .models import FIELD_KEYS, FIELD_LABELS, Invitation, Response, SurveyRound
+from .models import FIELD_KEYS, FIELD_LABELS, Invitation, Registration, Response, SurveyRound
 
 PLAIN_FIELDS = tuple(k for k in FIELD_KEYS if k not in (
     "location", "capabilities", "opening_periods", "hours_exceptions"))
@@ -430,9 +430,13 @@ def approval_source(response: Response, user) -> str:
 
 
 @transaction.atomic
-def approve_response(*, response: Response, keys: Iterable[str] | None, user, note: str = "") -> Response:
+def approve_response(
+    *, response: Response, keys: Iterable[str] | None, user, note: str = "", base_version: int | None = None
+) -> Response:
     """Apply the chosen keys (all changed keys when ``None``) and confirm the record.
 
+    ``base_version`` is the provider version the review page showed: a field changed after
+    that, and proposed differently, raises ``ProviderConflict`` (see ``provider_update``).
     Raises ValidationError (nothing saved) when the result would be invalid.
     """
     response = Response.objects.select_for_update().select_related("survey_round", "provider").get(
@@ -453,7 +457,7 @@ def approve_response(*, response: Response, keys: Iterable[str] | None, user, no
         args["changes"]["last_confirmed_source"] = public_source[:200]
         provider_service.provider_update(
             provider=provider, actor_kind=ProviderChange.Actor.SURVEY, user=user, source=source,
-            **args,
+            base_version=base_version, **args,
         )
     else:
         # provider_confirm uses one text for history and last-confirmed; the approving staff
@@ -505,3 +509,46 @@ def bulk_approve_no_change(responses, *, user) -> tuple[int, int]:
         approve_response(response=response, keys=None, user=user)
         approved += 1
     return approved, skipped
+
+
+# ---------------------------------------------------------------------------------------------
+# New registrations
+
+# A registration is reviewed against what the applicant sent: the provider's first version.
+REGISTRATION_BASE_VERSION = 1
+
+
+class RegistrationReviewed(Exception):
+    """The registration was approved or rejected already (e.g. by another staff member)."""
+
+
+@transaction.atomic
+def approve_registration(*, registration: Registration, user) -> Registration:
+    """Publish a newly registered provider: the provider and the registration in one transaction.
+
+    The registration row is locked, so two staff approving at once publish it once (the other
+    gets ``RegistrationReviewed``). Corrections staff made to the provider meanwhile are kept;
+    if its status was changed meanwhile (e.g. to 廃止), ``ProviderConflict`` is raised and
+    nothing is saved.
+    """
+    registration = (
+        Registration.objects.select_for_update(of=("self",)).select_related("provider").get(pk=registration.pk)
+    )
+    if registration.status != Registration.Status.NEW:
+        raise RegistrationReviewed
+    source = _("新規登録の申込を承認: %(who)s") % {"who": user.get_username()}
+    provider_service.provider_update(
+        provider=registration.provider,
+        changes={
+            "status": Provider.Status.ACTIVE,
+            "last_confirmed_on": timezone.localdate(),
+            "last_confirmed_source": source[:200],
+        },
+        actor_kind=ProviderChange.Actor.STAFF, user=user, source=source,
+        base_version=REGISTRATION_BASE_VERSION,
+    )
+    registration.status = Registration.Status.APPROVED
+    registration.reviewed_by = user
+    registration.reviewed_at = timezone.now()
+    registration.save()
+    return registration

@@ -57,7 +57,7 @@ def test_full_round_trip(client, staff_client, issue, staff_user):
     assert "03-9999-8888" in review_text and "看取り・ターミナルケア:12" in review_text
     done = staff_client.post(
         reverse("admin:surveys_response_change", args=[response.pk]),
-        {"action": "approve", "keys": ["phone"]},
+        {"action": "approve", "keys": ["phone"], "provider_version": review.context["provider"].version},
     )
     assert done.status_code == 302
     response.refresh_from_db()
