@@ -418,7 +418,8 @@ class ResponseAdmin(admin.ModelAdmin):
             version = request.POST.get("provider_version") or ""
             base_version = int(version) if version.isdigit() and len(version) < 10 else None
             try:
-                if action in ("approve", "approve_all") and base_version is None:
+                # A "no change" answer only confirms the record: no field to compare.
+                if action in ("approve", "approve_all") and base_version is None and services.changed_rows(response):
                     raise ValidationError(_("この画面は古くなっています。開き直してから承認してください。"))
                 if action == "approve":
                     services.approve_response(response=response, keys=request.POST.getlist("keys"),
