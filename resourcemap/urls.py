@@ -2,19 +2,20 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from resourcemap import api, opendata_views, print_views, views
+from resourcemap import api, indicators_views, opendata_views, print_views, views
 
 admin.site.site_header = "在宅療養資源マップ 管理画面"
 admin.site.site_title = "在宅療養資源マップ 管理"
 admin.site.index_title = "区職員メニュー"
 
-urlpatterns = [
+urlpatterns = indicators_views.admin_urlpatterns + [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/providers.geojson", api.providers_geojson, name="api_geojson"),
     path("api/providers.json", api.providers_json, name="api_json"),
     path("api/geocode", api.geocode, name="api_geocode"),
     path("opendata/providers.csv", opendata_views.providers_csv, name="opendata_csv"),
+    path("opendata/indicators.csv", indicators_views.public_csv, name="opendata_indicators_csv"),
 ]
 
 urlpatterns += i18n_patterns(
@@ -26,6 +27,7 @@ urlpatterns += i18n_patterns(
     path("providers/<int:pk>/sheet/", print_views.provider_sheet, name="provider_sheet"),
     path("providers/<int:pk>/sheet/pdf/", print_views.provider_sheet_pdf, name="provider_sheet_pdf"),
     path("opendata/", opendata_views.opendata_page, name="opendata"),
+    path("indicators/", indicators_views.public_page, name="indicators"),
     path("flyer/", print_views.flyer, name="flyer"),
     path("flyer/pdf/", print_views.flyer_pdf, name="flyer_pdf"),
     path("flyer/qr.svg", print_views.flyer_qr_svg, name="flyer_qr_svg"),

@@ -60,3 +60,8 @@ class Command(BaseCommand):
         for code in ProviderType.objects.order_by("sort_order", "code").values_list("code", flat=True):
             if created.get(code):
                 self.stdout.write(f"  {names[code]}: {created[code]}")
+        from resourcemap.indicators import load_demo_populations
+
+        added = load_demo_populations()
+        if added:
+            self.stdout.write(_("架空の人口（デモ）を%(count)d地区に登録しました。") % {"count": added})
