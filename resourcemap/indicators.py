@@ -13,11 +13,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, IntegerField, Q, Value
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -116,59 +117,102 @@ def moment_for(day: dt.date) -> dt.datetime:
     return timezone.make_aware(next_day, timezone.get_current_timezone())
 
 
+_CODE_RE = re.compile(r"\s*([a-z0-9_]+)")
+
+
 def _parse_capabilities(text: str | None, cap_ids: dict[str, int]) -> set[int]:
     """Capability ids from the history text ``h24; mitori:12; psychiatry(note)``."""
     found: set[int] = set()
     for part in (text or "").split(";"):
-        part = part.strip()
-        code = ""
-        for ch in part:
-            if ch.isascii() and (ch.isalnum() or ch == "_"):
-                code += ch
-            else:
-                break
-        if code in cap_ids:
-            found.add(cap_ids[code])
+        match = _CODE_RE.match(part)
+        if match and match.group(1) in cap_ids:
+            found.add(cap_ids[match.group(1)])
     return found
 
 
 def counts_at(moments: list[dt.datetime]) -> dict[dt.datetime, Counter]:
     """Published counts as they were at each moment, from today's rows and the change history.
 
-    Four queries whatever the number of moments: providers, capabilities, codes, and the
-    relevant changes after the earliest moment.
+    Starts from today's counts and walks back through the relevant events after the earliest
+    moment (changes of type, 地区, status or capabilities, and creations), newest first: each
+    event takes the provider's contribution out, restores its earlier state and puts it back.
+    A constant number of queries whatever the number of moments or providers.
     """
     if not moments:
         return {}
     ordered = sorted(set(moments), reverse=True)
+    earliest = ordered[-1]
     type_ids = dict(ProviderType.objects.values_list("code", "id"))
     area_ids = dict(Area.objects.values_list("code", "id"))
     cap_ids = dict(Capability.objects.values_list("code", "id"))
-    states: dict[int, list] = {}
-    for pk, type_id, area_id, status, created in Provider.objects.order_by().values_list(
-        "id", "provider_type_id", "area_id", "status", "created_at"
-    ):
-        states[pk] = [type_id, area_id, status, set(), created]
+    public = {str(s) for s in Provider.PUBLIC_STATUSES}
+    # state: [type id, 地区 id, status, capability ids, exists]
+    states: dict[int, list] = {
+        pk: [type_id, area_id, status, set(), True]
+        for pk, type_id, area_id, status in Provider.objects.order_by().values_list(
+            "id", "provider_type_id", "area_id", "status"
+        )
+    }
     for provider_id, cap_id in ProviderCapability.objects.order_by().values_list(
         "provider_id", "capability_id"
     ):
         states[provider_id][3].add(cap_id)
-    history = (
-        ProviderChange.objects.filter(changed_at__gte=ordered[-1])
-        .exclude(action=ProviderChange.Action.CREATE)
-        .filter(changes__has_any_keys=list(HISTORY_KEYS))
-        .order_by("-changed_at", "-pk")
-        .values_list("provider_id", "changed_at", *(f"changes__{k}" for k in HISTORY_KEYS))
-    )
-    public = {str(s) for s in Provider.PUBLIC_STATUSES}
+
+    def bucket(field: str) -> Case:
+        """Index of the newest moment an event is at or after (no datetimes read back)."""
+        return Case(
+            *(When(**{f"{field}__gte": m}, then=Value(i)) for i, m in enumerate(ordered)),
+            output_field=IntegerField(),
+        )
+
+    # (bucket, 0 = change | 1 = creation, order, provider, type, 地区, status, capabilities)
+    events: list[tuple] = [
+        (b, 0, n, pk, *(diff.get(k) for k in HISTORY_KEYS))
+        for n, (pk, b, diff) in enumerate(
+            ProviderChange.objects.filter(changed_at__gte=earliest)
+            .exclude(action=ProviderChange.Action.CREATE)
+            .filter(changes__has_any_keys=list(HISTORY_KEYS))
+            .annotate(bucket=bucket("changed_at"))
+            .order_by("-changed_at", "-pk")
+            .values_list("provider_id", "bucket", "changes")
+        )
+    ]
+    events += [
+        (b, 1, 0, pk, None, None, None, None)
+        for pk, b in Provider.objects.filter(created_at__gte=earliest)
+        .annotate(bucket=bucket("created_at"))
+        .order_by()
+        .values_list("id", "bucket")
+    ]
+    # Per moment: changes newest first, then creations (a provider's oldest event).
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    parsed: dict[str, set[int]] = {}
+
+    counts: Counter = Counter()
+
+    def contribute(state, sign: int) -> None:
+        type_id, area_id, status, caps, exists = state
+        if not exists or type_id is None or status not in public:
+            return
+        counts[(type_id, ALL, area_id)] += sign
+        for cap_id in caps:
+            counts[(type_id, cap_id, area_id)] += sign
+
+    for state in states.values():
+        contribute(state, 1)
     results: dict[dt.datetime, Counter] = {}
-    changes = iter(history)
-    pending = next(changes, None)
-    for moment in ordered:
-        while pending is not None and pending[1] >= moment:
-            provider_id, _when, ptype, area, status, caps = pending
-            state = states.get(provider_id)
-            if state is not None:
+    index = 0
+    for number, moment in enumerate(ordered):
+        while index < len(events) and events[index][0] == number:
+            _b, is_creation, _n, pk, ptype, area, status, caps = events[index]
+            index += 1
+            state = states.get(pk)
+            if state is None:
+                continue
+            contribute(state, -1)
+            if is_creation:
+                state[4] = False
+            else:
                 if ptype:
                     state[0] = type_ids.get(ptype[0])
                 if area:
@@ -176,16 +220,12 @@ def counts_at(moments: list[dt.datetime]) -> dict[dt.datetime, Counter]:
                 if status:
                     state[2] = status[0]
                 if caps:
-                    state[3] = _parse_capabilities(caps[0], cap_ids)
-            pending = next(changes, None)
-        counts: Counter = Counter()
-        for type_id, area_id, status, caps, created in states.values():
-            if created >= moment or status not in public or type_id is None:
-                continue
-            counts[(type_id, ALL, area_id)] += 1
-            for cap_id in caps:
-                counts[(type_id, cap_id, area_id)] += 1
-        results[moment] = counts
+                    text = caps[0] or ""
+                    if text not in parsed:
+                        parsed[text] = _parse_capabilities(text, cap_ids)
+                    state[3] = set(parsed[text])
+            contribute(state, 1)
+        results[moment] = +counts
     return results
 
 
