@@ -173,25 +173,25 @@ def _gaps(ref, rolled) -> list[dict]:
     return out
 
 
-def _chart(label: str, series: list[tuple[str, int]]) -> dict:
+def _chart(label: str, series: list[tuple[str, str, int]]) -> dict:
     """A small bar chart as SVG geometry (value printed on every bar: readable in black and white)."""
-    width, height, top, bottom = 300, 120, 18, 28
+    width, height, top, bottom = 240, 120, 18, 26
     n = max(len(series), 1)
     slot = width / n
-    peak = max([v for _l, v in series] + [1])
+    peak = max([v for _l, _s, v in series] + [1])
     bars = []
-    for i, (name, value) in enumerate(series):
+    for i, (name, short, value) in enumerate(series):
         h = (height - top - bottom) * value / peak
         bars.append({
             "x": round(i * slot + slot * 0.2, 1), "w": round(slot * 0.6, 1),
             "y": round(height - bottom - h, 1), "h": round(h, 1),
-            "cx": round(i * slot + slot / 2, 1), "label": name, "value": value,
+            "cx": round(i * slot + slot / 2, 1), "label": name, "short": short, "value": value,
             "ty": round(height - bottom - h - 4, 1),
             "last": i == len(series) - 1,
         })
-    text = "、".join(_("%(when)s: %(n)d件") % {"when": name, "n": value} for name, value in series)
+    text = "、".join(_("%(when)s: %(n)d件") % {"when": name, "n": value} for name, _s, value in series)
     return {"label": label, "bars": bars, "width": width, "height": height,
-            "base": height - bottom, "text": text, "label_y": height - bottom + 14}
+            "base": height - bottom, "text": text, "label_y": height - bottom + 13}
 
 
 def _coverage_rows(ref, cov, only_type=None) -> tuple[list[dict], list[dict]]:
@@ -230,13 +230,16 @@ def context(request, *, staff: bool) -> dict:
         points = ind.chart_points(today, point, opts.get("rounds", []))
         past = ind.counts_at([p.moment for p in points] + [point.moment])
         previous = ind.rollup(past[point.moment], ref)
-        series_rolled = [(p.label, ind.rollup(past[p.moment], ref)) for p in points]
+        series_rolled = [
+            (p.label, p.label[:7] if p.round_id else f"{p.day:%Y-%m}", ind.rollup(past[p.moment], ref))
+            for p in points
+        ]
         ctx["point"] = point
         ctx["headline"] = _headline(ref, rolled, previous, point)
         charts = []
         for ki in ref.key_indicators:
-            series = [(name, ind.key_count(r, ref, ki, ind.WARD)) for name, r in series_rolled]
-            series.append((_("今日"), ind.key_count(rolled, ref, ki, ind.WARD)))
+            series = [(name, short, ind.key_count(r, ref, ki, ind.WARD)) for name, short, r in series_rolled]
+            series.append((_("今日"), _("今日"), ind.key_count(rolled, ref, ki, ind.WARD)))
             charts.append(_chart(_key_label(ki), series))
         ctx["charts"] = charts
         ctx["gaps"] = _gaps(ref, rolled)

@@ -406,3 +406,9 @@ def test_tidy_rows_helper_counts_every_combination(ward):
     assert len(rows) == combos * areas
     assert Provider.objects.count() == len(ward)
     assert ProviderChange.objects.count() >= len(ward)
+
+
+def test_admin_home_links_to_the_indicators(staff_client):
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin_indicators") in html
+    assert "区職員メニュー" in html  # the normal admin home is still there
