@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -52,7 +52,7 @@ class Municipality(LocalizedNameMixin, models.Model):
     code = models.CharField(
         _("全国地方公共団体コード"), max_length=6, unique=True,
         validators=[municipality_code_validator],
-        help_text=_("6桁（検査数字付き）。世田谷区は 131121。"),
+        help_text=_("6桁（検査数字付き）。manage.py start_reference が計算します。"),
     )
     name = models.CharField(_("名称"), max_length=50)
     name_en = models.CharField(_("名称（英語）"), max_length=80, blank=True)
@@ -77,6 +77,30 @@ class Municipality(LocalizedNameMixin, models.Model):
     data_license = models.CharField(
         _("公開データのライセンス"), max_length=100, default="CC BY 4.0"
     )
+    # Words that differ between municipalities (shown on public and staff pages).
+    district_label = models.CharField(
+        _("地区の呼び名"), max_length=60, default="地区",
+        help_text=_("地図の絞り込みに出る名前（例: 地区（まちづくりセンターの区域））。"),
+    )
+    district_label_en = models.CharField(_("地区の呼び名（英語）"), max_length=80, blank=True)
+    place_examples = models.CharField(
+        _("場所の例"), max_length=120, blank=True,
+        help_text=_("「近くの場所」の入力例（例: 用賀、世田谷区用賀4丁目、下北沢駅）。"),
+    )
+    place_examples_en = models.CharField(_("場所の例（英語）"), max_length=160, blank=True)
+    staff_title = models.CharField(
+        _("職員の呼び名"), max_length=30, default="職員", help_text=_("例: 区職員、市職員")
+    )
+    staff_title_en = models.CharField(_("職員の呼び名（英語）"), max_length=40, blank=True)
+    office_name = models.CharField(
+        _("担当者の呼び名"), max_length=40, default="担当者",
+        help_text=_("区民・事業所向けの文に出る名前（例: 区の担当者、市の担当者）。"),
+    )
+    office_name_en = models.CharField(_("担当者の呼び名（英語）"), max_length=60, blank=True)
+    geometry_derived = models.BooleanField(
+        _("地図の範囲を事業所から計算"), default=False,
+        help_text=_("参照ファイルに地図の中心・範囲がないとき、取り込んだ事業所の位置から計算し直します。"),
+    )
 
     class Meta:
         verbose_name = _("自治体")
@@ -91,10 +115,49 @@ class Municipality(LocalizedNameMixin, models.Model):
             return self.map_title_en
         return self.map_title
 
+    def _localized(self, name: str) -> str:
+        if (get_language() or "ja").startswith("en") and getattr(self, f"{name}_en"):
+            return getattr(self, f"{name}_en")
+        return getattr(self, name)
+
+    @property
+    def display_district_label(self) -> str:
+        return self._localized("district_label")
+
+    @property
+    def display_place_examples(self) -> str:
+        return self._localized("place_examples")
+
+    @property
+    def display_staff_title(self) -> str:
+        return self._localized("staff_title")
+
+    @property
+    def display_office_name(self) -> str:
+        return self._localized("office_name")
+
     @classmethod
     def current(cls) -> Municipality | None:
-        """The municipality this deployment serves (the first one)."""
-        return cls.objects.order_by("pk").first()
+        """The municipality this deployment serves.
+
+        ``MUNICIPALITY_CODE`` (setting / environment variable) chooses it explicitly; without
+        it the only row is used. Several rows and no setting is a configuration error, never
+        a silent choice of the first one.
+        """
+        code = getattr(settings, "MUNICIPALITY_CODE", "")
+        if code:
+            found = cls.objects.filter(code=code).first()
+            if found is None and cls.objects.exists():
+                raise ImproperlyConfigured(
+                    f"MUNICIPALITY_CODE={code} is not loaded; run manage.py load_reference with its file."
+                )
+            return found
+        rows = list(cls.objects.order_by("pk")[:2])
+        if len(rows) > 1:
+            raise ImproperlyConfigured(
+                "Several municipalities are loaded: set MUNICIPALITY_CODE to the one this site serves."
+            )
+        return rows[0] if rows else None
 
     def contains(self, lat: float | Decimal, lng: float | Decimal) -> bool:
         lat, lng = float(lat), float(lng)
@@ -126,6 +189,10 @@ class Area(LocalizedNameMixin, models.Model):
     )
     center_lat = models.DecimalField(_("中心（緯度）"), max_digits=9, decimal_places=6)
     center_lng = models.DecimalField(_("中心（経度）"), max_digits=9, decimal_places=6)
+    center_derived = models.BooleanField(
+        _("中心を事業所から計算"), default=False,
+        help_text=_("参照ファイルに中心がないとき、この地区の事業所の位置から計算し直します。"),
+    )
     sort_order = models.PositiveSmallIntegerField(_("並び順"), default=0)
 
     class Meta:

@@ -74,6 +74,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -791,7 +792,11 @@ class _Importer:
         if layout == NAVII:
             lowered = (file_name or "").lower()
             self.navii_file_kind = next((kind for word, kind in NAVII_FILE_KINDS if word in lowered), "")
-        self.districts = list(Area.objects.filter(level=Area.Level.DISTRICT))
+        # District centres still waiting to be derived from providers are not real positions.
+        self.districts = [
+            a for a in Area.objects.filter(level=Area.Level.DISTRICT).annotate(located=Count("providers"))
+            if not a.center_derived or a.located
+        ]
         self.district_table = DistrictTable(self.municipality)
         self.seen: dict[tuple, int] = {}
         self.today = timezone.localdate()
@@ -1154,6 +1159,13 @@ def import_file(
         report.left_out_rows = {line: rows_by_line[line] for line in sorted(bad_lines) if line in rows_by_line}
         if not report.committed:
             transaction.set_rollback(True)
+        elif importer.municipality is not None and (
+            importer.municipality.geometry_derived or any(a.center_derived for a in importer.districts)
+            or Area.objects.filter(center_derived=True).exists()
+        ):
+            from .reference import derive_geometry
+
+            derive_geometry()  # a minimal reference file: centre and bounds from the providers
     report.seconds = time.monotonic() - started
     return report
 

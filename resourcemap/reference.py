@@ -7,11 +7,13 @@ municipality can edit its copy of ``fixtures/reference.json`` and load it again.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Avg, Max, Min
 
 from .models import (
     Area,
@@ -20,6 +22,7 @@ from .models import (
     DistrictTown,
     KeyIndicator,
     Municipality,
+    Provider,
     ProviderType,
 )
 
@@ -33,13 +36,29 @@ STAFF_APPS = ("resourcemap", "surveys", "jobs")
 @transaction.atomic
 def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    muni = data["municipality"]
+    muni = dict(data["municipality"])
+    if any(muni.get(key) in (None, "") for key in GEOMETRY_KEYS):
+        # A minimal file: map centre and bounds come from the imported providers later.
+        muni.update({k: v for k, v in JAPAN_GEOMETRY.items() if muni.get(k) in (None, "")})
+        muni["geometry_derived"] = True
+        muni.setdefault("zoom", 12)
+    else:
+        muni.setdefault("geometry_derived", False)
     Municipality.objects.update_or_create(code=muni["code"], defaults=muni)
+    municipality = Municipality.objects.get(code=muni["code"])
 
+    town_rows = list((data.get("district_towns") or {}).get("rows") or [])
     for row in sorted(data["areas"], key=lambda r: r["level"] != "region"):
         row = dict(row)
-        parent = row.pop("parent")
+        parent = row.pop("parent", None)
         row["parent"] = Area.objects.get(code=parent) if parent else None
+        # Towns may be listed with the district itself in a minimal file.
+        town_rows.extend({"town": t, "chome": "", "district": row["code"]} for t in row.pop("towns", []))
+        if row.get("center_lat") in (None, "") or row.get("center_lng") in (None, ""):
+            row["center_lat"], row["center_lng"] = municipality.center_lat, municipality.center_lng
+            row["center_derived"] = True
+        else:
+            row.setdefault("center_derived", False)
         Area.objects.update_or_create(code=row.pop("code"), defaults=row)
 
     for row in data["provider_types"]:
@@ -64,13 +83,14 @@ def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
         )
 
     # 町丁目 -> 地区 (optional): {"source": "...", "rows": [{"town", "chome", "district"}]}.
-    towns = (data.get("district_towns") or {}).get("rows") or []
+    towns = town_rows
     areas = {a.code: a for a in Area.objects.filter(level=Area.Level.DISTRICT)}
     for row in towns:
         DistrictTown.objects.update_or_create(
             town=row["town"], chome=row.get("chome", ""), defaults={"district": areas[row["district"]]}
         )
 
+    derive_geometry()
     ensure_staff_groups()
     DataVersion.bump()  # names in cached pages and API answers may have changed
     return {
@@ -80,6 +100,49 @@ def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
         "key_indicators": len(data.get("key_indicators", [])),
         "district_towns": len(towns),
     }
+
+
+GEOMETRY_KEYS = ("center_lat", "center_lng", "min_lat", "max_lat", "min_lng", "max_lng")
+# Placeholder for a minimal reference file until providers with coordinates are imported.
+JAPAN_GEOMETRY = {
+    "center_lat": "36.200000", "center_lng": "138.250000",
+    "min_lat": "20.000000", "max_lat": "46.000000", "min_lng": "122.000000", "max_lng": "154.000000",
+}
+BOUNDS_MARGIN = Decimal("0.02")  # about 2 km around the outermost provider
+
+
+def derive_geometry() -> bool:
+    """Map centre/bounds and district centres marked as derived, from the providers' positions.
+
+    Returns True when something was recomputed. Values given in the reference file are never
+    changed."""
+    changed = False
+    located = Provider.objects.exclude(latitude=None).exclude(status=Provider.Status.CLOSED)
+    for municipality in Municipality.objects.filter(geometry_derived=True):
+        stats = located.aggregate(
+            lat=Avg("latitude"), lng=Avg("longitude"), min_lat=Min("latitude"), max_lat=Max("latitude"),
+            min_lng=Min("longitude"), max_lng=Max("longitude"),
+        )
+        if stats["lat"] is None:
+            continue
+        q = Decimal("0.000001")
+        municipality.center_lat, municipality.center_lng = Decimal(stats["lat"]).quantize(q), Decimal(stats["lng"]).quantize(q)
+        municipality.min_lat = (stats["min_lat"] - BOUNDS_MARGIN).quantize(q)
+        municipality.max_lat = (stats["max_lat"] + BOUNDS_MARGIN).quantize(q)
+        municipality.min_lng = (stats["min_lng"] - BOUNDS_MARGIN).quantize(q)
+        municipality.max_lng = (stats["max_lng"] + BOUNDS_MARGIN).quantize(q)
+        municipality.save()
+        changed = True
+    for area in Area.objects.filter(center_derived=True):
+        filter_key = "area__parent" if area.level == Area.Level.REGION else "area"
+        stats = located.filter(**{filter_key: area}).aggregate(lat=Avg("latitude"), lng=Avg("longitude"))
+        if stats["lat"] is None:
+            continue
+        q = Decimal("0.000001")
+        area.center_lat, area.center_lng = Decimal(stats["lat"]).quantize(q), Decimal(stats["lng"]).quantize(q)
+        area.save(update_fields=["center_lat", "center_lng"])
+        changed = True
+    return changed
 
 
 def ensure_staff_groups() -> None:

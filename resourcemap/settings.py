@@ -41,6 +41,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Absolute base URL of the public portal. QR codes, letters and e-mails use this and never
 # the Host header of a request, which a client controls.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The municipality this site serves (全国地方公共団体コード); needed only when several are loaded.
+MUNICIPALITY_CODE = os.environ.get("MUNICIPALITY_CODE", "").strip()
 
 INSTALLED_APPS = [
     "resourcemap.apps.PortalAdminConfig",

@@ -3,10 +3,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from resourcemap import api, indicators_views, opendata_views, print_views, views
+from resourcemap.context_processors import staff_menu_title
 
 admin.site.site_header = "在宅療養資源マップ 管理画面"
 admin.site.site_title = "在宅療養資源マップ 管理"
-admin.site.index_title = "区職員メニュー"
+admin.site.index_title = staff_menu_title  # e.g. 区職員メニュー, from the municipality data
 
 urlpatterns = indicators_views.admin_urlpatterns + [
     path("i18n/", include("django.conf.urls.i18n")),
