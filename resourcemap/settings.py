@@ -125,8 +125,15 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "resourcemap_cache",
-    }
+    },
+    # Rendered public pages, per process (keys hold the data version, so nothing goes stale).
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "resourcemap-pages",
+        "OPTIONS": {"MAX_ENTRIES": 200},
+    },
 }
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

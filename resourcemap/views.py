@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.cache import caches
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from . import geocoding, search
 from . import hours as hours_mod
-from .models import Area, Capability, Municipality, Provider, ProviderType, Weekday
+from .models import Area, Capability, DataVersion, Municipality, Provider, ProviderType, Weekday
 from .templatetags.portal import icon_svg
 
 PAGE_SIZE = 50
@@ -57,6 +62,48 @@ def _place_redirect(request):
     return HttpResponseRedirect(request.path + ("?" + query if query else "")), None, near
 
 
+# The rendered front page is kept per process for a minute, per URL, language and data
+# version (so any write shows at once); the CSRF token is put in per request.
+CSRF_PLACEHOLDER = "csrf0placeholder0" * 4
+
+
+def cached_page(view):
+    """Serve repeated anonymous GETs of a public page from the page cache.
+
+    The key holds the full path, the language, the data version and the current minute (the
+    pages show what is open now). Staff, pending messages and non-200 answers bypass it.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        seconds = settings.PAGE_CACHE_SECONDS
+        if (
+            not seconds
+            or request.method != "GET"
+            or request.user.is_authenticated
+            or len(messages.get_messages(request))
+        ):
+            return view(request, *args, **kwargs)
+        minute = timezone.localtime().strftime("%Y%m%d%H%M")
+        raw = "|".join((request.get_full_path(), get_language() or "", DataVersion.current(), minute))
+        key = "page:" + hashlib.sha256(raw.encode()).hexdigest()
+        store = caches["pages"]
+        hit = store.get(key)
+        if hit is None:
+            request.csrf_placeholder = True
+            response = view(request, *args, **kwargs)
+            if response.status_code != 200 or getattr(response, "streaming", False):
+                return response
+            hit = (response.content, response["Content-Type"])
+            if CSRF_PLACEHOLDER.encode() in hit[0]:
+                store.set(key, hit, seconds)
+        body, content_type = hit
+        return HttpResponse(body.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode()), content_type=content_type)
+
+    return wrapper
+
+
+@cached_page
 def map_page(request):
     place_error = None
     near_text = None
@@ -137,6 +184,8 @@ def map_page(request):
         "near_text": near_text if near_text is not None else result.params.get("place", ""),
         "map_config": map_config,
     }
+    if getattr(request, "csrf_placeholder", False):
+        context["csrf_token"] = CSRF_PLACEHOLDER  # replaced per request by cached_page
     return render(request, "resourcemap/map.html", context)
 
 

@@ -133,3 +133,56 @@ def test_viewport_is_part_of_the_etag(client, spread):
     b = client.get("/api/providers.json?bbox=139.5,35.5,139.8,35.8")
     assert a["ETag"] != b["ETag"]
     assert client.get("/api/providers.json?bbox=139.59,35.62,139.61,35.64", HTTP_IF_NONE_MATCH=a["ETag"]).status_code == 304
+
+
+# --- front page cache -----------------------------------------------------------------------
+
+def test_front_page_is_served_from_the_page_cache_until_data_changes(client, many):
+    import time_machine
+
+    from resourcemap import providers
+    from resourcemap.models import Provider, ProviderChange
+
+    with time_machine.travel("2026-12-01 10:00:05 +09:00", tick=False):
+        first = client.get("/")
+        assert "診療所00" in first.content.decode()
+        with CaptureQueriesContext(connection) as ctx:
+            again = client.get("/")
+        assert again.status_code == 200
+        assert again.content.decode().count("診療所") == first.content.decode().count("診療所")
+        # one read of the data version (and the municipality-free session/CSRF work): no search
+        assert not provider_selects(ctx.captured_queries), ctx.captured_queries
+        provider = Provider.objects.get(name="診療所00")
+        providers.provider_update(
+            provider=provider, changes={"name": "改名診療所"},
+            actor_kind=ProviderChange.Actor.SYSTEM, source="test",
+        )
+        changed = client.get("/").content.decode()
+        assert "改名診療所" in changed
+    # the next minute is rendered again (the page shows what is open now)
+    with time_machine.travel("2026-12-01 10:01:05 +09:00", tick=False):
+        with CaptureQueriesContext(connection) as ctx:
+            client.get("/")
+        assert provider_selects(ctx.captured_queries)
+
+
+def test_cached_page_carries_each_visitors_own_csrf_token(many):
+    from django.test import Client
+
+    from resourcemap.views import CSRF_PLACEHOLDER
+
+    a, b = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    pages = [a.get("/").content.decode(), b.get("/").content.decode()]
+    tokens = [re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1) for page in pages]
+    assert CSRF_PLACEHOLDER not in pages[1] and tokens[0] != tokens[1]
+    # b's page came from the cache, and its token works for b's language switch
+    response = b.post("/i18n/setlang/", {"language": "en", "next": "/", "csrfmiddlewaretoken": tokens[1]})
+    assert response.status_code == 302
+    assert b.get("/en/").status_code == 200
+
+
+def test_staff_pages_are_not_cached(staff_client, many):
+    staff_client.get("/")
+    with CaptureQueriesContext(connection) as ctx:
+        staff_client.get("/")
+    assert provider_selects(ctx.captured_queries)
