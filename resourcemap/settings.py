@@ -173,7 +173,10 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 FORMS_URLFIELD_ASSUME_HTTPS = True
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
-MEDIA_URL = None
+# Generated files are private: no URL pattern serves MEDIA_ROOT in any mode; staff download them
+# through views that check permissions. Django still needs a string here (its live test server
+# maps this prefix), so it names a path nothing answers.
+MEDIA_URL = "/media/"
 
 # Long work (letters, e-mail, exports, imports) runs on worker processes (`manage.py worker`)
 # through Django's tasks framework with the database backend: the queue is a table in the
