@@ -897,3 +897,25 @@ class DistrictTown(models.Model):
             if a.isdigit() and (b.isdigit() or not b):
                 numbers.update(range(int(a), int(b or a) + 1))
         return numbers
+
+
+
+
+class RateCounter(models.Model):
+    """One rate-limit counter (a fixed window), shared by every app server through the database.
+
+    Written only by ``resourcemap.ratelimits.CounterCache`` with single-statement upserts and
+    ``UPDATE … SET count = count + 1 RETURNING count``, so parallel requests never lose a count.
+    """
+
+    bucket = models.CharField(max_length=250, primary_key=True)
+    count = models.BigIntegerField(default=0)
+    expires = models.BigIntegerField(help_text="Unix time after which the window is over")
+
+    class Meta:
+        verbose_name = _("回数制限のカウンタ")
+        verbose_name_plural = _("回数制限のカウンタ")
+        indexes = [models.Index(fields=["expires"], name="ratecounter_expires")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket}: {self.count}"

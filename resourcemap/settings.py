@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_tasks",
     "django_tasks_db",
+    "django_ratelimit",
     "resourcemap.apps.ResourcemapConfig",
     "surveys.apps.SurveysConfig",
     "jobs.apps.JobsConfig",
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -118,9 +120,14 @@ def database_settings(url: str) -> dict:
 DATABASES = {
     "default": database_settings(os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
+    # The test database is a file beside the real one (not shared-cache memory), so parallel
+    # requests in tests lock and wait the way they do in production instead of failing.
+    _db_file = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {"NAME": str(_db_file.with_name(f"test_{_db_file.name}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Shared between app servers: rate limits must not live in one process's memory.
+# Shared between app servers: nothing may live in one process's memory only.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -132,8 +139,35 @@ CACHES = {
         "LOCATION": "resourcemap-pages",
         "OPTIONS": {"MAX_ENTRIES": 200},
     },
+    # Rate-limit counters: atomic increments in one database table (resourcemap/ratelimits.py).
+    "ratelimit": {"BACKEND": "resourcemap.ratelimits.CounterCache"},
 }
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
+
+# Rate limits (django-ratelimit on the "ratelimit" cache). The client is REMOTE_ADDR, or, when
+# that is one of TRUSTED_PROXIES (addresses or networks of your reverse proxies), the last
+# X-Forwarded-For hop that is not a trusted proxy.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+RATELIMIT_USE_CACHE = "ratelimit"
+RATELIMIT_IP_META_KEY = "resourcemap.ratelimits.client_ip"
+RATELIMIT_VIEW = "resourcemap.ratelimits.too_many"
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+# "tries/period" (s, m, h, d; "5/10m" = 5 per 10 minutes); each can be set as RATELIMIT_<NAME>.
+_RATELIMIT_DEFAULTS = {
+    "survey_code": "10/m",  # typed access codes, per client
+    "survey_code_all": "300/h",  # typed access codes, all clients together
+    "survey_link": "30/m",  # wrong personal links, per client
+    "survey_register": "5/10m",  # new registrations, per client
+    "correction": "5/10m",  # correction reports, per client
+    "correction_provider": "20/d",  # correction reports about one provider, all clients
+    "print_pdf": "10/m",  # PDF renders (print, sheets, flyers), per client
+}
+RATELIMITS = {
+    name: os.environ.get(f"RATELIMIT_{name.upper()}", default)
+    for name, default in _RATELIMIT_DEFAULTS.items()
+}
+# Our counter cache is atomic, which django-ratelimit cannot know about a backend of its own.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

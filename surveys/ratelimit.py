@@ -1,27 +1,52 @@
-"""Fixed-window rate limits in the shared cache (the database cache across app servers)."""
+"""Survey rate limits: per client address and per target, on the shared atomic counters.
+
+- Access codes (typed from a letter, 60 bits): limited per client address and, for all
+  clients together, per "every access code of the survey" — a guesser spread over many
+  addresses is stopped too. Over either limit a right code is refused as well (otherwise the
+  limit would tell a guesser when it is right); the page explains that the personal link or QR
+  code of the letter still works.
+- Personal links (160 bits, not guessable): wrong links are limited per client, but a right link
+  always opens, even when the address (e.g. a shared proxy) is over the limit.
+- New registrations per client; correction reports per client and per provider.
+
+Rates are settings (README "Configuration"); counting is ``resourcemap.ratelimits.hit``.
+"""
 
 from __future__ import annotations
 
-import time
+from django.conf import settings
 
-from django.core.cache import cache
-
-GUESS_LIMIT = 10  # tries per minute per address: opening links, typing access codes
-GUESS_WINDOW = 60
+from resourcemap.ratelimits import hit
 
 
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def _rate(name: str) -> str:
+    return settings.RATELIMITS[name]
 
 
-def hit(request, scope: str, *, limit: int = GUESS_LIMIT, window: int = GUESS_WINDOW) -> bool:
-    """Count one try; False when the address is over the limit for this window."""
-    bucket = int(time.time() // window)
-    key = f"surveys:rl:{scope}:{client_address(request)}:{bucket}"
-    cache.add(key, 0, timeout=window + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window + 5)
-        count = 1
-    return count <= limit
+def code_guess_allowed(request) -> bool:
+    """One typed access code: counted per client and for all codes together."""
+    per_client = hit(request, "survey-code", _rate("survey_code"))
+    every_code = hit(request, "survey-code-all", _rate("survey_code_all"), target="every-code")
+    return per_client and every_code
+
+
+def link_try_allowed(request) -> bool:
+    """One opened personal link (only wrong links are refused over the limit)."""
+    return hit(request, "survey-link", _rate("survey_link"))
+
+
+def registration_allowed(request) -> bool:
+    return hit(request, "survey-register", _rate("survey_register"))
+
+
+def correction_allowed(request, provider_id: int) -> bool:
+    per_client = hit(request, "correction", _rate("correction"))
+    per_provider = hit(
+        request, "correction-provider", _rate("correction_provider"), target=str(provider_id)
+    )
+    return per_client and per_provider
+
+
+def limit_of(name: str) -> int:
+    """The number of tries in one window for a rate name (tests, messages)."""
+    return int(_rate(name).split("/", 1)[0])

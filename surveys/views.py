@@ -47,7 +47,9 @@ def private_page(view):
 
 
 def too_many(request):
-    return render(request, "surveys/too_many.html", status=429)
+    from resourcemap.ratelimits import too_many as page
+
+    return page(request, template="surveys/too_many.html")
 
 
 def invalid_link(request):
@@ -93,7 +95,7 @@ def _today():
 def start(request):
     form = AccessCodeForm(request.POST or None)
     if request.method == "POST":
-        if not ratelimit.hit(request, "guess"):
+        if not ratelimit.code_guess_allowed(request):
             return too_many(request)
         if form.is_valid():
             invitation = services.find_by_code(form.cleaned_data["code"])
@@ -112,11 +114,11 @@ def open_link(request, token: str):
     The token leaves the address bar, the browser history and any Referer at once; the log
     lines of refused links are redacted (``resourcemap.logfilters``).
     """
-    if not ratelimit.hit(request, "guess"):
-        return too_many(request)
+    allowed = ratelimit.link_try_allowed(request)
     invitation = services.find_by_token(token)
     if invitation is None:
-        return invalid_link(request)
+        # Over the limit only wrong links are refused: the right one always opens.
+        return invalid_link(request) if allowed else too_many(request)
     _login(request, invitation)
     response = HttpResponseRedirect(reverse("surveys:form"))
     response.status_code = 303
@@ -285,7 +287,7 @@ REGISTRATION_FIELDS = (
 def register(request):
     form = RegistrationForm(request.POST or None)
     if request.method == "POST":
-        if not ratelimit.hit(request, "register", limit=5, window=600):
+        if not ratelimit.registration_allowed(request):
             return too_many(request)
         if form.is_spam:
             # Look exactly like success; store nothing.
@@ -342,7 +344,7 @@ def report_correction(request, pk: int):
     provider = get_object_or_404(Provider.objects.published(), pk=pk)
     form = CorrectionForm(request.POST or None)
     if request.method == "POST":
-        if not ratelimit.hit(request, "correction", limit=5, window=600):
+        if not ratelimit.correction_allowed(request, provider.pk):
             return too_many(request)
         if form.is_spam:
             return HttpResponseRedirect(reverse("surveys:correction_done", args=[provider.pk]))

@@ -1,7 +1,7 @@
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import timezone
 
 from resourcemap.models import ProviderType
@@ -12,8 +12,10 @@ from surveys.models import SurveyRound
 @pytest.fixture(autouse=True)
 def _clear_rate_limits(db):
     cache.clear()
+    caches["ratelimit"].clear()
     yield
     cache.clear()
+    caches["ratelimit"].clear()
 
 
 @pytest.fixture

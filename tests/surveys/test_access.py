@@ -5,7 +5,7 @@ import datetime as dt
 import time_machine
 from django.urls import reverse
 
-from surveys import ratelimit, services
+from surveys import services
 from surveys.models import Response
 from tests.factories import make_provider
 
@@ -105,32 +105,6 @@ def test_bad_input_shows_messages_next_to_fields_and_saves_nothing(client, issue
     assert page.status_code == 200
     assert "区域の外" in str(page.context["form"].errors["latitude"])
     assert not Response.objects.exists()
-
-
-def test_guessing_is_rate_limited(client, issue):
-    issue(make_provider())
-    for _i in range(ratelimit.GUESS_LIMIT):
-        assert client.get("/survey/t/AAAAAAAAAAAAAAAAAAAAAAAAAA/").status_code == 404
-    blocked = client.get("/survey/t/AAAAAAAAAAAAAAAAAAAAAAAAAA/")
-    assert blocked.status_code == 429
-    assert "しばらく待って" in blocked.content.decode()
-    assert client.post(reverse("surveys:start"), {"code": "ABCD-EFGH-JKMN"}).status_code == 429
-
-
-def test_rate_limit_is_shared_through_the_database_cache(client, issue, monkeypatch):
-    """Another app server (its own cache object, same database table) sees the same count."""
-    from django.core.cache.backends.db import DatabaseCache
-    from django.test import RequestFactory
-
-    issue(make_provider())
-    for _i in range(ratelimit.GUESS_LIMIT):
-        client.get("/survey/t/AAAAAAAAAAAAAAAAAAAAAAAAAA/")
-    other_server = DatabaseCache("resourcemap_cache", {})
-    monkeypatch.setattr(ratelimit, "cache", other_server)
-    request = RequestFactory().get("/", REMOTE_ADDR="127.0.0.1")
-    assert ratelimit.hit(request, "guess") is False
-    elsewhere = RequestFactory().get("/", REMOTE_ADDR="192.0.2.7")
-    assert ratelimit.hit(elsewhere, "guess") is True
 
 
 def test_robots_txt_keeps_survey_links_out_of_search_engines(client):
