@@ -42,6 +42,7 @@ migrations-check: install
 	ALLOW_DEV_SECRET=1 $(PY) manage.py makemigrations --check --dry-run
 
 test-sqlite: install system-deps
+	mkdir -p var
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(VENV)/bin/pytest
 
 test-postgres: install system-deps

@@ -2,6 +2,7 @@
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_ratelimit",
+    "axes",
     "resourcemap.apps.ResourcemapConfig",
     "surveys.apps.SurveysConfig",
     "jobs.apps.JobsConfig",
@@ -74,6 +76,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "resourcemap.security.StaffSessionMiddleware",
+    # Last: refuses logins from locked-out users and addresses (django-axes).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "resourcemap.urls"
@@ -120,10 +125,14 @@ def database_settings(url: str) -> dict:
 DATABASES = {
     "default": database_settings(os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
 }
-if DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:":
+_db_file = Path(DATABASES["default"]["NAME"] or ":memory:")
+if (
+    DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    and str(_db_file) != ":memory:"
+    and _db_file.parent.is_dir()
+):
     # The test database is a file beside the real one (not shared-cache memory), so parallel
     # requests in tests lock and wait the way they do in production instead of failing.
-    _db_file = Path(DATABASES["default"]["NAME"])
     DATABASES["default"]["TEST"] = {"NAME": str(_db_file.with_name(f"test_{_db_file.name}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -171,10 +180,32 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Back office login: after LOGIN_FAILURE_LIMIT wrong passwords the user name, and separately the
+# address, is locked for LOGIN_LOCKOUT_MINUTES (django-axes, counted in the database so all app
+# servers agree). Staff admins unlock in the admin (アクセス試行 → delete) or with
+# `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "resourcemap.ratelimits.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "resourcemap.security.lockout_response"
+AXES_VERBOSE = False
+# Staff sessions end when the browser closes and after STAFF_SESSION_IDLE_MINUTES without a
+# request (resourcemap/security.py).
+STAFF_SESSION_IDLE_MINUTES = int(os.environ.get("STAFF_SESSION_IDLE_MINUTES", "30"))
 
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("日本語")), ("en", _("English"))]

@@ -1,0 +1,62 @@
+"""Back office session rules: staff sessions end when the browser closes and after a time without
+any request (STAFF_SESSION_IDLE_MINUTES, README "Configuration")."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+LAST_SEEN_KEY = "staff_last_seen"
+# Write the time of the last request at most this often (every request would be a session save).
+_TOUCH_EVERY = 30
+
+
+class StaffSessionMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            session = request.session
+            now = time.time()
+            last_seen = session.get(LAST_SEEN_KEY)
+            idle = settings.STAFF_SESSION_IDLE_MINUTES * 60
+            if isinstance(last_seen, (int, float)) and now - last_seen > idle:
+                logout(request)
+                messages.warning(
+                    request,
+                    _("%(minutes)d分以上操作がなかったため、安全のためログアウトしました。もう一度ログインしてください。")
+                    % {"minutes": settings.STAFF_SESSION_IDLE_MINUTES},
+                )
+                login = reverse("admin:login")
+                return HttpResponseRedirect(f"{login}?{urlencode({'next': request.get_full_path()})}")
+            if not session.get_expire_at_browser_close():
+                session.set_expiry(0)  # a browser-session cookie: gone when the browser closes
+            if not isinstance(last_seen, (int, float)) or now - last_seen >= _TOUCH_EVERY:
+                session[LAST_SEEN_KEY] = now
+        return self.get_response(request)
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes: the page for a locked-out back office login (429, in the admin's look)."""
+    from django.contrib import admin
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {
+        **admin.site.each_context(request),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "lockout_minutes": minutes,
+        "title": _("ログインを一時的に止めています"),
+    }
+    response = render(request, "admin/locked_out.html", context, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
