@@ -24,7 +24,12 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
 from . import formats, providers
-from .forms import OpeningPeriodFormSet, ProviderAdminForm, ProviderCapabilityFormSet
+from .forms import (
+    OpeningPeriodFormSet,
+    ProviderAdminForm,
+    ProviderCapabilityFormSet,
+    SizeLimitedImportForm,
+)
 from .models import (
     Area,
     Capability,
@@ -370,6 +375,7 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
     # import/export
     resource_classes = [ProviderResource, PublicProviderResource]
     formats = formats.STAFF_FORMATS
+    import_form_class = SizeLimitedImportForm
     import_template_name = "admin/resourcemap/provider/import.html"
     # Adds the open-data import button next to インポート.
     import_export_change_list_template = "admin/resourcemap/provider/change_list.html"

@@ -145,6 +145,14 @@ def read_xlsx(data: bytes) -> tablib.Dataset:
         raise FileFormatError(_("安全なXML読込み（defusedxml）が使えないため、xlsx は読めません。"))
     if not data.startswith(b"PK"):
         raise FileFormatError(_("このファイルは xlsx ではありません。形式で「csv」を選んでください。"))
+    from . import spreadsheet_limits
+
+    try:
+        spreadsheet_limits.check_xlsx(data)  # sizes and cell counts, before openpyxl reads
+    except spreadsheet_limits.SpreadsheetTooLarge as error:
+        raise FileFormatError(str(error)) from error
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise FileFormatError(_("xlsx ファイルを開けません。Excelで保存し直してください。")) from error
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:

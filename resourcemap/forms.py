@@ -16,6 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext as _
+from import_export.forms import ImportForm
 
 from . import hours as hours_mod
 from .models import Area, Provider
@@ -100,3 +101,17 @@ class ProviderCapabilityFormSet(BaseInlineFormSet):
                 errors.append(capability.name)
         if errors:
             raise ValidationError(_("対応できることの入力を確かめてください。"))
+
+
+class SizeLimitedImportForm(ImportForm):
+    """The admin import form with the same upload limit as the public-data import (30 MB)."""
+
+    def clean_import_file(self):
+        from .opendata_views import MAX_UPLOAD
+
+        upload = self.cleaned_data["import_file"]
+        if upload is not None and upload.size > MAX_UPLOAD:
+            raise forms.ValidationError(
+                _("ファイルが大きすぎます（%(mb)dMBまで）。") % {"mb": MAX_UPLOAD // (1024 * 1024)}
+            )
+        return upload
