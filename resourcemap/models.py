@@ -6,6 +6,8 @@ Writes to providers go through ``resourcemap.providers``; nothing here has side 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
 from decimal import Decimal
 
@@ -36,6 +38,9 @@ corporate_number_validator = RegexValidator(r"^\d{13}$", _("法人番号は13桁
 code_validator = RegexValidator(
     r"^[a-z0-9_]+$", _("コードは半角英小文字・数字・アンダースコアで入力してください。")
 )
+
+
+_PINNED_MUNICIPALITY: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("pinned_municipality", default=None)
 
 
 class LocalizedNameMixin:
@@ -137,6 +142,17 @@ class Municipality(LocalizedNameMixin, models.Model):
         return self._localized("office_name")
 
     @classmethod
+    @contextlib.contextmanager
+    def pinned(cls):
+        """Within the block, ``current()`` answers without a query (e.g. a 5,000-row import
+        validating each provider against the municipality's area)."""
+        token = _PINNED_MUNICIPALITY.set((cls.current(),))
+        try:
+            yield _PINNED_MUNICIPALITY.get()[0]
+        finally:
+            _PINNED_MUNICIPALITY.reset(token)
+
+    @classmethod
     def current(cls) -> Municipality | None:
         """The municipality this deployment serves.
 
@@ -144,6 +160,9 @@ class Municipality(LocalizedNameMixin, models.Model):
         it the only row is used. Several rows and no setting is a configuration error, never
         a silent choice of the first one.
         """
+        pinned = _PINNED_MUNICIPALITY.get()
+        if pinned is not None:
+            return pinned[0]
         code = getattr(settings, "MUNICIPALITY_CODE", "")
         if code:
             found = cls.objects.filter(code=code).first()

@@ -1082,6 +1082,15 @@ def import_file(
             _("必要な列「%(names)s」がありません。このファイルの列: %(columns)s")
             % {"names": "」「".join(missing), "columns": "、".join(h for h in headers if h) or "-"}
         )
+    with Municipality.pinned():
+        return _import(data=data, dataset=dataset, layout=layout, columns=columns, raw_headers=raw_headers,
+                       headers=headers, file_name=file_name, commit=commit, user=user,
+                       leave_out_errors=leave_out_errors, hours_data=hours_data,
+                       hours_file_name=hours_file_name, started=started)
+
+
+def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, commit, user,
+            leave_out_errors, hours_data, hours_file_name, started) -> ImportReport:
     importer = _Importer(layout, columns, file_name)
     report = ImportReport(layout=layout, file_name=file_name, committed=False, headers=raw_headers,
                           leave_out_errors=leave_out_errors, hours_file_name=hours_file_name)
@@ -1253,7 +1262,8 @@ def _create_all(importer, new_rows, new_outcomes, user, source, actor_kind) -> N
 def _update(importer, provider: Provider, data, outcome: RowOutcome, user, source, actor_kind,
             navii_id: str = "", index: _Index | None = None) -> None:
     outcome.provider_id = provider.pk
-    before = {name: providers.field_value(provider, name) for name in Provider.TRACKED_FIELDS}
+    # Only the fields the file has are compared (the rest are never touched by an import).
+    before = {name: providers.field_value(provider, name) for name in (*data, "area")}
     changes = {k: v for k, v in data.items() if providers._plain(v) != before.get(k)}
     if "latitude" in changes or "longitude" in changes:
         changes["latitude"], changes["longitude"] = data["latitude"], data["longitude"]

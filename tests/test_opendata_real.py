@@ -363,3 +363,19 @@ def test_round_trip_real_files_import_export_import_changes_nothing(client, refe
     assert report.totals["unchanged"] == count and report.totals["new"] == 0 and not report.has_errors
     assert (Provider.objects.count(), ProviderChange.objects.count()) == (count, changes)
     assert (OpeningPeriod.objects.count(), HoursException.objects.count()) == (periods, exceptions)
+
+
+def test_import_queries_do_not_grow_with_rows(reference, django_assert_max_num_queries):
+    header = ("都道府県コード又は市町村コード,No,都道府県名,市区町村名,事業所名,事業所名カナ,サービスの種類,住所,"
+              "方書（ビル名等）,緯度,経度,電話番号,FAX番号,法人番号,法人の名称,事業所番号\r\n")
+    body = "".join(
+        f"131121,{n},東京都,世田谷区,件数テスト{n},ケンスウテスト{n},訪問看護,東京都世田谷区用賀1-2-{n},,"
+        f"35.6265,139.6335,03-3700-{n:04d},,,,18{n:08d}\r\n"
+        for n in range(1, 61)
+    )
+    with django_assert_max_num_queries(40):
+        report = run((header + body).encode("utf-8-sig"), "jigyosho_130.csv", commit=True)
+    assert report.totals["new"] == 60
+    with django_assert_max_num_queries(15):
+        again = run((header + body).encode("utf-8-sig"), "jigyosho_130.csv", commit=True)
+    assert again.totals["unchanged"] == 60
