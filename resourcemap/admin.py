@@ -13,7 +13,7 @@ import json
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Count
 from django.forms.widgets import Script
 from django.http import HttpResponseRedirect
@@ -29,6 +29,8 @@ from .forms import (
     ProviderAdminForm,
     ProviderCapabilityFormSet,
     SizeLimitedImportForm,
+    VersionedConfirmImportForm,
+    sign_versions,
 )
 from .models import (
     Area,
@@ -560,6 +562,25 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
     def get_import_resource_classes(self, request):
         return [ProviderResource]
 
+    # The preview records the version of every provider it matched; the confirmation sends
+    # them back (signed), and each update is based on them: nothing saved after the preview
+    # is overwritten without notice.
+    confirm_form_class = VersionedConfirmImportForm
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        resource_kwargs = super().get_import_resource_kwargs(request, **kwargs)
+        form = kwargs.get("form")
+        if isinstance(form, VersionedConfirmImportForm):
+            resource_kwargs["base_versions"] = form.cleaned_data["base_versions"]
+        else:
+            request._import_seen_versions = resource_kwargs["seen_versions"] = {}
+        return resource_kwargs
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        initial["base_versions"] = sign_versions(getattr(request, "_import_seen_versions", {}))
+        return initial
+
     def get_import_data_kwargs(self, **kwargs):
         kwargs = super().get_import_data_kwargs(**kwargs)
         kwargs["rollback_on_validation_errors"] = True
@@ -582,10 +603,21 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
     def process_result(self, result, request):
         if result.has_errors() or result.has_validation_errors():
             # The data changed between preview and confirmation; nothing was saved.
-            messages.error(
-                request,
+            details = [
+                gettext("%(line)d行目 %(column)s: %(message)s") % {
+                    "line": invalid.number + 1,
+                    "column": "" if column == NON_FIELD_ERRORS else column,
+                    "message": message,
+                }
+                for invalid in result.invalid_rows[:10]
+                for column, column_messages in invalid.error_dict.items()
+                for message in column_messages
+            ]
+            messages.error(request, format_html(
+                "{}<ul>{}</ul>",
                 gettext("確認の間にデータが変わったため取り込みを中止しました。何も保存されていません。もう一度ファイルを選んでください。"),
-            )
+                format_html_join("", "<li>{}</li>", ((line,) for line in details)),
+            ))
             return HttpResponseRedirect(request.path.replace("process_import/", "import/"))
         return super().process_result(result, request)
 

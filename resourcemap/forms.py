@@ -13,10 +13,11 @@ enforces, so staff see messages at the field or inline instead of an error page:
 from __future__ import annotations
 
 from django import forms
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext as _
-from import_export.forms import ImportForm
+from import_export.forms import ConfirmImportForm, ImportForm
 
 from . import hours as hours_mod
 from .models import Area, Provider
@@ -115,3 +116,27 @@ class SizeLimitedImportForm(ImportForm):
                 _("ファイルが大きすぎます（%(mb)dMBまで）。") % {"mb": MAX_UPLOAD // (1024 * 1024)}
             )
         return upload
+
+
+IMPORT_VERSIONS_SALT = "resourcemap.import.base_versions"
+IMPORT_CONFIRM_MAX_AGE = 24 * 3600
+
+
+def sign_versions(versions: dict[int, int]) -> str:
+    return signing.dumps({str(k): v for k, v in versions.items()}, salt=IMPORT_VERSIONS_SALT, compress=True)
+
+
+class VersionedConfirmImportForm(ConfirmImportForm):
+    """The import confirmation, carrying the provider versions its preview was based on."""
+
+    base_versions = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_base_versions(self) -> dict[int, int]:
+        try:
+            data = signing.loads(
+                self.cleaned_data.get("base_versions") or "", salt=IMPORT_VERSIONS_SALT,
+                max_age=IMPORT_CONFIRM_MAX_AGE,
+            )
+            return {int(k): int(v) for k, v in data.items()}
+        except (signing.BadSignature, AttributeError, TypeError, ValueError) as error:
+            raise ValidationError(_("確認の期限が切れました。もう一度ファイルを選んでください。")) from error

@@ -205,6 +205,7 @@ class RowOutcome:
     changes: dict[str, list[Any]] = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (column, message)
     note: str = ""
+    version: int | None = None  # the matched provider's version when this row was read
 
 
 @dataclass
@@ -1061,13 +1062,18 @@ def import_file(
     leave_out_errors: bool = False,
     hours_data: bytes | None = None,
     hours_file_name: str = "",
+    base_versions: Mapping[int, int] | None = None,
 ) -> ImportReport:
     """Check (and with ``commit`` save) a public-format CSV. Raises ``formats.FileFormatError``
     for an unreadable file or unknown layout; row problems are in the report.
 
     Without ``leave_out_errors`` nothing is saved when any row has a problem; with it, the rows
     with problems are left out and the others saved (``report.left_out_rows``). ``hours_data``
-    is a ナビイ ``*_speciality_hours`` file for the facility file in ``data``."""
+    is a ナビイ ``*_speciality_hours`` file for the facility file in ``data``.
+
+    ``base_versions`` ({provider id: version}, from a preview's ``RowOutcome.version``) makes
+    each update refuse what changed after the preview (see ``providers.provider_update``); a
+    provider the preview did not match is then an error too."""
     started = time.monotonic()
     dataset = read_dataset(data)
     raw_headers = [h or "" for h in dataset.headers or []]
@@ -1086,11 +1092,11 @@ def import_file(
         return _import(data=data, dataset=dataset, layout=layout, columns=columns, raw_headers=raw_headers,
                        headers=headers, file_name=file_name, commit=commit, user=user,
                        leave_out_errors=leave_out_errors, hours_data=hours_data,
-                       hours_file_name=hours_file_name, started=started)
+                       hours_file_name=hours_file_name, started=started, base_versions=base_versions)
 
 
 def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, commit, user,
-            leave_out_errors, hours_data, hours_file_name, started) -> ImportReport:
+            leave_out_errors, hours_data, hours_file_name, started, base_versions=None) -> ImportReport:
     importer = _Importer(layout, columns, file_name)
     report = ImportReport(layout=layout, file_name=file_name, committed=False, headers=raw_headers,
                           leave_out_errors=leave_out_errors, hours_file_name=hours_file_name)
@@ -1143,7 +1149,8 @@ def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, 
                 importer.seen[key] = line
                 existing, likely = importer.match(data, ptype, index, navii_id)
                 if existing is not None:
-                    _update(importer, existing, data, outcome, user, source, actor_kind, navii_id, index)
+                    _update(importer, existing, data, outcome, user, source, actor_kind, navii_id, index,
+                            base_versions=base_versions)
                 elif likely is not None:
                     outcome.status = ERROR
                     outcome.provider_id = likely.pk
@@ -1260,8 +1267,18 @@ def _create_all(importer, new_rows, new_outcomes, user, source, actor_kind) -> N
 
 
 def _update(importer, provider: Provider, data, outcome: RowOutcome, user, source, actor_kind,
-            navii_id: str = "", index: _Index | None = None) -> None:
+            navii_id: str = "", index: _Index | None = None,
+            base_versions: Mapping[int, int] | None = None) -> None:
     outcome.provider_id = provider.pk
+    outcome.version = provider.version
+    base_version = None
+    if base_versions is not None:
+        base_version = base_versions.get(provider.pk)
+        if base_version is None:
+            outcome.errors.append((importer.header("name"), _(
+                "確認画面の後に登録された事業所と同じです。もう一度ファイルを選んでください。"
+            )))
+            return
     # Only the fields the file has are compared (the rest are never touched by an import).
     before = {name: providers.field_value(provider, name) for name in (*data, "area")}
     changes = {k: v for k, v in data.items() if providers._plain(v) != before.get(k)}
@@ -1280,7 +1297,8 @@ def _update(importer, provider: Provider, data, outcome: RowOutcome, user, sourc
         try:
             # Capabilities, hours and exceptions are left as they are (None).
             providers.provider_update(
-                provider=provider, changes=changes, actor_kind=actor_kind, user=user, source=source
+                provider=provider, changes=changes, actor_kind=actor_kind, user=user, source=source,
+                base_version=base_version,
             )
         except ValidationError as error:
             for field_name, messages in error.message_dict.items():

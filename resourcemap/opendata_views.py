@@ -106,10 +106,12 @@ def _stored(request, token: str):
     return stored
 
 
-def _run(stored, request, *, commit: bool, leave_out: bool) -> opendata.ImportReport:
+def _run(stored, request, *, commit: bool, leave_out: bool, confirming: bool = False) -> opendata.ImportReport:
+    # On confirmation each update is based on the provider version the preview saw.
     return opendata.import_file(
         stored["data"], file_name=stored["name"], commit=commit, user=request.user,
         leave_out_errors=leave_out, hours_data=stored.get("hours"), hours_file_name=stored.get("hours_name", ""),
+        base_versions=stored.get("versions", {}) if confirming else None,
     )
 
 
@@ -154,14 +156,14 @@ def admin_import_view(request, model_admin):
             return HttpResponseRedirect(here)
         leave_out = request.POST.get("choice") == "leave_out"
         try:
-            check = _run(stored, request, commit=False, leave_out=leave_out)
+            check = _run(stored, request, commit=False, leave_out=leave_out, confirming=True)
             if (check.has_errors and not leave_out) or _fingerprint(check) != stored["fingerprint"]:
                 messages.error(
                     request,
                     _("確認の間にデータが変わったため取り込みを中止しました。何も保存されていません。もう一度ファイルを選んでください。"),
                 )
                 return HttpResponseRedirect(here)
-            report = _run(stored, request, commit=True, leave_out=leave_out)
+            report = _run(stored, request, commit=True, leave_out=leave_out, confirming=True)
         except formats.FileFormatError as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(here)
@@ -200,6 +202,9 @@ def admin_import_view(request, model_admin):
                     if changes or report.has_errors:
                         token = secrets.token_hex(16)
                         stored["fingerprint"] = _fingerprint(report)
+                        stored["versions"] = {
+                            r.provider_id: r.version for r in report.rows if r.provider_id and r.version
+                        }
                         cache.set(CACHE_PREFIX + token, stored, CACHE_SECONDS)
                         context["token"] = token
                         context["left_out_url"] = f"{here}?left_out={token}"

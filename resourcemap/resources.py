@@ -219,9 +219,13 @@ class ProviderResource(resources.Resource):
         # Rows are matched in ``match()``, not by the library's instance loader.
         instance_loader_class = instance_loaders.BaseInstanceLoader
 
-    def __init__(self, *, include_private: bool = True, **kwargs):
+    def __init__(self, *, include_private: bool = True, base_versions=None, seen_versions=None, **kwargs):
         super().__init__()
         self.include_private = include_private
+        # Preview: {provider id: version} of every matched provider is recorded here.
+        self.seen_versions = seen_versions
+        # Confirmation: the preview's versions; updates are based on them.
+        self.base_versions = base_versions
         self.fields = {
             c.field: fields.Field(attribute=c.field, column_name=c.header)
             for c in COLUMNS
@@ -465,6 +469,13 @@ class ProviderResource(resources.Resource):
                 actor_kind=ProviderChange.Actor.IMPORT, user=user, source=source,
             )
             return created, RowResult.IMPORT_TYPE_NEW
+        if self.seen_versions is not None:
+            self.seen_versions[provider.pk] = provider.version
+        base_version = None
+        if self.base_versions is not None:
+            base_version = self.base_versions.get(provider.pk)
+            if base_version is None:
+                raise RowErrors({"名称": [_("確認画面の後に登録された事業所と同じです。もう一度ファイルを選んでください。")]})
         changes = {k: v for k, v in fields_.items() if providers._plain(v) != before.get(k)}
         if caps is not None and providers.capabilities_text(
             (code, v["count"], v["note"]) for code, v in caps.items()
@@ -479,6 +490,7 @@ class ProviderResource(resources.Resource):
         change = providers.provider_update(
             provider=provider, changes=changes, capabilities=caps, periods=periods,
             exceptions=exceptions, actor_kind=ProviderChange.Actor.IMPORT, user=user, source=source,
+            base_version=base_version,
         )
         return provider, (RowResult.IMPORT_TYPE_UPDATE if change else RowResult.IMPORT_TYPE_SKIP)
 

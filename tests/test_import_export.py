@@ -398,3 +398,65 @@ def test_export_query_count_does_not_grow_with_providers(django_assert_max_num_q
     with django_assert_max_num_queries(6):
         dataset = ProviderResource().export()
     assert len(dataset) == 12
+
+
+# --- no lost update between preview and confirmation ------------------------------------------
+
+
+ADDRESS = "東京都世田谷区用賀4-10-1"
+
+
+def _meanwhile_phone(provider, phone):
+    from resourcemap import providers
+
+    providers.provider_update(provider=provider, changes={"phone": phone},
+                              actor_kind=ProviderChange.Actor.SURVEY, source="令和8年度調査 回答#3")
+
+
+def test_confirmation_keeps_what_was_approved_after_the_preview(staff_client):
+    provider = make_provider(name="版の確認クリニック", medical_code="1311111111", phone="03-1000-0000", notes="",
+                             address=ADDRESS)
+    exported = csv_bytes(
+        [["版の確認クリニック", "診療所", ADDRESS, "1311111111", "03-1000-0000", "駐車場があります。"]],
+        header=["名称", "種別", "住所", "医療機関コード", "電話", "区民へのお知らせ"],
+    )
+    # The sheet was edited from an export (only the notes); preview, then a survey approval.
+    preview = upload(staff_client, exported)
+    assert preview.context["confirm_form"] is not None, page_text(preview)[-2000:]
+    _meanwhile_phone(provider, "03-2000-0000")
+    response = confirm(staff_client, preview)
+    assert response.status_code == 302
+    provider.refresh_from_db()
+    assert provider.notes == "駐車場があります。"
+    assert provider.phone == "03-2000-0000"  # not set back to the sheet's old number
+
+
+def test_confirmation_refuses_a_change_to_a_field_changed_after_the_preview(staff_client):
+    provider = make_provider(name="競合の確認クリニック", medical_code="1322222222", phone="03-1000-0000",
+                             address=ADDRESS)
+    sheet = csv_bytes([["競合の確認クリニック", "診療所", ADDRESS, "1322222222", "03-3000-0000"]],
+                      header=["名称", "種別", "住所", "医療機関コード", "電話"])
+    preview = upload(staff_client, sheet)
+    assert preview.context["confirm_form"] is not None
+    _meanwhile_phone(provider, "03-2000-0000")
+    response = confirm(staff_client, preview)
+    follow = page_text(staff_client.get(response["Location"]))
+    assert "取り込みを中止しました。何も保存されていません。" in follow
+    assert "2行目 電話: あなたが画面を開いた後に調査回答が「03-2000-0000」に変えました" in follow
+    provider.refresh_from_db()
+    assert provider.phone == "03-2000-0000"
+
+
+def test_confirmation_with_a_tampered_version_list_is_refused(staff_client):
+    provider = make_provider(name="改ざん確認クリニック", medical_code="1333333333", phone="03-1000-0000",
+                             address=ADDRESS)
+    sheet = csv_bytes([["改ざん確認クリニック", "診療所", ADDRESS, "1333333333", "03-3000-0000"]],
+                      header=["名称", "種別", "住所", "医療機関コード", "電話"])
+    preview = upload(staff_client, sheet)
+    form = preview.context["confirm_form"]
+    data = {k: form.initial[k] for k in form.fields if k in form.initial}
+    data["base_versions"] = data["base_versions"][:-2] + "xx"
+    response = staff_client.post(reverse(PROCESS_URL), data)
+    assert response.status_code == 200
+    provider.refresh_from_db()
+    assert provider.phone == "03-1000-0000"

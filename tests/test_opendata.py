@@ -500,3 +500,31 @@ def test_export_with_japanese_license_name(client, reference):
     response = client.get(reverse("opendata_csv"))
     assert response.status_code == 200 and response["X-Data-License"]
     assert "政府標準利用規約（第2.0版）" in page_text(client.get(reverse("opendata")))
+
+
+def test_confirmation_is_based_on_the_versions_the_preview_saw(reference):
+    existing = make_provider(name="かえで在宅クリニック", kana="カエデザイタククリニック",
+                             medical_code="1312345678", phone="03-0000-0000")
+    preview = run("iryokikan_v1.csv")
+    versions = {r.provider_id: r.version for r in preview.rows if r.provider_id and r.version}
+    assert versions[existing.pk] == existing.version
+    # After the preview, a survey approval sets another phone number.
+    from resourcemap import providers
+
+    providers.provider_update(provider=existing, changes={"phone": "03-1212-3434"},
+                              actor_kind=ProviderChange.Actor.SURVEY, source="調査")
+    report = opendata.import_file(sample("iryokikan_v1.csv"), file_name="iryokikan_v1.csv", commit=True,
+                                  base_versions=versions)
+    assert not report.committed
+    row = next(r for r in report.rows if r.provider_id == existing.pk)
+    assert any("「03-1212-3434」に変えました" in message for _column, message in row.errors), row.errors
+    existing.refresh_from_db()
+    assert existing.phone == "03-1212-3434"
+
+
+def test_confirmation_refuses_a_provider_the_preview_did_not_match(reference):
+    make_provider(name="かえで在宅クリニック", kana="カエデザイタククリニック", medical_code="1312345678")
+    report = opendata.import_file(sample("iryokikan_v1.csv"), file_name="iryokikan_v1.csv", commit=True,
+                                  base_versions={})
+    assert not report.committed
+    assert any("確認画面の後に登録された事業所" in m for r in report.rows for _c, m in r.errors)
