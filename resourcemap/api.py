@@ -49,7 +49,7 @@ COLUMNS = (
     "notes", "notes_en", "hours_unknown", "hours_note", "last_confirmed_on",
     "last_confirmed_source",
 )
-COMPACT_COLUMNS = ("id", "lat", "lng", "provider_type__code", "name", "name_en", "address")
+COMPACT_COLUMNS = ("id", "lat", "lng", "provider_type__code", "name", "name_en", "address", "phone")
 # Coordinates as floats straight from the database (no Decimal round trip per row).
 FLOAT_COORDS = {"lat": Cast("latitude", FloatField()), "lng": Cast("longitude", FloatField())}
 assert not set(COLUMNS) & set(Provider.PRIVATE_FIELDS)
@@ -291,7 +291,7 @@ def providers_json(request):
     if error:
         return error
     result, etag, bbox, zoom = prepared
-    columns = ["id", "lat", "lng", "type", "name", "address", "distance_m"]
+    columns = ["id", "lat", "lng", "type", "name", "address", "distance_m", "phone"]
     if bbox is not None and result.count > MAX_POINTS:
         data = {
             "count": result.count,
@@ -303,7 +303,7 @@ def providers_json(request):
         return _finish(_json(data), etag, result.params)
     english = _english()
     items = []
-    for pid, lat, lng, type_code, name, name_en, address in result.rows:
+    for pid, lat, lng, type_code, name, name_en, address, phone in result.rows:
         items.append(
             [
                 pid,
@@ -313,6 +313,7 @@ def providers_json(request):
                 name_en if english and name_en else name,
                 address,
                 round(result.distances[pid]) if pid in result.distances else None,
+                phone,
             ]
         )
     data = {

@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -155,8 +156,10 @@ def map_page(request):
         }
         if result.params.get("lat")
         else None,
+        "searched": bool(result.querystring),
         "strings": {
             "detail": _("くわしく見る"),
+            "phone": _("電話"),
             "hereLabel": _("現在地"),
             "noGeolocation": _("この端末では現在地を使えません。場所を入力してください。"),
             "geolocationFailed": _("現在地が分かりませんでした。場所を入力してください。"),
@@ -235,6 +238,15 @@ def _hours_rows(provider: Provider, today: dt.date) -> list[dict]:
     return rows
 
 
+def _directions_url(provider: Provider) -> str:
+    """Google Maps directions to the provider's point (opens the map app on phones)."""
+    if provider.latitude is None or provider.longitude is None:
+        return ""
+    return "https://www.google.com/maps/dir/?" + urlencode(
+        {"api": "1", "destination": f"{provider.latitude},{provider.longitude}"}, safe=","
+    )
+
+
 def _json_ld(request, provider: Provider) -> str:
     ptype = provider.provider_type
     data = {
@@ -294,6 +306,7 @@ def provider_detail(request, pk: int):
     status = hours_mod.status_at(
         naive_now, provider.opening_periods.all(), exceptions, provider.hours_unknown
     )
+    reach = hours_mod.provider_reach(provider, naive_now)
     upcoming = [e for e in exceptions if e.end_date >= now.date()][:10]
     back_query = ""
     if request.GET.get("from"):
@@ -304,12 +317,14 @@ def provider_detail(request, pk: int):
     context = {
         "provider": provider,
         "status": status,
+        "reach": reach,
         "now": now,
         "today_is_holiday": hours_mod.is_holiday(now.date()),
         "hours_rows": _hours_rows(provider, now.date()),
         "exceptions": upcoming,
         "provider_capabilities": list(provider.provider_capabilities.all()),
         "json_ld": _json_ld(request, provider),
+        "directions_url": _directions_url(provider),
         "back_query": back_query,
         "map_config": {
             "tileUrl": settings.MAP_TILE_URL,

@@ -9,6 +9,8 @@ const markers = new Map();
 const SHOW_ZOOM = 17;
 let cluster = null;
 let map = null;
+// Set while the markers wait to be fitted into a map that is hidden (phone list view).
+let fitMarkers = null;
 
 function setStatus(text) {
   if (statusEl) statusEl.textContent = text;
@@ -48,6 +50,7 @@ function popupHtml(row, columns) {
   return `<p class="popup__type">${type ? escapeHtml(type.name) : ""}</p>` +
     `<p class="popup__name"><a href="${url}">${escapeHtml(item.name)}</a></p>` +
     `<p class="popup__address">${escapeHtml(item.address)}</p>` +
+    (item.phone ? `<p class="popup__phone">${escapeHtml(config.strings.phone)} <a href="tel:${escapeHtml(item.phone)}">${escapeHtml(item.phone)}</a></p>` : "") +
     `<p><a href="${url}">${escapeHtml(config.strings.detail)}</a></p>`;
 }
 
@@ -153,7 +156,8 @@ async function loadMarkers() {
   } else if (count) {
     // No animation: an animated first zoom can be left half-done when the page is frozen
     // (Back/Forward cache), which then blocks later view changes.
-    map.fitBounds(cluster.getBounds(), { padding: [20, 20], maxZoom: 16, animate: false });
+    fitMarkers = () => map.fitBounds(cluster.getBounds(), { padding: [20, 20], maxZoom: 16, animate: false });
+    if (mapEl.offsetWidth) { fitMarkers(); fitMarkers = null; }
   }
   map.on("moveend", onMoveEnd);
   mapEl.dataset.ready = "1";
@@ -175,6 +179,7 @@ function showMarker(id) {
   const marker = markers.get(id);
   if (!marker) return;
   ensurePopup(marker, marker.portalRow, marker.portalColumns);
+  fitMarkers = null;  // the marker decides the view, not the whole result
   setView("map", false);
   mapEl.scrollIntoView({ block: "nearest" });
   // Clustering stops at SHOW_ZOOM, so after this jump the marker itself is on the map.
@@ -198,7 +203,12 @@ function setView(view, remember = true) {
     b.setAttribute("aria-pressed", String(show === "both" || b.dataset.view === show));
   });
   if (remember) try { sessionStorage.setItem("rm-view", view); } catch (e) { /* ignore */ }
-  if (map) setTimeout(() => map.invalidateSize(), 0);
+  if (map) {
+    setTimeout(() => {
+      map.invalidateSize();
+      if (fitMarkers && mapEl.offsetWidth) { fitMarkers(); fitMarkers = null; }
+    }, 0);
+  }
 }
 
 function initNearMe() {
@@ -223,6 +233,12 @@ function initNearMe() {
       { enableHighAccuracy: false, timeout: 10000, maximumAge: 60000 },
     );
   });
+}
+
+function initLegend() {
+  // The legend is folded on phones (it would push the list down), open beside a wide map.
+  const legend = document.querySelector("[data-legend]");
+  if (legend && window.matchMedia("(min-width: 48em)").matches) legend.open = true;
 }
 
 function initFilterFold() {
@@ -287,13 +303,15 @@ function init() {
     const toggle = event.target.closest("[data-view]");
     if (toggle) setView(toggle.dataset.view);
   });
-  let saved = "both";
-  try { saved = sessionStorage.getItem("rm-view") || "both"; } catch (e) { /* ignore */ }
+  // On a phone a search shows the list first (the map is one tap away); the choice is kept.
+  let saved = config.searched ? "list" : "both";
+  try { saved = sessionStorage.getItem("rm-view") || saved; } catch (e) { /* ignore */ }
   setView(saved, false);
   window.matchMedia("(max-width: 47.99em)").addEventListener("change", () => setView(saved, false));
 }
 
 initFilterFold();
+initLegend();
 initNearMe();
 cleanSubmit();
 if (window.L) init(); else window.addEventListener("load", init);

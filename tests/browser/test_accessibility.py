@@ -90,7 +90,7 @@ def _settle(page, path: str) -> None:
     """Wait until the page's script-built parts (map markers) are in place."""
     page.wait_for_load_state("load")
     if page.locator("#map").count() and page.evaluate("document.documentElement.classList.contains('js')"):
-        page.wait_for_selector("#map[data-ready='1']")
+        page.wait_for_selector("#map[data-ready='1']", state="attached")
     if page.locator("#provider-map").count() and page.evaluate("!!window.L"):
         page.wait_for_selector("#provider-map .leaflet-marker-icon")
 
@@ -313,8 +313,16 @@ def test_larger_text_toggle_enlarges_and_persists(live_server, browser, site):
         page.goto(live_server.url + "/?type=nursing")
         _settle(page, "/")
         assert page.evaluate(size) == after
+        # A second press goes up to 200%, a third back to the normal size.
+        page.click("[data-text-size-toggle]")
+        assert page.evaluate(size) == pytest.approx(before * 2, rel=0.02)
+        assert "200%" in toggle.inner_text()
+        page.reload()
+        _settle(page, "/")
+        assert page.evaluate(size) == pytest.approx(before * 2, rel=0.02)
         page.click("[data-text-size-toggle]")
         assert page.evaluate(size) == before
+        assert page.get_attribute("[data-text-size-toggle]", "aria-pressed") == "false"
         page.reload()
         _settle(page, "/")  # no request left running when the test ends
         assert page.evaluate(size) == before

@@ -118,9 +118,11 @@ def test_phone_layout(live_server, browser, providers):
     context.route("https://cyberjapandata.gsi.go.jp/**", lambda r: r.fulfill(status=200, body=b"", content_type="image/png"))
     page = context.new_page()
     page.goto(live_server.url + "/?type=nursing")
-    page.wait_for_selector("#map[data-ready='1']")
+    page.wait_for_selector("#map[data-ready='1']", state="attached")
     # Nothing wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # After a search the list comes first; the map is one tap away.
+    assert page.is_hidden("#map")
     page.click("button[data-view=list]")
     assert page.is_hidden("#map")
     assert page.is_visible(".result-list")

@@ -1,0 +1,173 @@
+"""A resident on a phone: after a search the first answer is in sight, the text can be made
+twice as large without sideways scrolling, the focused field is never under the sticky buttons,
+and a provider page offers directions. Checked at 360 px (phone) and 1280 px (PC)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.browser.conftest import BLANK_TILE, TILE_PATTERNS
+from tests.factories import ensure_reference, make_provider
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"viewport": {"width": 360, "height": 740}, "locale": "ja-JP", "is_mobile": True,
+         "has_touch": True, "device_scale_factor": 1}
+PC = {"viewport": {"width": 1280, "height": 800}, "locale": "ja-JP"}
+SEARCH = "/?type=nursing&nightholiday=1"
+
+
+@pytest.fixture
+def stations(transactional_db):
+    ensure_reference()
+    made = []
+    for i in range(6):
+        made.append(make_provider(
+            name=f"三軒茶屋24時間訪問看護ステーション{i}", kana=f"サンゲンジャヤカンゴ{i}", type_code="nursing",
+            capabilities={"h24": None, "mitori": None}, area_code="taishido", phone=f"03-1000-000{i}",
+            latitude=Decimal("35.643") + Decimal(i) / 1000, longitude=Decimal("139.670") + Decimal(i) / 1000,
+        ))
+    return made
+
+
+def _context(browser, args):
+    context = browser.new_context(**args)
+    for pattern in TILE_PATTERNS:
+        context.route(pattern, lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
+    return context
+
+
+def _ready(page):
+    page.wait_for_load_state("load")
+    if page.locator("#map").count():
+        page.wait_for_selector("#map[data-ready='1']", state="attached")
+    if page.locator("#provider-map").count():
+        page.wait_for_selector("#provider-map .leaflet-marker-icon")
+
+
+def _text_200(page):
+    """Press 文字を大きく until the text is at 200% (150% -> 200%)."""
+    toggle = page.locator("[data-text-size-toggle]")
+    while "200%" not in toggle.inner_text():
+        toggle.click()
+    assert page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)") == 32
+
+
+def _sideways(page) -> tuple[int, int]:
+    return page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+
+
+@pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
+def test_first_result_within_a_screen_and_a_half_after_a_search(live_server, browser, stations, args):
+    context = _context(browser, args)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + SEARCH)
+        _ready(page)
+        top = page.evaluate("document.querySelector('.result').getBoundingClientRect().top + scrollY")
+        height = args["viewport"]["height"]
+        assert top <= 1.5 * height, f"first result starts {top:.0f}px down ({height}px screen)"
+        first = page.locator(".result").first
+        assert "24時間連絡可" in first.inner_text() or "営業中" in first.inner_text()
+        if args is PHONE:
+            # The legend is folded and the map is one tap away.
+            assert page.evaluate("document.querySelector('[data-legend]').open") is False
+            assert not page.locator("#map").is_visible()
+            page.click("[data-view=map]")
+            page.wait_for_function("document.querySelector('#map').offsetHeight > 100")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("args", [PHONE, PC, {**PHONE, "viewport": {"width": 320, "height": 640}}],
+                         ids=["360", "1280", "320"])
+def test_no_sideways_scrolling_with_text_at_200_percent(live_server, browser, stations, args):
+    context = _context(browser, args)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+        _ready(page)
+        _text_200(page)
+        for path in ("/", SEARCH, f"/providers/{stations[0].pk}/", "/en/", f"/en/providers/{stations[0].pk}/"):
+            page.goto(live_server.url + path)
+            _ready(page)
+            page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+            width, client = _sideways(page)
+            wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+                .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+                               && !e.closest('.leaflet-container'))
+                .slice(0, 5).map((e) => e.tagName + ' ' + (e.textContent || '').trim().slice(0, 30))""")
+            assert width <= client, f"{path}: {width}px wide in a {client}px window at 200% text: {wide}"
+    finally:
+        context.close()
+
+
+def test_sticky_search_buttons_never_cover_the_focused_field(live_server, browser, stations):
+    context = _context(browser, PHONE)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + SEARCH)
+        _ready(page)
+        page.click("#filters-fold summary")
+        page.evaluate("document.querySelector('#filters-fold summary').focus()")
+        covered, seen = [], 0
+        for _i in range(60):
+            page.keyboard.press("Tab")
+            info = page.evaluate("""() => {
+                const el = document.activeElement;
+                if (!el || !el.closest('#search-form')) return null;
+                const r = el.getBoundingClientRect();
+                const hit = document.elementFromPoint(r.left + Math.min(r.width / 2, 8), r.top + r.height / 2);
+                const label = hit && hit.closest('label');
+                return { name: el.name || el.textContent.trim().slice(0, 20),
+                         ok: !!hit && (hit === el || el.contains(hit) || (label !== null && label.contains(el))) };
+            }""")
+            if info is None:
+                break
+            seen += 1
+            if not info["ok"]:
+                covered.append(info["name"])
+        assert seen >= 20
+        assert covered == []
+    finally:
+        context.close()
+
+
+def test_popup_shows_the_phone(live_server, browser, stations):
+    context = _context(browser, PC)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + SEARCH)
+        _ready(page)
+        page.locator(".result").first.locator("[data-show-marker]").click()
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        assert popup.locator("a[href^='tel:']").inner_text() == "03-1000-0000"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
+def test_provider_page_offers_directions(live_server, browser, stations, args):
+    context = _context(browser, args)
+    try:
+        page = context.new_page()
+        provider = stations[2]
+        page.goto(live_server.url + f"/providers/{provider.pk}/")
+        _ready(page)
+        link = page.locator("a[data-directions]")
+        assert link.is_visible()
+        url = urlparse(link.get_attribute("href"))
+        assert (url.netloc, url.path) == ("www.google.com", "/maps/dir/")
+        query = parse_qs(url.query)
+        assert query["api"] == ["1"]
+        lat, lng = (float(v) for v in query["destination"][0].split(","))
+        assert (lat, lng) == (float(provider.latitude), float(provider.longitude))
+        # Next to the phone and the 国土地理院 map link.
+        assert page.locator("a[href^='tel:']").first.is_visible()
+        assert page.locator("a[href^='https://maps.gsi.go.jp/#17/']").count() == 1
+    finally:
+        context.close()
