@@ -19,7 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from . import hours as hours_mod
 from . import printing, search, staticmap
@@ -247,7 +247,9 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
 
     default_title = _("選んだ事業所の一覧") if shortlist else _("在宅療養資源の一覧")
     title = _clean_text(options.get("title", ""), MAX_TITLE) or default_title
-    note = _clean_text(options.get("note", ""), MAX_NOTE)
+    # The memo (e.g. a family's name) only ever travels in a POST body, never in a URL that a
+    # log or browser history would keep; a note= in the query string is dropped.
+    note = _clean_text(request.POST.get("note", ""), MAX_NOTE) if request.method == "POST" else ""
 
     column_ids = [c.pk for c in columns]
     rows = []
@@ -278,7 +280,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
     option_query = QueryDict(mutable=True)
     option_query.update(QueryDict(querystring))
     for key in PRINT_KEYS:
-        if key in options:
+        if key in options and key != "note":
             option_query.setlist(key, options.getlist(key))
     pdf_url = reverse("print_pdf") + "?" + option_query.urlencode()
 
@@ -318,7 +320,7 @@ def print_preview(request):
     return render(request, template, context)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def print_pdf(request):
     context, template = _sheet_context(request, pdf=True)
     if template != "print/sheet.html":

@@ -134,7 +134,14 @@ def test_options_title_note_columns_hours_map_orientation(client):
     base = f"/print/?ids={provider.pk}&opts=1"
     html = client.get(base + "&title=山田様へ&note=ご家族用のメモ&cols=mitori&hours=1&map=1").content.decode()
     assert "<h1 class=\"sheet-title\">山田様へ</h1>" in html
-    assert "ご家族用のメモ" in html
+    # The memo never comes from a URL (it would be in logs and history) ...
+    assert "ご家族用のメモ" not in html
+    # ... only from the PDF form's POST body.
+    pdf_url = re.search(r'<form id="pdf-form" method="post" action="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "note" not in pdf_url and "opts=1" in pdf_url
+    pdf = client.post(pdf_url, {"note": "ご家族用のメモ"})
+    assert pdf["Content-Type"] == "application/pdf"
+    assert "ご家族用のメモ" in pdf_text(pdf.content)
     assert 'title="看取り・ターミナルケア"' in html and 'title="24時間対応"' not in html
     assert "12" in html  # the 看取り count under the tick
     assert "月〜金 09:00-18:00" in html

@@ -171,3 +171,30 @@ def test_provider_page_offers_directions(live_server, browser, stations, args):
         assert page.locator("a[href^='https://maps.gsi.go.jp/#17/']").count() == 1
     finally:
         context.close()
+
+
+def test_print_memo_never_goes_into_a_url(live_server, browser, stations):
+    from urllib.parse import quote
+
+    memo = "山田花子様（長男 太郎さん）"
+    context = _context(browser, PC)
+    try:
+        page = context.new_page()
+        requests = []
+        page.on("request", lambda request: requests.append((request.method, request.url)))
+        page.goto(live_server.url + f"/print/?ids={stations[0].pk},{stations[1].pk}")
+        page.fill("#opt-note", memo)
+        assert page.inner_text("[data-note-output]") == memo  # on the sheet at once
+        page.click("text=プレビューを更新")
+        page.wait_for_load_state("load")
+        # Kept in this browser tab, still on the sheet after the preview was updated.
+        assert page.input_value("#opt-note") == memo
+        assert page.inner_text("[data-note-output]") == memo
+        with page.expect_download() as download:
+            page.click("[data-pdf-link]")
+        assert download.value.suggested_filename.endswith(".pdf")
+        assert any(method == "POST" and "/print/pdf/" in url for method, url in requests)
+        for _method, url in requests:
+            assert memo not in url and quote(memo) not in url and "note=" not in url, url
+    finally:
+        context.close()
