@@ -104,3 +104,40 @@ def reach_badge(reach):
     else:
         text, css = _("営業時間不明"), "unknown"
     return format_html('<span class="badge badge--{}">{}</span>', css, text)
+
+
+STALE_AFTER_MONTHS = 13
+
+
+def months_before(day, months: int):
+    """The same day ``months`` earlier (the month's last day when it has fewer days)."""
+    import calendar
+
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def is_stale(provider, today=None) -> bool:
+    """Not confirmed for more than 13 months (unknown confirmation dates are not flagged)."""
+    from django.utils import timezone
+
+    confirmed = getattr(provider, "last_confirmed_on", None)
+    if confirmed is None:
+        return False
+    return confirmed < months_before(today or timezone.localdate(), STALE_AFTER_MONTHS)
+
+
+@register.simple_tag
+def stale_notice(provider, css: str = "stale"):
+    """情報が古い可能性があります（最終確認 2025年9月3日） for data not confirmed for 13 months."""
+    from django.utils.formats import date_format
+
+    if not is_stale(provider):
+        return ""
+    date = date_format(provider.last_confirmed_on, _("Y年n月j日"))
+    return format_html(
+        '<p class="{}">{}</p>', css,
+        _("情報が古い可能性があります（最終確認 %(date)s）") % {"date": date},
+    )
