@@ -11,6 +11,14 @@ class ResourcemapConfig(AppConfig):
     name = "resourcemap"
     verbose_name = _("在宅療養資源マップ")
 
+    def ready(self):
+        from django.urls import register_converter
+
+        from .inputs import IdConverter
+
+        # <id:pk> in URLs: only ids that fit the database (a longer number is a 404, not a 500).
+        register_converter(IdConverter, "id")
+
 
 class PortalAdminConfig(AdminConfig):
     """Django admin without autodiscovering ``leaflet.admin``.

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import geo
+from . import geo, inputs
 from . import hours as hours_mod
 from .folding import fold
 from .models import (
@@ -62,8 +62,8 @@ MAX_IDS = 500
 NIGHT_FROM = hours_mod.NIGHT_FROM
 EARLY_UNTIL = hours_mod.EARLY_UNTIL
 
-_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 _WEEKDAY_NAMES = (
     gettext_lazy("月曜日"), gettext_lazy("火曜日"), gettext_lazy("水曜日"), gettext_lazy("木曜日"),
     gettext_lazy("金曜日"), gettext_lazy("土曜日"), gettext_lazy("日曜日"), gettext_lazy("祝日"),
@@ -202,7 +202,8 @@ def load_providers(ids: list[int], distances: Mapping[int, float] | None = None)
 
 
 def _get_lists(params) -> dict[str, list[str]]:
-    """Normalise a QueryDict, a dict of lists or a dict of strings to {key: [values]}."""
+    """Normalise a QueryDict, a dict of lists or a dict of strings to {key: [values]}, without
+    NUL bytes and other control characters (:func:`inputs.clean_text`)."""
     out: dict[str, list[str]] = {}
     if hasattr(params, "lists"):
         items = params.lists()
@@ -210,12 +211,12 @@ def _get_lists(params) -> dict[str, list[str]]:
         items = (params or {}).items()
     for key, value in items:
         if isinstance(value, (list, tuple)):
-            values = [str(v) for v in value if v is not None]
+            values = [inputs.clean_text(str(v)) for v in value if v is not None]
         elif value is None:
             values = []
         else:
-            values = [str(value)]
-        out.setdefault(str(key), []).extend(values)
+            values = [inputs.clean_text(str(value))]
+        out.setdefault(inputs.clean_text(str(key)), []).extend(values)
     return out
 
 
@@ -234,6 +235,14 @@ def _split_multi(values: Iterable[str]) -> list[str]:
             if part and part not in out:
                 out.append(part)
     return out
+
+
+def _valid_date(value: str) -> bool:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _float(value: str) -> float | None:
@@ -320,10 +329,14 @@ def clean(params, ids: Iterable | None = None) -> tuple[dict, list[str]]:
         elif day == "holiday":
             cleaned["day"] = day
         elif _DATE_RE.match(day):
-            try:
-                dt.date.fromisoformat(day)
+            if inputs.iso_date(day):
                 cleaned["day"] = day
-            except ValueError:
+            elif _valid_date(day):
+                ignored.append(
+                    _("日付「%(value)s」は%(min)d年から%(max)d年の間で選んでください。無視しました。")
+                    % {"value": day, "min": inputs.DATE_MIN.year, "max": inputs.DATE_MAX.year}
+                )
+            else:
                 ignored.append(_("日付「%(value)s」が正しくないため、無視しました。") % {"value": day[:20]})
         else:
             ignored.append(_("曜日・日付「%(value)s」が分からないため、無視しました。") % {"value": day[:20]})
@@ -394,15 +407,11 @@ def clean(params, ids: Iterable | None = None) -> tuple[dict, list[str]]:
         good: list[int] = []
         bad = 0
         for value in id_values:
-            try:
-                number = int(value)
-            except (TypeError, ValueError):
+            number = inputs.positive_id(value)
+            if number is None:
                 bad += 1
-                continue
-            if number > 0 and number not in good:
+            elif number not in good:
                 good.append(number)
-            elif number <= 0:
-                bad += 1
         if bad:
             ignored.append(_("選んだ事業所の番号に正しくないものがあったため、外しました。"))
         if len(good) > MAX_IDS:

@@ -21,12 +21,12 @@ urlpatterns = indicators_views.admin_urlpatterns + [
 
 urlpatterns += i18n_patterns(
     path("", views.map_page, name="map"),
-    path("providers/<int:pk>/", views.provider_detail, name="provider_detail"),
+    path("providers/<id:pk>/", views.provider_detail, name="provider_detail"),
     path("", include("surveys.urls")),
     path("print/", print_views.print_preview, name="print_preview"),
     path("print/pdf/", print_views.print_pdf, name="print_pdf"),
-    path("providers/<int:pk>/sheet/", print_views.provider_sheet, name="provider_sheet"),
-    path("providers/<int:pk>/sheet/pdf/", print_views.provider_sheet_pdf, name="provider_sheet_pdf"),
+    path("providers/<id:pk>/sheet/", print_views.provider_sheet, name="provider_sheet"),
+    path("providers/<id:pk>/sheet/pdf/", print_views.provider_sheet_pdf, name="provider_sheet_pdf"),
     path("opendata/", opendata_views.opendata_page, name="opendata"),
     path("indicators/", indicators_views.public_page, name="indicators"),
     path("flyer/", print_views.flyer, name="flyer"),

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from jobs import runner
 from jobs.models import Job
 from resourcemap import providers as provider_service
+from resourcemap.inputs import positive_id
 from resourcemap.models import ProviderChange
 
 from . import emails, letters, services
@@ -98,10 +99,10 @@ class SurveyRoundAdmin(admin.ModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("<int:pk>/dashboard/", wrap(self.dashboard_view), name="surveys_surveyround_dashboard"),
-            path("<int:pk>/nonrespondents.csv", wrap(self.nonrespondents_csv),
+            path("<id:pk>/dashboard/", wrap(self.dashboard_view), name="surveys_surveyround_dashboard"),
+            path("<id:pk>/nonrespondents.csv", wrap(self.nonrespondents_csv),
                  name="surveys_surveyround_nonrespondents"),
-            path("<int:pk>/letters/", wrap(self.letters_view), name="surveys_surveyround_letters"),
+            path("<id:pk>/letters/", wrap(self.letters_view), name="surveys_surveyround_letters"),
         ] + super().get_urls()
 
     @admin.action(description=gettext_lazy("対象の事業所に案内を発行する"), permissions=["change"])
@@ -292,7 +293,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/enter/", self.admin_site.admin_view(self.enter_view), name="surveys_invitation_enter"),
+            path("<id:pk>/enter/", self.admin_site.admin_view(self.enter_view), name="surveys_invitation_enter"),
         ] + super().get_urls()
 
     def enter_view(self, request, pk):
@@ -402,10 +403,12 @@ class ResponseAdmin(admin.ModelAdmin):
     def review_view(self, request, object_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
+        if positive_id(object_id) is None:  # the id comes from the URL as text
+            raise Http404
         response = get_object_or_404(
             Response.objects.select_related("survey_round", "provider", "provider__provider_type",
                                             "invitation", "entered_by", "reviewed_by"),
-            pk=object_id,
+            pk=positive_id(object_id),
         )
         errors: list[str] = []
         can_change = self.has_change_permission(request, response)

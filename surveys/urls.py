@@ -14,6 +14,6 @@ urlpatterns = [
     path("survey/leave/", views.leave, name="leave"),
     path("survey/register/", views.register, name="register"),
     path("survey/register/done/", views.register_done, name="register_done"),
-    path("providers/<int:pk>/correction/", views.report_correction, name="correction"),
-    path("providers/<int:pk>/correction/done/", views.correction_done, name="correction_done"),
+    path("providers/<id:pk>/correction/", views.report_correction, name="correction"),
+    path("providers/<id:pk>/correction/done/", views.correction_done, name="correction_done"),
 ]

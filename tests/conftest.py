@@ -61,3 +61,17 @@ def _empty_page_cache():
     caches["pages"].clear()
     yield
     caches["pages"].clear()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Figures of the hostile-input run (tests/test_fuzz.py), when it ran."""
+    import sys
+
+    fuzz = sys.modules.get("tests.test_fuzz")
+    if fuzz is None or not fuzz.FIGURES["requests"]:
+        return
+    figures = fuzz.FIGURES
+    terminalreporter.write_line(
+        f"hostile input: {figures['requests']} requests over {len(figures['endpoints'])} "
+        f"endpoints, {figures['5xx']} answered 5xx"
+    )
