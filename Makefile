@@ -10,7 +10,7 @@ PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install system-deps lint migrations-check test-sqlite test-postgres \
-        test-production demo-data bench bench-postgres messages clean
+        test-production demo-data bench bench-postgres bench-national messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,15 +60,21 @@ test: install system-deps lint migrations-check test-sqlite test-postgres test-p
 demo-data: install
 	$(PY) fixtures/generate_demo.py
 
-# Benchmarks print figures; they fill scratch databases, never db.sqlite3.
+# Benchmarks print figures; they fill scratch databases, never db.sqlite3. Production settings
+# (DEBUG off) are set by the scripts themselves.
 bench: install
 	mkdir -p var
-	DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 $(PY) bench/run.py
+	rm -f var/bench.sqlite3
+	DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 $(PY) bench/run.py
 
+# A fresh scratch database next to PG_URL's (its name + "_bench" / "_national").
 bench-postgres: install
-	$(PY) -c "import psycopg; c = psycopg.connect('$(PG_URL:/resourcemap=/postgres)', autocommit=True); \
-	  c.execute('DROP DATABASE IF EXISTS resourcemap_bench'); c.execute('CREATE DATABASE resourcemap_bench')"
-	DEBUG=1 DATABASE_URL=$(PG_URL:/resourcemap=/resourcemap_bench) $(PY) bench/run.py
+	DATABASE_URL=$$($(PY) scripts/scratch-db.py "$(PG_URL)" bench) && \
+	  DATABASE_URL=$$DATABASE_URL $(PY) bench/run.py
+
+bench-national: install
+	DATABASE_URL=$$($(PY) scripts/scratch-db.py "$(PG_URL)" national) && \
+	  DATABASE_URL=$$DATABASE_URL $(PY) bench/national.py
 
 messages: install
 	DEBUG=1 $(PY) manage.py makemessages -l en --no-obsolete

@@ -25,6 +25,14 @@ def production_env() -> None:
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
+    os.environ.setdefault("STATIC_ROOT", str(ROOT / "var" / "bench-static"))
+
+
+def collect_static() -> None:
+    """Production pages need the hashed static files (kept under var/ between runs)."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def median_ms(samples: list[float]) -> float:

@@ -1,8 +1,9 @@
-"""Benchmark: the provider API against the raw SQL + JSON floor.
+"""Benchmark: the provider API against raw SQL + orjson floors that build the same document.
 
-Usage: ``DEBUG=1 .venv/bin/python bench/api.py [--count N] [--runs R]`` with ``DATABASE_URL`` set
-to a scratch database (it is migrated and filled; existing providers are kept unless
-``--count`` asks for more, in which case synthetic ones are added).
+Usage: ``.venv/bin/python bench/api.py [--count N] [--runs R]`` with ``DATABASE_URL`` set to a
+scratch database (it is migrated and filled up to ``--count`` providers, 5,000 by default;
+existing providers are kept). Production settings (DEBUG off). Each floor's document is checked
+to equal the app's (parsed) and the two are timed alternately; every line gives the count.
 
 Synthetic providers are written with ``bulk_create`` (not the write path, which records history
 one provider at a time) and are marked ``is_demo``; use a scratch database.
@@ -12,27 +13,28 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import statistics
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resourcemap.settings")
-os.environ.setdefault("DEBUG", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # noqa: E402
+
+_common.production_env()
 
 import django  # noqa: E402
 
 django.setup()
 
 import orjson  # noqa: E402
+import time_machine  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+
+from resourcemap import folding  # noqa: E402
 
 KATA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
 
@@ -40,6 +42,7 @@ KATA = "アイウエオカキクケコサシスセソタチツテトナニヌネ
 def prepare_database() -> None:
     call_command("migrate", verbosity=0, interactive=False)
     call_command("createcachetable", verbosity=0)
+    _common.collect_static()
     from resourcemap.models import Municipality
     from resourcemap.reference import load_reference
 
@@ -117,122 +120,80 @@ def synthesize(count: int, seed: int = 7) -> int:
     return made
 
 
-def floor_once() -> tuple[float, int]:
-    """Raw SQL for the same rows + orjson encoding: the fastest this could be."""
-    start = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p.id, p.latitude, p.longitude, t.code, p.name, p.name_en, p.address "
-            "FROM resourcemap_provider p JOIN resourcemap_providertype t ON t.id = p.provider_type_id "
-            "WHERE p.status IN ('active', 'suspended') ORDER BY p.kana, p.id"
-        )
-        rows = cursor.fetchall()
-    body = orjson.dumps(
-        {
-            "providers": [
-                [r[0], float(r[1]) if r[1] is not None else None, float(r[2]) if r[2] is not None else None, r[3], r[4], r[6], None]
-                for r in rows
-            ]
-        }
-    )
-    return time.perf_counter() - start, len(body)
+NOW = "2026-12-01 10:00:00 +09:00"  # a Tuesday, not a holiday
 
 
-def geojson_floor_once() -> tuple[float, int]:
-    start = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT p.id, p.name, p.name_en, p.kana, t.code, p.status, p.postal_code, p.address, "
-            "p.building, p.latitude, p.longitude, a.code, p.phone, p.fax, p.website, p.email, "
-            "p.notes, p.notes_en, p.hours_unknown, p.hours_note, p.last_confirmed_on, "
-            "p.last_confirmed_source FROM resourcemap_provider p "
-            "JOIN resourcemap_providertype t ON t.id = p.provider_type_id "
-            "LEFT JOIN resourcemap_area a ON a.id = p.area_id "
-            "WHERE p.status IN ('active', 'suspended') ORDER BY p.kana, p.id"
-        )
-        rows = cursor.fetchall()
-        cursor.execute(
-            "SELECT pc.provider_id, c.code, c.name, pc.count, pc.note FROM resourcemap_providercapability pc "
-            "JOIN resourcemap_capability c ON c.id = pc.capability_id "
-            "JOIN resourcemap_provider p ON p.id = pc.provider_id WHERE p.status IN ('active', 'suspended')"
-        )
-        caps: dict = {}
-        for pid, code, name, count, note in cursor.fetchall():
-            caps.setdefault(pid, []).append({"code": code, "name": name, "count": count, "note": note})
-        cursor.execute(
-            "SELECT o.provider_id, o.weekday, o.opens, o.closes FROM resourcemap_openingperiod o "
-            "JOIN resourcemap_provider p ON p.id = o.provider_id WHERE p.status IN ('active', 'suspended')"
-        )
-        hours: dict = {}
-        for pid, weekday, opens, closes in cursor.fetchall():
-            hours.setdefault(pid, []).append(f"{weekday} {str(opens)[:5]}-{str(closes)[:5]}")
-    features = [
-        {
-            "type": "Feature", "id": r[0],
-            "geometry": {"type": "Point", "coordinates": [float(r[10]), float(r[9])]} if r[9] is not None else None,
-            "properties": {
-                "id": r[0], "name": r[1], "name_en": r[2], "kana": r[3], "type": r[4], "status": r[5],
-                "postal_code": r[6], "address": r[7], "building": r[8], "area": r[11], "phone": r[12],
-                "fax": r[13], "website": r[14], "email": r[15], "notes": r[16], "notes_en": r[17],
-                "hours_unknown": r[18], "hours_note": r[19], "last_confirmed_on": str(r[20]),
-                "last_confirmed_source": r[21], "capabilities": caps.get(r[0], []),
-                "hours": "; ".join(hours.get(r[0], [])),
-            },
-        }
-        for r in rows
-    ]
-    body = orjson.dumps({"type": "FeatureCollection", "features": features})
-    return time.perf_counter() - start, len(body)
+def bench(runs: int) -> list[str]:
+    from resourcemap.models import Area, Capability, Provider, ProviderType
 
-
-def median_ms(fn, runs: int) -> float:
-    fn()  # warm up (caches, connections)
-    return statistics.median(fn() for _ in range(runs)) * 1000
-
-
-def bench(runs: int) -> dict:
     client = Client()
+    n = Provider.objects.published().count()
+    tag = f"[api] {connection.vendor}: {n:,} providers"
+    lines = []
 
-    def api(path):
+    def app(path):
         def once():
-            start = time.perf_counter()
             response = client.get(path)
-            elapsed = time.perf_counter() - start
-            assert response.status_code == 200, response.status_code
-            return elapsed
+            assert response.status_code == 200, (path, response.status_code)
+            return response.content
         return once
 
-    from resourcemap.models import Provider
+    def compare(label, path, where, params, query):
+        sql = _common.compact_floor_sql(where)
 
-    return {
-        "providers": Provider.objects.published().count(),
-        "json_ms": median_ms(api("/api/providers.json"), runs),
-        "json_floor_ms": median_ms(lambda: floor_once()[0], runs),
-        "geojson_ms": median_ms(api("/api/providers.geojson"), runs),
-        "geojson_floor_ms": median_ms(lambda: geojson_floor_once()[0], runs),
-        "json_filtered_ms": median_ms(api("/api/providers.json?type=nursing&cap=h24&region=setagaya"), runs),
-        "json_open_now_ms": median_ms(api("/api/providers.json?open=now&q=%E3%82%BB%E3%82%BF"), runs),
-    }
+        def floor():
+            return _common.compact_floor(connection, sql, params, query)
+
+        body = app(path)()
+        _common.same_document(body, floor(), label)
+        app_ms, floor_ms = _common.alternate(app(path), floor, runs)
+        lines.append(
+            f"{tag} | {label} {_common.fmt_ratio(app_ms, floor_ms)}, "
+            f"{orjson.loads(body)['count']:,} results, {len(body) / 1024:.0f} KiB"
+        )
+
+    nursing = ProviderType.objects.get(code="nursing").pk
+    h24 = Capability.objects.get(code="h24").pk
+    districts = list(Area.objects.filter(parent__code="setagaya").values_list("pk", flat=True))
+    in_districts = "p.area_id IN (" + ", ".join("%s" for _ in districts) + ")"
+    yoga = folding.fold("用賀")
+    with time_machine.travel(NOW, tick=False):
+        compare(".json (everything)", "/api/providers.json", "", (), "")
+        compare(
+            ".json type+cap+region", "/api/providers.json?type=nursing&cap=h24&region=setagaya",
+            f"p.provider_type_id = %s AND {in_districts} AND EXISTS (SELECT 1 FROM "  # noqa: S608 - placeholders only
+            "resourcemap_providercapability pc WHERE pc.provider_id = p.id AND pc.capability_id = %s)",
+            (nursing, *districts, h24), "type=nursing&cap=h24&region=setagaya",
+        )
+        compare(
+            ".json keyword", "/api/providers.json?q=%E7%94%A8%E8%B3%80",
+            "p.search_text LIKE %s", (f"%{yoga}%",), "q=%E7%94%A8%E8%B3%80",
+        )
+        compare(
+            ".json keyword + open now", "/api/providers.json?open=now&q=%E7%94%A8%E8%B3%80",
+            "p.search_text LIKE %s AND NOT p.hours_unknown AND (EXISTS (SELECT 1 FROM "
+            "resourcemap_openingperiod o WHERE o.provider_id = p.id AND o.weekday = 1 AND "
+            "((o.opens <= '10:00:00' AND '10:00:00' < o.closes) OR (o.opens = '00:00:00' AND o.closes = '00:00:00'))) "
+            "OR (p.status = 'active' AND EXISTS (SELECT 1 FROM resourcemap_providercapability pc "
+            "JOIN resourcemap_capability c ON c.id = pc.capability_id WHERE pc.provider_id = p.id "
+            "AND c.after_hours = 'always')))",
+            (f"%{yoga}%",), "q=%E7%94%A8%E8%B3%80&open=now",
+        )
+        geojson_ms = _common.timed(app("/api/providers.geojson"), runs)
+        lines.append(f"{tag} | .geojson (everything) {geojson_ms:.1f} ms (no raw floor for this document)")
+    return lines
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=0, help="fill up to N providers first")
+    parser.add_argument("--count", type=int, default=5000, help="fill up to N providers first")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args(argv)
     prepare_database()
     if args.count:
         synthesize(args.count)
-    vendor = connection.vendor
-    figures = bench(args.runs)
-    print(
-        f"[api] {vendor}: {figures['providers']} providers | "
-        f".json {figures['json_ms']:.1f} ms (floor {figures['json_floor_ms']:.1f} ms, "
-        f"{figures['json_ms'] / figures['json_floor_ms']:.2f}x) | "
-        f".geojson {figures['geojson_ms']:.1f} ms (floor {figures['geojson_floor_ms']:.1f} ms, "
-        f"{figures['geojson_ms'] / figures['geojson_floor_ms']:.2f}x) | "
-        f"filtered {figures['json_filtered_ms']:.1f} ms | open-now+keyword {figures['json_open_now_ms']:.1f} ms"
-    )
+    for line in bench(args.runs):
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

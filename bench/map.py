@@ -2,8 +2,9 @@
 
 Measures the time from navigation start until every marker/cluster is drawn (the page sets the
 ``markers-drawn`` performance mark once Leaflet.markercluster has processed all markers).
-Tiles are answered locally. Usage: ``DEBUG=1 .venv/bin/python bench/map.py [--count 5000]``
-with ``DATABASE_URL`` pointing at a scratch database.
+Tiles are answered locally. Usage: ``.venv/bin/python bench/map.py [--count 5000]`` with
+``DATABASE_URL`` pointing at a scratch database; the app runs under gunicorn with production
+settings (DEBUG off).
 """
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ def main(argv=None) -> None:
 
     total = Provider.objects.published().count()
     port = free_port()
-    env = dict(os.environ, DEBUG="1")
+    # Production settings (set by bench/_common.py through the api import) under gunicorn.
+    env = dict(os.environ, PAGE_CACHE_SECONDS="0")
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}", "--noreload"],
+        [str(Path(sys.executable).parent / "gunicorn"), "resourcemap.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--chdir", str(ROOT)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -80,7 +83,7 @@ def main(argv=None) -> None:
             browser.close()
         times = times[1:]  # the first run warms the server and caches
         print(
-            f"[map] {total} providers, {markers} markers: drawn after median "
+            f"[map] {total:,} providers, {markers} markers: drawn after median "
             f"{statistics.median(times):.0f} ms (min {min(times):.0f}, max {max(times):.0f}, runs {len(times)})"
         )
     finally:

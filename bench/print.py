@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def setup_django(db_path: Path) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    # DATABASE_URL when given (make bench / bench-postgres), else a throw-away SQLite file.
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{db_path}")
     os.environ.setdefault("DEBUG", "1")
     os.environ.setdefault("PRINT_MAP_TILE_URL", "http://127.0.0.1:9/{z}/{x}/{y}.png")
     os.environ["TILE_CACHE_DIR"] = str(db_path.parent / "tiles")

@@ -14,10 +14,12 @@ it is migrated and filled with fictional providers written by ``bulk_create``).
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 _TMP = tempfile.mkdtemp(prefix="bench-survey-")
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)  # nothing left behind
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP}/bench.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resourcemap.settings")
 os.environ.setdefault("DEBUG", "1")
@@ -159,15 +162,16 @@ def main() -> None:
     started = time.monotonic()
     survey_round = prepare(args.count)
     invitations = survey_round.invitations.count()
-    print(f"prepared {invitations} invitations in {time.monotonic() - started:.1f}s")
+    tag = f"[survey] {Provider.objects.count():,} providers, {invitations:,} invitations"
+    print(f"{tag}: prepared in {time.monotonic() - started:.1f}s")
     if not args.skip_letters:
         elapsed, peak_mb, pages = time_letters(survey_round)
-        print(f"letters: {pages} pages in {elapsed:.1f}s ({pages / elapsed:.0f} pages/s), "
+        print(f"{tag}: letters {pages:,} pages in {elapsed:.1f}s ({pages / elapsed:.0f} pages/s), "
               f"peak memory {peak_mb:.0f} MB")
     n = fill_responses(survey_round)
-    print(f"responses: {n}")
+    print(f"{tag}: responses {n:,}")
     for label, ms in time_pages(survey_round, args.repeat).items():
-        print(f"{label}: {ms:.0f} ms (median of {args.repeat})")
+        print(f"{tag}: {label} {ms:.0f} ms (median of {args.repeat})")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from .folding import fold
 from .models import (
     Area,
     Capability,
+    DataVersion,
     HoursException,
     OpeningPeriod,
     Provider,
@@ -220,10 +221,20 @@ def _get_lists(params) -> dict[str, list[str]]:
     return out
 
 
+_reference_cache: dict[str, tuple] = {}
+
+
 def _reference() -> tuple[dict[str, ProviderType], dict[str, Capability], dict[str, Area]]:
+    """Types, capabilities and areas by code, kept per process for the current data version
+    (every reference data change moves it), so a request reads one row instead of the tables."""
+    version = DataVersion.current()
+    hit = _reference_cache.get("reference")
+    if hit is not None and hit[0] == version:
+        return hit[1]
     types = {t.code: t for t in ProviderType.objects.all()}
     caps = {c.code: c for c in Capability.objects.all()}
     areas = {a.code: a for a in Area.objects.select_related("parent")}
+    _reference_cache["reference"] = (version, (types, caps, areas))
     return types, caps, areas
 
 

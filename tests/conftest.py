@@ -55,12 +55,16 @@ def _japanese_by_default():
 
 @pytest.fixture(autouse=True)
 def _empty_page_cache():
-    """Rendered pages are cached per process: each test starts without them."""
+    """Rendered pages and reference data are cached per process: each test starts without them."""
     from django.core.cache import caches
 
+    from resourcemap import search
+
     caches["pages"].clear()
+    search._reference_cache.clear()
     yield
     caches["pages"].clear()
+    search._reference_cache.clear()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -1,0 +1,343 @@
+"""Benchmark at national scale: 400,000 synthetic providers on PostgreSQL, then each request
+beside its raw floor (``make bench-national``).
+
+Usage: ``DATABASE_URL=postgres://…/scratch .venv/bin/python bench/national.py [--count 400000]``.
+The database is migrated and filled with COPY (not the per-provider write path) when it has
+fewer providers than ``--count``; the load time is printed. Every line states the provider
+count. Floors are raw SQL + orjson producing the same document (checked by parsed equality)
+and are timed alternately with the app. The clock is fixed at a Tuesday 10:00 JST so that
+"open now" is the same request on every run. Production settings (DEBUG off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import itertools
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # noqa: E402
+
+_common.production_env()
+
+import django  # noqa: E402
+
+django.setup()
+
+import orjson  # noqa: E402
+import time_machine  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from resourcemap import folding  # noqa: E402
+
+KATA = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワ"
+NOW = "2026-12-01 10:00:00 +09:00"  # a Tuesday, not a holiday
+# A Setagaya-sized view (the reference municipality's bounding box, roughly).
+CITY_BBOX = "139.58,35.60,139.69,35.68"
+JAPAN_BBOX = "128.0,30.0,146.0,46.0"
+
+
+def load(count: int, seed: int = 11) -> tuple[int, float]:
+    """COPY synthetic providers (with capabilities and weekly hours) until there are ``count``."""
+    from resourcemap.models import Area, Capability, Provider, ProviderType
+
+    existing = Provider.objects.count()
+    if existing >= count:
+        return existing, 0.0
+    start = time.perf_counter()
+    rng = random.Random(seed + existing)
+    types = list(ProviderType.objects.all())
+    districts = list(Area.objects.filter(level=Area.Level.DISTRICT))
+    caps_by_type = {t.pk: list(Capability.objects.filter(provider_types=t)) for t in types}
+    # ~1,700 synthetic towns over Japan; a Setagaya-like dense one at the reference centre.
+    towns = [(35.643, 139.653, 0.025, 20.0)] + [
+        (rng.uniform(31.0, 43.5), rng.uniform(130.0, 145.0), rng.uniform(0.01, 0.05), rng.paretovariate(1.5))
+        for _ in range(1700)
+    ]
+    cum_weights = list(itertools.accumulate(t[3] for t in towns))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM resourcemap_provider")
+        next_id = cursor.fetchone()[0] + 1
+    fields = [f for f in Provider._meta.concrete_fields if f.name != "id"]
+    columns = ["id"] + [f.column for f in fields]
+    now = timezone.now()
+    provider_buf = io.StringIO()
+    cap_rows: list[tuple] = []
+    period_rows: list[tuple] = []
+    made = 0
+    raw = connection.connection
+    total = count - existing
+
+    def flush():
+        nonlocal provider_buf, cap_rows, period_rows
+        with raw.cursor() as cur:
+            with cur.copy(f"COPY resourcemap_provider ({', '.join(columns)}) FROM STDIN") as copy:
+                copy.write(provider_buf.getvalue())
+            with cur.copy(
+                "COPY resourcemap_providercapability (provider_id, capability_id, count, note) FROM STDIN"
+            ) as copy:
+                for row in cap_rows:
+                    copy.write_row(row)
+            with cur.copy(
+                "COPY resourcemap_openingperiod (provider_id, weekday, opens, closes) FROM STDIN"
+            ) as copy:
+                for row in period_rows:
+                    copy.write_row(row)
+        provider_buf = io.StringIO()
+        cap_rows, period_rows = [], []
+
+    connection.ensure_connection()
+    with connection.cursor():
+        pass
+    for i in range(total):
+        pid = next_id + i
+        ptype = rng.choice(types)
+        area = rng.choice(districts)
+        lat0, lng0, spread, _w = rng.choices(towns, cum_weights=cum_weights)[0]
+        kana = "".join(rng.choice(KATA) for _ in range(rng.randint(3, 7)))
+        values = {
+            "name": f"{kana}{ptype.name}{pid}",
+            "kana": kana,
+            "provider_type": ptype.pk,
+            "status": "active" if rng.random() > 0.03 else "closed",
+            "postal_code": "154-0001",
+            "address": f"東京都世田谷区{area.name}{rng.randint(1, 6)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}",
+            "latitude": f"{lat0 + rng.gauss(0, spread):.6f}",
+            "longitude": f"{lng0 + rng.gauss(0, spread * 1.2):.6f}",
+            "area": area.pk,
+            "phone": f"03-{rng.randint(3000, 6999)}-{rng.randint(0, 9999):04d}",
+            "is_demo": True,
+            "last_confirmed_on": "2025-06-01",
+            "created_at": now.isoformat(),
+            "updated_at": now.isoformat(),
+        }
+        values["search_text"] = folding.search_text(values.get(n, "") for n in folding.SEARCH_FIELDS)
+        row = [str(pid)]
+        for f in fields:
+            key = f.name
+            if key in values:
+                value = values[key]
+            elif f.name == "version":
+                value = 1
+            elif f.get_internal_type() == "BooleanField":
+                value = False
+            elif f.null:
+                value = None
+            else:
+                value = ""
+            if value is None:
+                row.append("\\N")
+            elif isinstance(value, bool):
+                row.append("t" if value else "f")
+            else:
+                row.append(str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " "))
+        provider_buf.write("\t".join(row) + "\n")
+        pool = caps_by_type[ptype.pk]
+        for cap in rng.sample(pool, k=min(len(pool), rng.randint(0, 4))):
+            cap_rows.append((pid, cap.pk, rng.randint(0, 40) if cap.has_count else None, ""))
+        style = rng.random()
+        if style < 0.1:
+            period_rows += [(pid, d, dt.time(0), dt.time(0)) for d in range(8)]
+        else:
+            for d in range(5 if style < 0.6 else 6):
+                period_rows.append((pid, d, dt.time(9), dt.time(12, 30)))
+                period_rows.append((pid, d, dt.time(14), dt.time(18)))
+        made += 1
+        if made % 20000 == 0:
+            flush()
+    flush()
+    raw.commit() if not raw.autocommit else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence('resourcemap_provider', 'id'), "
+            "(SELECT MAX(id) FROM resourcemap_provider))"
+        )
+        cursor.execute("ANALYZE")
+    from resourcemap.models import DataVersion
+
+    DataVersion.bump()
+    return existing + made, time.perf_counter() - start
+
+
+def app(client: Client, path: str):
+    def once():
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        return response.content
+
+    return once
+
+
+def floor_for(sql: str, params=(), query: str = ""):
+    return lambda: _common.compact_floor(connection, sql, params, query)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=400_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args(argv)
+    if connection.vendor != "postgresql":
+        raise SystemExit("bench/national.py needs DATABASE_URL=postgres://…")
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("createcachetable", verbosity=0)
+    _common.collect_static()
+    from resourcemap.models import DataVersion, Municipality, Provider
+    from resourcemap.reference import load_reference
+
+    if not Municipality.objects.exists():
+        load_reference()
+    total, seconds = load(args.count)
+    n = Provider.objects.published().count()
+    tag = f"[national] {n:,} providers"
+    if seconds:
+        print(f"{tag}: loaded {total:,} providers (capabilities, hours) with COPY in {seconds:.1f} s", flush=True)
+    client = Client()
+    runs = args.runs
+    from resourcemap.models import Area, Capability, ProviderType
+
+    nursing = ProviderType.objects.get(code="nursing").pk
+    h24 = Capability.objects.get(code="h24").pk
+    region = Area.objects.get(code="setagaya")
+    districts = list(Area.objects.filter(parent=region).values_list("pk", flat=True))
+    yoga = folding.fold("用賀")
+
+    with time_machine.travel(NOW, tick=False):
+        def compare(label, path, sql, params, query):
+            body = app(client, path)()
+            if "clusters" in orjson.loads(body):
+                print(f"{tag}: {label} answered with grid cells (more than the point limit); no floor", flush=True)
+                return
+            floor_body = floor_for(sql, params, query)()
+            _common.same_document(body, floor_body, label)
+            app_ms, floor_ms = _common.alternate(app(client, path), floor_for(sql, params, query), runs)
+            ratio = app_ms / floor_ms
+            print(
+                f"{tag}: {label} {app_ms:.1f} ms, floor {floor_ms:.1f} ms ({ratio:.2f}x), "
+                f"{orjson.loads(body)['count']:,} results, {len(body) / 1024:.0f} KiB",
+                flush=True,
+            )
+
+        compare(
+            "filtered API type+cap+region", "/api/providers.json?type=nursing&cap=h24&region=setagaya",
+            _common.compact_floor_sql(
+                "p.provider_type_id = %s AND p.area_id = ANY(%s) AND EXISTS (SELECT 1 FROM "
+                "resourcemap_providercapability pc WHERE pc.provider_id = p.id AND pc.capability_id = %s)"
+            ),
+            (nursing, districts, h24), "type=nursing&cap=h24&region=setagaya",
+        )
+        compare(
+            "keyword q=用賀 (API)", "/api/providers.json?q=用賀",
+            _common.compact_floor_sql("p.search_text LIKE %s"), (f"%{yoga}%",), "q=%E7%94%A8%E8%B3%80",
+        )
+        # Tuesday 10:00: open by a period of weekday 1, or reachable through an after-hours
+        # capability (24時間対応) — the synthetic data has no overnight periods or exceptions.
+        compare(
+            "keyword + open now", "/api/providers.json?q=用賀&open=now",
+            _common.compact_floor_sql(
+                "p.search_text LIKE %s AND NOT p.hours_unknown AND (EXISTS (SELECT 1 FROM "
+                "resourcemap_openingperiod o WHERE o.provider_id = p.id AND o.weekday = 1 AND "
+                "((o.opens <= '10:00:00' AND '10:00:00' < o.closes) OR (o.opens = '00:00:00' AND o.closes = '00:00:00'))) "
+                "OR (p.status = 'active' AND EXISTS (SELECT 1 FROM resourcemap_providercapability pc "
+                "JOIN resourcemap_capability c ON c.id = pc.capability_id WHERE pc.provider_id = p.id "
+                "AND c.after_hours = 'always')))"
+            ),
+            (f"%{yoga}%",), "q=%E7%94%A8%E8%B3%80&open=now",
+        )
+        west, south, east, north = (float(v) for v in CITY_BBOX.split(","))
+        compare(
+            "map viewport (city-sized bbox, zoom 13)", f"/api/providers.json?bbox={CITY_BBOX}&zoom=13",
+            _common.compact_floor_sql("p.latitude BETWEEN %s AND %s AND p.longitude BETWEEN %s AND %s"),
+            (south, north, west, east), "",
+        )
+        # Zoomed out over Japan: grid counts instead of points.
+        path = f"/api/providers.json?bbox={JAPAN_BBOX}&zoom=5"
+        body = app(client, path)()
+        data = orjson.loads(body)
+        ms = _common.timed(app(client, path), runs)
+        print(
+            f"{tag}: map zoomed out over Japan (zoom 5) {ms:.1f} ms, {data['count']:,} results as "
+            f"{len(data['clusters']):,} grid cells, {len(body) / 1024:.0f} KiB",
+            flush=True,
+        )
+        full = app(client, "/api/providers.json")
+        ms_full, floor_full = _common.alternate(full, floor_for(_common.compact_floor_sql("")), max(3, runs // 2))
+        print(f"{tag}: full map JSON without a view (API users) {_common.fmt_ratio(ms_full, floor_full)}", flush=True)
+
+        # A write through the write path, then the keyword search (no index to rebuild).
+        from resourcemap import providers
+        from resourcemap.models import ProviderChange
+
+        municipality = Municipality.current()
+        target = next(
+            p for p in Provider.objects.published().filter(
+                latitude__range=(municipality.min_lat, municipality.max_lat),
+                longitude__range=(municipality.min_lng, municipality.max_lng),
+            ).order_by("pk").iterator()
+            if municipality.contains(p.latitude, p.longitude)
+        )
+
+        def write_then_search():
+            providers.provider_update(
+                provider=target, changes={"notes": f"bench {time.perf_counter()}"},
+                actor_kind=ProviderChange.Actor.SYSTEM, source="bench",
+            )
+            app(client, "/api/providers.json?q=用賀")()
+
+        write_ms = _common.timed(write_then_search, max(3, runs // 2))
+        print(f"{tag}: write through the write path + next keyword request {write_ms:.1f} ms", flush=True)
+
+        def aggregate():
+            from django.db.models import Count, Max
+
+            Provider.objects.aggregate(n=Count("id"), latest=Max("updated_at"))
+
+        version_ms, aggregate_ms = _common.alternate(DataVersion.current, aggregate, runs)
+        print(
+            f"{tag}: data version read {version_ms:.2f} ms (the COUNT/MAX(updated_at) it replaced: "
+            f"{aggregate_ms:.1f} ms)",
+            flush=True,
+        )
+        etag = client.get("/api/providers.json?type=nursing", HTTP_ACCEPT_ENCODING="gzip")["ETag"]
+        not_modified = lambda: client.get(  # noqa: E731
+            "/api/providers.json?type=nursing", HTTP_IF_NONE_MATCH=etag, HTTP_ACCEPT_ENCODING="gzip"
+        )
+        assert not_modified().status_code == 304
+        print(f"{tag}: 304 for the browser's weak ETag {_common.timed(not_modified, runs):.1f} ms", flush=True)
+
+        from django.conf import settings
+
+        settings.PAGE_CACHE_SECONDS = 0  # the list itself, not the page cache
+
+        def page_floor():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT COUNT(*) FROM resourcemap_provider WHERE status IN ('active', 'suspended')")
+                cursor.fetchone()
+                cursor.execute(
+                    "SELECT id FROM resourcemap_provider WHERE status IN ('active', 'suspended') "
+                    "ORDER BY kana, id LIMIT 50"
+                )
+                cursor.fetchall()
+
+        list_ms, list_floor = _common.alternate(app(client, "/"), page_floor, runs)
+        print(
+            f"{tag}: unfiltered list page 1 (HTML, page cache off) {list_ms:.1f} ms "
+            f"(SQL floor: COUNT + first 50 ids {list_floor:.1f} ms)",
+            flush=True,
+        )
+        settings.PAGE_CACHE_SECONDS = 60
+        cached_ms = _common.timed(app(client, "/"), runs)
+        print(f"{tag}: front page from the page cache {cached_ms:.1f} ms", flush=True)
+
+
+if __name__ == "__main__":
+    main()
