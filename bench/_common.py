@@ -67,7 +67,7 @@ def timed(fn, runs: int) -> float:
 def compact_floor_sql(where: str, order: str = "p.kana, p.id") -> str:
     """Raw SQL giving the compact API's rows for a WHERE clause over ``p`` (provider)."""
     return (
-        "SELECT p.id, CAST(p.latitude AS FLOAT), CAST(p.longitude AS FLOAT), t.code, p.name, p.address "  # noqa: S608 - constant fragments written in the benchmarks
+        "SELECT p.id, CAST(p.latitude AS FLOAT), CAST(p.longitude AS FLOAT), t.code, p.name, p.address, p.phone "  # noqa: S608 - constant fragments written in the benchmarks
         "FROM resourcemap_provider p JOIN resourcemap_providertype t ON t.id = p.provider_type_id "
         f"WHERE p.status IN ('active', 'suspended') {('AND ' + where) if where else ''} ORDER BY {order}"
     )
@@ -84,8 +84,8 @@ def compact_floor(connection, sql: str, params=(), query: str = "") -> bytes:
         {
             "count": len(rows),
             "query": query,
-            "columns": ["id", "lat", "lng", "type", "name", "address", "distance_m"],
-            "providers": [[r[0], r[1], r[2], r[3], r[4], r[5], None] for r in rows],
+            "columns": ["id", "lat", "lng", "type", "name", "address", "distance_m", "phone"],
+            "providers": [[r[0], r[1], r[2], r[3], r[4], r[5], None, r[6]] for r in rows],
         }
     )
 
