@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
@@ -77,24 +79,27 @@ class JobAdmin(admin.ModelAdmin):
     def progress(self, obj):
         return f"{obj.done}/{obj.total}" if obj.total else "—"
 
-    def _download_column(self, request):
-        @admin.display(description=gettext_lazy("ダウンロード"))
-        def download(obj):
-            if obj.status != Job.Status.DONE or not obj.result_file:
-                return "—"
-            if not runner.can_use(request.user, obj):
-                return _("（権限がありません）")
-            return format_html('<a href="{}">{}</a>',
-                               reverse("admin:jobs_job_download", args=[obj.pk]),
-                               obj.result_name or _("ダウンロード"))
+    # The download column depends on who looks: the request's user is kept per thread (one
+    # request at a time per thread) while the list or the detail page is built.
+    _local = threading.local()
 
-        return download
+    @admin.display(description=gettext_lazy("ダウンロード"))
+    def download(self, obj):
+        if obj.status != Job.Status.DONE or not obj.result_file:
+            return "—"
+        user = getattr(self._local, "user", None)
+        if user is None or not runner.can_use(user, obj):
+            return _("（権限がありません）")
+        return format_html('<a href="{}">{}</a>', reverse("admin:jobs_job_download", args=[obj.pk]),
+                           obj.result_name or _("ダウンロード"))
 
     def get_list_display(self, request):
-        return (*self.list_display, self._download_column(request))
+        self._local.user = request.user
+        return (*self.list_display, "download")
 
     def get_readonly_fields(self, request, obj=None):
-        return (*self.readonly_fields, self._download_column(request))
+        self._local.user = request.user
+        return (*self.readonly_fields, "download")
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj)

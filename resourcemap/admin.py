@@ -13,7 +13,7 @@ import json
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Count
 from django.forms.widgets import Script
 from django.http import HttpResponseRedirect
@@ -356,7 +356,7 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
     list_per_page = 50
     readonly_fields = ("location_map", "created_at", "updated_at")
     save_on_top = True
-    actions = ["confirm_selected"]
+    actions = ["confirm_selected", "export_xlsx_in_background", "export_csv_in_background"]
     fieldsets = (
         (None, {"fields": ("base_version", "name", "kana", "name_en", "provider_type", "status")}),
         (_("所在地"), {
@@ -551,6 +551,27 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
             )
             count += 1
         messages.success(request, gettext("%(n)d件を確認済みにしました。") % {"n": count})
+
+    def _export_in_background(self, request, queryset, fmt):
+        from jobs.runner import can_use
+
+        from .exports import EXPORT_KIND, start_export
+
+        if not can_use(request.user, EXPORT_KIND):
+            raise PermissionDenied
+        job = start_export(user=request.user, fmt=fmt,
+                           provider_ids=list(queryset.values_list("pk", flat=True)))
+        messages.success(request, gettext(
+            "書き出しを始めました。できあがったファイルは「バックグラウンド処理」からダウンロードできます。"))
+        return HttpResponseRedirect(_reverse("admin:jobs_job_change", args=[job.pk]))
+
+    @admin.action(description=_("選んだ事業所をExcel（xlsx）に書き出す（大量でも可）"), permissions=["view"])
+    def export_xlsx_in_background(self, request, queryset):
+        return self._export_in_background(request, queryset, "xlsx")
+
+    @admin.action(description=_("選んだ事業所をCSVに書き出す（大量でも可）"), permissions=["view"])
+    def export_csv_in_background(self, request, queryset):
+        return self._export_in_background(request, queryset, "csv")
 
     # ---- import/export ------------------------------------------------------------------------
 

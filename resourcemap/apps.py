@@ -19,6 +19,8 @@ class ResourcemapConfig(AppConfig):
         # <id:pk> in URLs: only ids that fit the database (a longer number is a 404, not a 500).
         register_converter(IdConverter, "id")
 
+        from . import exports  # noqa: F401 - registers the background export job
+
 
 class PortalAdminConfig(AdminConfig):
     """Django admin without autodiscovering ``leaflet.admin``.
