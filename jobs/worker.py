@@ -33,7 +33,7 @@ from .models import Job, WorkerProcess
 
 log = logging.getLogger("jobs.worker")
 
-HEARTBEAT_EVERY = 10  # seconds
+HEARTBEAT_EVERY = 5  # seconds
 STALE_AFTER = dt.timedelta(seconds=60)  # no heartbeat for this long: the worker is gone
 RECOVER_EVERY = 30
 SWEEP_EVERY = 15
@@ -96,12 +96,15 @@ class Worker(DBWorker):
         )
 
     def _heartbeat_loop(self) -> None:
+        """Beat, recover and sweep on this thread, so they go on while a long task runs and
+        while the queue is idle."""
         try:
             while not self._stop_heartbeat.wait(HEARTBEAT_EVERY):
                 try:
                     self.beat()
                 except DatabaseError:
                     log.warning("heartbeat failed; trying again", exc_info=True)
+                self.maintenance()
         finally:
             connection.close()
 
@@ -151,7 +154,6 @@ class Worker(DBWorker):
 
     def run_task(self, db_task_result: DBTaskResult) -> None:
         """As django_tasks_db's, except that a stop puts the task back instead of failing it."""
-        self.maintenance()
         self.running_task = True
         try:
             task = db_task_result.task

@@ -153,3 +153,43 @@ def test_email_fails_for_good_after_the_last_retry_and_staff_can_resend(settings
     email.refresh_from_db()
     assert email.status == OutgoingEmail.Status.SENT
     assert mail.outbox[0].subject == "件名X"
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="threads on the in-memory SQLite test database lock whole tables")
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_worker_still_sends_retries_when_they_fall_due(monkeypatch):
+    from django.db import connection
+
+    from jobs import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "HEARTBEAT_EVERY", 0.1)
+    monkeypatch.setattr(worker_module, "SWEEP_EVERY", 0)
+    worker = Worker(queue_names=["default"], interval=0.1, batch=False, backend_name="default",
+                    startup_delay=False, max_tasks=None, worker_id="w-idle", excluded_queue_names=[])
+
+    def failed_earlier():  # an e-mail whose retry falls due while the worker waits for work
+        now = timezone.now()
+        OutgoingEmail.objects.create(
+            kind="receipt", to=["later@example.jp"], subject="再送", body="本文", attempts=1,
+            next_attempt_at=now, queued_at=now - dt.timedelta(minutes=1),
+        )
+        connection.close()
+
+    def stop_when_sent():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not OutgoingEmail.objects.filter(
+                status=OutgoingEmail.Status.SENT).exists():
+            time.sleep(0.1)
+        worker.running = False
+        connection.close()
+
+    import threading
+
+    threading.Timer(0.5, failed_earlier).start()
+    stopper = threading.Thread(target=stop_when_sent)
+    stopper.start()
+    worker.run()
+    stopper.join()
+    assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.SENT
+    assert mail.outbox[0].to == ["later@example.jp"]
