@@ -47,3 +47,16 @@ def test_flag_on_page_list_and_print(client):
     text = pdf_text(pdf)
     assert "情報が古い可能性があります" in "".join(text.split())
     assert "may be out of date (last checked 3 September 2025)" in english
+
+
+def test_english_pages_use_english_area_and_date_forms(client):
+    provider = make_provider(name="成城の看護", name_en="Seijo Nursing", type_code="nursing",
+                             area_code="seijo", last_confirmed_on=dt.date(2026, 9, 3))
+    with time_machine.travel(NOW, tick=False):
+        english = client.get(f"/en/providers/{provider.pk}/").content.decode()
+        japanese = client.get(f"/providers/{provider.pk}/").content.decode()
+        sheet = client.get(f"/en/providers/{provider.pk}/sheet/").content.decode()
+    assert "Seijo district (Kinuta area)" in english
+    assert "3 September 2026" in english and "2026年9月3日" not in english
+    assert "成城地区（砧地域）" in japanese and "2026年9月3日" in japanese
+    assert "Seijo district, Kinuta area" in sheet

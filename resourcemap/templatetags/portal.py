@@ -141,3 +141,13 @@ def stale_notice(provider, css: str = "stale"):
         '<p class="{}">{}</p>', css,
         _("情報が古い可能性があります（最終確認 %(date)s）") % {"date": date},
     )
+
+
+@register.filter
+def jdate(value) -> str:
+    """A date in the page's language: 2025年9月3日 on Japanese pages, 3 September 2025 in English."""
+    from django.utils.formats import date_format
+
+    if not value:
+        return ""
+    return date_format(value, _("Y年n月j日"))
