@@ -353,14 +353,12 @@ def test_anonymous_and_non_staff_get_no_staff_page(client, reference):
     for url in urls:
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
-    User.objects.create_user("resident", password="pass-Word-1234")
-    client.login(username="resident", password="pass-Word-1234")
+    client.force_login(User.objects.create_user("resident", password="pass-Word-1234"))
     for url in urls:
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
     # Staff without the view permission: refused.
-    User.objects.create_user("bare", password="pass-Word-1234", is_staff=True)
-    client.login(username="bare", password="pass-Word-1234")
+    client.force_login(User.objects.create_user("bare", password="pass-Word-1234", is_staff=True))
     assert client.get(urls[0]).status_code == 403
 
 

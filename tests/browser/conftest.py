@@ -85,24 +85,3 @@ def browser_page(browser, browser_context_args):
     page.set_default_timeout(10_000)
     yield page
     context.close()
-
-
-
-@pytest.fixture(scope="session")
-def _media_url_for_live_server():
-    """Django's live-server handler reads MEDIA_URL once, as a string, when it starts. Generated
-    files are never served by URL (``MEDIA_URL = None``), so it gets a path that nothing uses."""
-    from django.conf import settings
-
-    original = settings.MEDIA_URL
-    if original is None:
-        settings.MEDIA_URL = "/_media-not-served/"
-    return original
-
-
-@pytest.fixture(scope="session")
-def live_server(_media_url_for_live_server, live_server):
-    from django.conf import settings
-
-    settings.MEDIA_URL = _media_url_for_live_server  # the server has read it; the rest see None
-    return live_server
