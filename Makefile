@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/resourcemap
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on a moving test clock (tests/conftest.py): SQLite just after midnight JST,
+# PostgreSQL late in the evening, so that day-boundary bugs show in every `make test`.
+TEST_CLOCK_SQLITE ?= midnight
+TEST_CLOCK_POSTGRES ?= evening
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: run test install system-deps lint migrations-check test-sqlite test-postgres \
@@ -43,11 +47,11 @@ migrations-check: install
 
 test-sqlite: install system-deps
 	mkdir -p var
-	DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(VENV)/bin/pytest
+	TEST_CLOCK=$(TEST_CLOCK_SQLITE) DATABASE_URL=sqlite:///$(CURDIR)/var/test.sqlite3 $(VENV)/bin/pytest
 
 test-postgres: install system-deps
 	@bash scripts/check-postgres.sh "$(PG_URL)" && \
-	  DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest || { rc=$$?; [ $$rc -eq 77 ] && exit 0; exit $$rc; }
+	  TEST_CLOCK=$(TEST_CLOCK_POSTGRES) DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest || { rc=$$?; [ $$rc -eq 77 ] && exit 0; exit $$rc; }
 
 # Production smoke test: the README's "Production on PostgreSQL" steps on a temporary database,
 # then gunicorn with DEBUG=0 answering real requests (scripts/smoke-production.sh).

@@ -590,7 +590,7 @@ def provider_confirm(
     *, provider: Provider, actor_kind: str, user=None, source: str, on: dt.date | None = None
 ) -> ProviderChange:
     """Record that the record was checked and is right ("変更なし"), setting last-confirmed."""
-    on = on or dt.date.today()
+    on = on or timezone.localdate()
     with transaction.atomic():
         change = provider_update(
             provider=provider,

@@ -1,7 +1,44 @@
+import datetime as dt
+import os
+
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from tests.factories import ensure_reference
+
+# Every test runs on a moving clock (tick=True) that starts at the same instant, so nothing
+# depends on when the suite is run. `make test` runs SQLite under one clock and PostgreSQL under
+# the other (TEST_CLOCK, see README "Tests and the clock"); a test that needs a particular
+# moment travels there itself (time_machine).
+TEST_CLOCKS = {
+    # 00:05 JST is 15:05 UTC the day before (a holiday, 勤労感謝の日): the local and UTC dates differ.
+    "midnight": "2026-11-24T00:05:00+09:00",
+    # Late evening on a weekday: "night" opening, 30 minutes before the date changes.
+    "evening": "2026-12-01T23:30:00+09:00",
+}
+
+
+def clock_start() -> dt.datetime | None:
+    """The instant each test starts at: TEST_CLOCK=midnight (default), evening, an ISO
+    datetime with offset, or "real" for the machine's clock."""
+    name = os.environ.get("TEST_CLOCK", "midnight").strip() or "midnight"
+    if name == "real":
+        return None
+    start = dt.datetime.fromisoformat(TEST_CLOCKS.get(name, name))
+    if start.tzinfo is None:
+        raise ValueError(f"TEST_CLOCK needs a UTC offset: {name}")
+    return start.astimezone(dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _test_clock():
+    start = clock_start()
+    if start is None:
+        yield
+        return
+    with time_machine.travel(start, tick=True):
+        yield
 
 
 @pytest.fixture(scope="session")

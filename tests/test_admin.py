@@ -8,6 +8,7 @@ import re
 import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
+from django.utils import timezone
 
 from resourcemap.models import (
     Area,
@@ -136,7 +137,7 @@ def test_changelist_shows_columns_and_japanese_labels(staff_client):
 
 
 def test_changelist_filters(staff_client):
-    today = dt.date.today()
+    today = timezone.localdate()
     fresh = make_provider(name="確認済みクリニック", last_confirmed_on=today, capabilities={"h24": {}})
     old = make_provider(name="古い確認クリニック", last_confirmed_on=today - dt.timedelta(days=800))
     never = make_provider(name="未確認クリニック", area_code="kitazawa_d", type_code="pharmacy")
@@ -346,7 +347,7 @@ def test_confirm_action_sets_last_confirmed(staff_client):
     )
     assert response.status_code == 302
     provider.refresh_from_db()
-    assert provider.last_confirmed_on == dt.date.today()
+    assert provider.last_confirmed_on == timezone.localdate()
     assert provider.changes.first().action == ProviderChange.Action.CONFIRM
 
 
