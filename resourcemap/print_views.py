@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import hours as hours_mod
 from . import printing, search, staticmap
 from .models import Area, Capability, Flyer, Municipality, Weekday
+from .pdfguard import pdf_view
 
 MAX_PROVIDERS = int(getattr(settings, "PRINT_MAX_PROVIDERS", 300))
 MAX_COLUMNS = 10
@@ -321,6 +322,7 @@ def print_preview(request):
 
 
 @require_http_methods(["GET", "POST"])
+@pdf_view
 def print_pdf(request):
     context, template = _sheet_context(request, pdf=True)
     if template != "print/sheet.html":
@@ -382,6 +384,7 @@ def provider_sheet(request, pk: int):
 
 
 @require_GET
+@pdf_view
 def provider_sheet_pdf(request, pk: int):
     context = _provider_context(request, pk, pdf=True)
     html = render_to_string("print/provider_sheet.html", context, request=request)
@@ -439,6 +442,7 @@ def flyer(request, slug: str | None = None):
 
 
 @require_GET
+@pdf_view
 def flyer_pdf(request, slug: str | None = None):
     context = _flyer_context(request, slug, pdf=True)
     html = render_to_string("print/flyer.html", context, request=request)
