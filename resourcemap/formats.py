@@ -161,7 +161,14 @@ def read_xlsx(data: bytes) -> tablib.Dataset:
         raise FileFormatError(_("xlsx ファイルの中身を読めません。")) from error
     try:
         sheet = book.worksheets[0]
-        return dataset_from_rows(sheet.iter_rows(values_only=True))
+        # Bounded as well: never more rows or columns than the caps checked above.
+        return dataset_from_rows(
+            sheet.iter_rows(
+                values_only=True,
+                max_row=spreadsheet_limits.MAX_ROWS,
+                max_col=spreadsheet_limits.MAX_COLUMNS,
+            )
+        )
     except FileFormatError:
         raise
     except Exception as error:

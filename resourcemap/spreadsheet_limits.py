@@ -7,7 +7,7 @@ before openpyxl reads anything, ``check_xlsx`` looks at:
 - the ZIP directory: number of parts, the declared uncompressed size of each part and of all
   together (Python's zipfile never returns more than the declared size of a part);
 - every worksheet part, streamed in small pieces (never held whole): its ``<dimension>``, the
-  row and column of every row and cell, and the number of cells;
+  row numbers, the columns and rows named by cells, and the number of cells;
 - the shared strings part: its size and number of strings.
 
 Over any cap the file is refused with a message saying what to do. Every XLSX reader of the
@@ -31,14 +31,21 @@ MAX_CELLS = 2_000_000
 MAX_PARTS = 1_000
 MAX_UNCOMPRESSED = 100 * 1024 * 1024  # all parts together
 MAX_PART = 64 * 1024 * 1024  # one part
-MAX_SHARED_STRINGS = MAX_CELLS
+MAX_SHARED_STRINGS = 500_000
+MAX_SHARED_STRINGS_PART = 16 * 1024 * 1024
 _CHUNK = 256 * 1024
 _MAX_TAG = 64 * 1024  # an opening tag longer than this is not a spreadsheet
 
-_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension|si)\b([^>]*)>")
-_REF = re.compile(rb"""\br\s*=\s*["']([A-Za-z]{0,3})(\d*)["']""")
-_DIMENSION = re.compile(rb"""\bref\s*=\s*["']([^"']*)["']""")
+# Only rare things go through Python one by one (rows, cells in column AA or later, row numbers
+# of six digits); cells and shared strings are counted with bytes.count, so a sheet of a million
+# cells is scanned in well under a second.
+_ROW = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?row\b[^>]*?\br\s*=\s*["'](\d+)["']""")
+_WIDE_OR_DEEP_CELL = re.compile(
+    rb"""<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\br\s*=\s*["']([A-Za-z]{2,}|[A-Za-z]?(?=\d{6}))(\d*)["']"""
+)
+_DIMENSION = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?dimension\b[^>]*?\bref\s*=\s*["']([^"']*)["']""")
 _CELL = re.compile(r"([A-Za-z]{1,3})?(\d+)?$")
+_PREFIXED_SI = re.compile(rb"<[A-Za-z_][\w.-]*:si[\s>]")
 
 
 class SpreadsheetTooLarge(ValueError):
@@ -59,8 +66,8 @@ def _too_big(detail: str) -> SpreadsheetTooLarge:
     )
 
 
-def _stream_tags(handle):
-    """Yield (name, attributes) of the opening tags we care about, reading small pieces."""
+def _chunks(handle):
+    """Pieces of the part that end after a ">" (a tag is never cut), read 256 KB at a time."""
     buffer = b""
     while True:
         chunk = handle.read(_CHUNK)
@@ -72,15 +79,22 @@ def _stream_tags(handle):
             if len(buffer) > _MAX_TAG:
                 raise _too_big(_("読めない形の表があります"))
             continue
-        for match in _TAG.finditer(buffer, 0, cut + 1):
-            yield match.group(1), match.group(2)
+        yield buffer[: cut + 1]
         buffer = buffer[cut + 1 :]
         if len(buffer) > _MAX_TAG:
             raise _too_big(_("読めない形の表があります"))
 
 
-def _check_dimension(attributes: bytes) -> None:
-    match = _DIMENSION.search(attributes)
+def _rows_over(number: int) -> SpreadsheetTooLarge:
+    return _too_big(_("%(n)s行目まで使われています。上限は%(max)s行です") % {"n": number, "max": MAX_ROWS})
+
+
+def _columns_over(number: int) -> SpreadsheetTooLarge:
+    return _too_big(_("%(n)s列目まで使われています。上限は%(max)s列です") % {"n": number, "max": MAX_COLUMNS})
+
+
+def _check_dimension(text: bytes) -> None:
+    match = _DIMENSION.search(text)
     if not match:
         return
     last = match.group(1).decode("ascii", "replace").split(":")[-1]
@@ -89,49 +103,44 @@ def _check_dimension(attributes: bytes) -> None:
         return
     letters, digits = cell.groups()
     if digits and int(digits) > MAX_ROWS:
-        raise _too_big(_("%(n)s行目まで使われています。上限は%(max)s行です") % {"n": digits, "max": MAX_ROWS})
+        raise _rows_over(int(digits))
     if letters and _column_number(letters) > MAX_COLUMNS:
-        raise _too_big(_("%(col)s列まで使われています。上限は%(max)s列です") % {"col": letters.upper(), "max": MAX_COLUMNS})
+        raise _columns_over(_column_number(letters))
 
 
 def _check_sheet(handle) -> None:
-    row = 0
     cells = 0
-    in_row = 0
-    for name, attributes in _stream_tags(handle):
-        if name == b"dimension":
-            _check_dimension(attributes)
-        elif name == b"row":
-            ref = _REF.search(attributes)
-            row = int(ref.group(2)) if ref and ref.group(2) else row + 1
-            in_row = 0
-            if row > MAX_ROWS:
-                raise _too_big(_("%(n)s行目まで使われています。上限は%(max)s行です") % {"n": row, "max": MAX_ROWS})
-        elif name == b"c":
-            cells += 1
-            in_row += 1
-            ref = _REF.search(attributes)
-            column = in_row
-            if ref:
-                letters, digits = ref.groups()
-                if letters:
-                    column = _column_number(letters.decode())
-                    in_row = column
-                if digits and int(digits) > MAX_ROWS:
-                    raise _too_big(_("%(n)s行目まで使われています。上限は%(max)s行です") % {"n": int(digits), "max": MAX_ROWS})
-            if column > MAX_COLUMNS:
-                raise _too_big(_("%(n)s列目まで使われています。上限は%(max)s列です") % {"n": column, "max": MAX_COLUMNS})
-            if cells > MAX_CELLS:
-                raise _too_big(_("セルが%(max)s個を超えています") % {"max": MAX_CELLS})
+    first = True
+    for text in _chunks(handle):
+        if first:
+            _check_dimension(text)  # <dimension> comes before the sheet data
+            first = False
+        cells += text.count(b"<c ") + text.count(b"<c>") + text.count(b":c ") + text.count(b":c>")
+        if cells > MAX_CELLS:
+            raise _too_big(_("セルが%(max)s個を超えています") % {"max": MAX_CELLS})
+        for match in _ROW.finditer(text):
+            if int(match.group(1)) > MAX_ROWS:
+                raise _rows_over(int(match.group(1)))
+        for match in _WIDE_OR_DEEP_CELL.finditer(text):
+            letters, digits = match.groups()
+            if letters and _column_number(letters.decode()) > MAX_COLUMNS:
+                raise _columns_over(_column_number(letters.decode()))
+            if digits and int(digits) > MAX_ROWS:
+                raise _rows_over(int(digits))
 
 
 def _check_shared_strings(handle) -> None:
     count = 0
-    for name, _attributes in _stream_tags(handle):
-        if name == b"si":
-            count += 1
-            if count > MAX_SHARED_STRINGS:
-                raise _too_big(_("文字列が%(max)s個を超えています") % {"max": MAX_SHARED_STRINGS})
+    for text in _chunks(handle):
+        count += text.count(b"<si>") + text.count(b"<si ")
+        if b":si" in text:  # a namespace prefix (rare): count its opening tags too
+            count += len(_PREFIXED_SI.findall(text))
+        if count > MAX_SHARED_STRINGS:
+            raise _too_big(_("文字列が%(max)s個を超えています") % {"max": MAX_SHARED_STRINGS})
+
+
+def _is_shared_strings(part) -> bool:
+    return part.filename.lower().endswith("sharedstrings.xml")
 
 
 def check_xlsx(data: bytes) -> None:
@@ -142,13 +151,16 @@ def check_xlsx(data: bytes) -> None:
         if len(parts) > MAX_PARTS:
             raise _too_big(_("中の部品が%(max)s個を超えています") % {"max": MAX_PARTS})
         total = sum(part.file_size for part in parts)
-        if total > MAX_UNCOMPRESSED or any(part.file_size > MAX_PART for part in parts):
+        if total > MAX_UNCOMPRESSED or any(
+            part.file_size > (MAX_SHARED_STRINGS_PART if _is_shared_strings(part) else MAX_PART)
+            for part in parts
+        ):
             raise _too_big(_("展開すると%(mb)sMBを超えます") % {"mb": MAX_UNCOMPRESSED // (1024 * 1024)})
         for part in parts:
             name = part.filename.lower()
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 with archive.open(part) as handle:
                     _check_sheet(handle)
-            elif name.endswith("sharedstrings.xml"):
+            elif _is_shared_strings(part):
                 with archive.open(part) as handle:
                     _check_shared_strings(handle)

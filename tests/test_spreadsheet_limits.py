@@ -87,9 +87,14 @@ def test_far_cell_without_dimension_is_refused_by_its_cells():
     _refused(_replace({"xl/worksheets/sheet1.xml": _sheet('<row r="60000"/>')}), "60000行目")
 
 
-def test_many_cells_without_addresses_are_counted():
-    cells = "<c><v>1</v></c>" * (spreadsheet_limits.MAX_COLUMNS + 1)
-    _refused(_replace({"xl/worksheets/sheet1.xml": _sheet(f"<row>{cells}</row>")}), "列目")
+def test_cells_without_addresses_are_read_only_up_to_the_column_cap():
+    cells = "<c t=\"inlineStr\"><is><t>x</t></is></c>" * (spreadsheet_limits.MAX_COLUMNS + 100)
+    dataset = formats.read_xlsx(_replace({"xl/worksheets/sheet1.xml": _sheet(f"<row>{cells}</row>")}))
+    assert len(dataset.headers) <= spreadsheet_limits.MAX_COLUMNS
+
+
+def test_a_deep_cell_inside_a_low_row_is_refused():
+    _refused(_replace({"xl/worksheets/sheet1.xml": _sheet('<row r="1"><c r="A1048576"><v>1</v></c></row>')}), "1048576行目")
 
 
 def test_too_many_cells_in_total(monkeypatch):
