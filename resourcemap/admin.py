@@ -120,7 +120,8 @@ class ProviderTypeAdmin(ReferenceAdmin):
     @admin.display(description=_("地図の色"))
     def color_swatch(self, obj):
         return format_html(
-            '<span class="rm-swatch" style="background:{}"></span> {}', obj.color, obj.color
+            '<svg class="rm-swatch" width="14" height="14" aria-hidden="true" focusable="false">'
+            '<rect width="14" height="14" fill="{}"/></svg> {}', obj.color, obj.color
         )
 
 

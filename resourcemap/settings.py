@@ -67,6 +67,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "resourcemap.inputs.CleanQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -149,6 +151,13 @@ CACHES = {
         "LOCATION": "resourcemap-pages",
         "OPTIONS": {"MAX_ENTRIES": 200},
     },
+    # Rendered PDFs (resourcemap/pdfguard.py); keys hold the data version. Point PDF_CACHE_DIR
+    # at a shared directory to share them between app servers (each server's own works too).
+    "pdfs": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("PDF_CACHE_DIR", str(BASE_DIR / "var" / "pdf-cache")),
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    },
     # Rate-limit counters: atomic increments in one database table (resourcemap/ratelimits.py).
     "ratelimit": {"BACKEND": "resourcemap.ratelimits.CounterCache"},
 }
@@ -176,6 +185,10 @@ RATELIMITS = {
     name: os.environ.get(f"RATELIMIT_{name.upper()}", default)
     for name, default in _RATELIMIT_DEFAULTS.items()
 }
+# PDF renders: cached for PDF_CACHE_SECONDS, at most PDF_MAX_CONCURRENT at once on all servers.
+PDF_CACHE_SECONDS = int(os.environ.get("PDF_CACHE_SECONDS", "3600"))
+PDF_MAX_CONCURRENT = int(os.environ.get("PDF_MAX_CONCURRENT", "2"))
+PDF_SLOT_SECONDS = int(os.environ.get("PDF_SLOT_SECONDS", "300"))
 # Our counter cache is atomic, which django-ratelimit cannot know about a backend of its own.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
@@ -311,6 +324,45 @@ GEOCODER = os.environ.get("GEOCODER", "resourcemap.geocoding.GSIGeocoder")
 GEOCODER_URL = os.environ.get(
     "GEOCODER_URL", "https://msearch.gsi.go.jp/address-search/AddressSearch"
 )
+
+# Content-Security-Policy (django-csp): scripts and styles only from this site or with the
+# per-request nonce, map tiles only from the MAP_TILE_URL host (the geocoder is called by the
+# server, never by the browser), no framing. CSP_EXTRA_IMG_HOSTS adds image hosts.
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+from csp.constants import NONCE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": [
+            "'self'", "data:", *filter(None, [_origin(MAP_TILE_URL)]), *env_list("CSP_EXTRA_IMG_HOSTS"),
+        ],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Permissions-Policy: no powerful feature anywhere; geolocation only on the map page
+# ("現在地から探す", resourcemap/views.py).
+PERMISSIONS_POLICY = {
+    "geolocation": [],
+    "camera": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+    "interest-cohort": [],
+}
 
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (35.6464, 139.6533),

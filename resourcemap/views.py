@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django_permissions_policy.decorators import permissions_policy_override
 
 from . import geocoding, search
 from . import hours as hours_mod
@@ -104,6 +105,7 @@ def cached_page(view):
     return wrapper
 
 
+@permissions_policy_override({"geolocation": ["self"]})  # "現在地から探す"; outside the cache
 @cached_page
 def map_page(request):
     place_error = None

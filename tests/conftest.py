@@ -116,3 +116,12 @@ def pytest_terminal_summary(terminalreporter):
         f"hostile input: {figures['requests']} requests over {len(figures['endpoints'])} "
         f"endpoints, {figures['5xx']} answered 5xx"
     )
+
+
+@pytest.fixture(autouse=True)
+def _empty_pdf_cache():
+    """Rendered PDFs are cached on disk by data version: every test starts without them."""
+    from django.core.cache import caches
+
+    caches["pdfs"].clear()
+    yield

@@ -35,13 +35,7 @@
     '<button type="button" class="shortlist-bar__clear button button--plain" data-shortlist-clear></button>';
   bar.querySelector("[data-shortlist-open]").textContent = labels.open;
   bar.querySelector("[data-shortlist-clear]").textContent = labels.clear;
-  var style = document.createElement("style");
-  style.textContent = ".shortlist-bar{position:fixed;left:0;right:0;bottom:0;z-index:2000;display:flex;gap:12px;" +
-    "align-items:center;flex-wrap:wrap;padding:10px 16px;background:#fffbe6;border-top:3px solid #0b4f9c;font-size:1rem}" +
-    ".shortlist-bar[hidden]{display:none}.shortlist-bar__count{margin:0;font-weight:bold}" +
-    ".shortlist-tick{display:inline-flex;gap:6px;align-items:center;margin:4px 0;font-size:.95rem;cursor:pointer}" +
-    ".shortlist-tick input{width:1.25em;height:1.25em}";
-  document.head.appendChild(style);
+  /* The bar's styles are in css/site.css (no inline styles: Content-Security-Policy). */
 
   function render() {
     var ids = load();

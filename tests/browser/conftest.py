@@ -2,6 +2,8 @@
 
 ``browser_page`` opens a page whose map tiles and geocoder requests are answered locally, and
 collects console errors and page errors in ``page.console_errors`` (tests assert it is empty).
+Every test using it fails when the page reports a Content-Security-Policy violation (the
+``securitypolicyviolation`` event, or Chromium's "Refused to …" console message).
 Use it together with ``live_server`` and ``transactional_db``; call
 ``tests.factories.ensure_reference()`` first because the database is flushed between tests.
 """
@@ -27,6 +29,15 @@ TILE_PATTERNS = ("https://cyberjapandata.gsi.go.jp/**", "https://*.tile.openstre
 GEOCODER_PATTERN = "https://msearch.gsi.go.jp/**"
 # Answered by the local geocoder stub: text -> (lat, lng).
 GEOCODER_STUB = {"用賀駅": (35.626427, 139.633999)}
+
+
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__reportCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} at ${event.sourceFile}:${event.lineNumber} (${document.location.pathname})`
+  );
+});
+"""
 
 
 def _blank_png(size: int = 256, rgb=(238, 240, 236)) -> bytes:
@@ -78,10 +89,26 @@ def browser_page(browser, browser_context_args):
     for pattern in TILE_PATTERNS:
         context.route(pattern, lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
     context.route(GEOCODER_PATTERN, _geocoder_stub)
+    violations = []
+    context.expose_binding("__reportCspViolation", lambda source, text: violations.append(text))
+    context.add_init_script(CSP_LISTENER)
     page = context.new_page()
     page.console_errors = []
-    page.on("console", lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None)
+    page.csp_violations = violations
+
+    def on_console(msg):
+        if msg.type == "error":
+            page.console_errors.append(msg.text)
+        if "Content Security Policy" in msg.text or msg.text.startswith("Refused to"):
+            violations.append(msg.text)
+
+    page.on("console", on_console)
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
     page.set_default_timeout(10_000)
     yield page
+    try:
+        page.wait_for_timeout(50)  # let a last violation event arrive
+    except Exception:  # noqa: BLE001, S110 - the page may be gone already
+        pass
     context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
