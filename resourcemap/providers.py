@@ -105,17 +105,18 @@ def current_periods(provider: Provider) -> list[hours_mod.Period]:
 def current_exceptions(provider: Provider) -> list[dict[str, Any]]:
     if provider.pk is None:
         return []
-    return [
-        {
-            "start_date": e.start_date,
-            "end_date": e.end_date,
-            "closed": e.closed,
-            "opens": e.opens,
-            "closes": e.closes,
-            "note": e.note,
-        }
-        for e in provider.hours_exceptions.order_by("start_date")
-    ]
+    return [_exception_dict(e) for e in provider.hours_exceptions.order_by("start_date")]
+
+
+def _exception_dict(e: HoursException) -> dict[str, Any]:
+    return {
+        "start_date": e.start_date,
+        "end_date": e.end_date,
+        "closed": e.closed,
+        "opens": e.opens,
+        "closes": e.closes,
+        "note": e.note,
+    }
 
 
 def exceptions_text(items: Iterable[Mapping[str, Any]]) -> str:
@@ -390,17 +391,7 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list
 
 
 def _exceptions_plain(exceptions: Iterable[HoursException]) -> str:
-    return exceptions_text(
-        {
-            "start_date": e.start_date,
-            "end_date": e.end_date,
-            "closed": e.closed,
-            "opens": e.opens,
-            "closes": e.closes,
-            "note": e.note,
-        }
-        for e in exceptions
-    )
+    return exceptions_text(_exception_dict(e) for e in exceptions)
 
 
 def _related_text(key: str, value) -> str:
