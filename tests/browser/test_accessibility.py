@@ -21,6 +21,7 @@ from resourcemap.models import ProviderType
 from surveys import services
 from surveys.models import SurveyRound
 from tests.browser.conftest import BLANK_TILE, TILE_PATTERNS
+from tests.browser.waits import wait_until
 from tests.factories import ensure_reference, make_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -203,7 +204,7 @@ def test_axe_on_open_map_popup_and_phone_list(live_server, browser, site):
         _settle(page, "/")
         page.click(f"[data-show-marker='{site['providers'][0].pk}']")
         page.locator(".leaflet-popup-content").wait_for()
-        page.wait_for_function("getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+        wait_until(page, "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
         assert page.get_attribute(".leaflet-popup-close-button", "aria-label") == "吹き出しを閉じる"
         violations = _axe(page)
         assert violations == [], f"map with popup:\n{_report(violations)}"

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.browser.conftest import BLANK_TILE, TILE_PATTERNS
+from tests.browser.waits import wait_until
 from tests.factories import ensure_reference, make_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -77,7 +78,7 @@ def test_first_result_within_a_screen_and_a_half_after_a_search(live_server, bro
             assert page.evaluate("document.querySelector('[data-legend]').open") is False
             assert not page.locator("#map").is_visible()
             page.click("[data-view=map]")
-            page.wait_for_function("document.querySelector('#map').offsetHeight > 100")
+            wait_until(page, "document.querySelector('#map').offsetHeight > 100")
     finally:
         context.close()
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.browser.waits import wait_until
 from tests.factories import ensure_reference, make_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -157,7 +158,7 @@ def test_map_asks_only_for_its_view_and_shows_counts_when_zoomed_out(live_server
     assert re.fullmatch(r"近くの\d+件。押すと地図を拡大します", label)
     # Closer in, around the 24h stations of 用賀, the map asks again and draws points.
     page.evaluate("window.portalMap.map.setView([35.6265, 139.6345], 17, { animate: false })")
-    page.wait_for_function("Number(document.getElementById('map').dataset.markerCount) > 0")
+    wait_until(page, "Number(document.getElementById('map').dataset.markerCount) > 0")
     assert int(page.get_attribute("#map", "data-marker-count")) <= 5
     assert len(asked) >= 2
     assert page.console_errors == []
