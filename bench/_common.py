@@ -7,13 +7,23 @@ and timed alternately with the app in the same run, so both see the same caches 
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def scratch_dir(prefix: str) -> str:
+    """A temporary folder for a benchmark's scratch database and files, removed at exit."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def production_env() -> None:

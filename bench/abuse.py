@@ -17,13 +17,14 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-_TMP = tempfile.mkdtemp(prefix="bench-abuse-")
+import _common  # noqa: E402
+
+_TMP = _common.scratch_dir("bench-abuse-")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP}/bench.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resourcemap.settings")
 os.environ.setdefault("DEBUG", "1")

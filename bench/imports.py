@@ -23,14 +23,15 @@ import io
 import os
 import random
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-_TMP = tempfile.mkdtemp(prefix="bench-imports-")
+import _common  # noqa: E402
+
+_TMP = _common.scratch_dir("bench-imports-")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP}/bench.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resourcemap.settings")
 os.environ.setdefault("DEBUG", "1")

@@ -25,7 +25,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import _common  # noqa: E402
+
 BUDGET_S = 1.0
 
 
@@ -48,7 +49,7 @@ def _database_url() -> str:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
         return urlunsplit(parts._replace(path="/" + name))
-    return f"sqlite:///{tempfile.mkdtemp(prefix='bench-indicators-')}/bench.sqlite3"
+    return f"sqlite:///{_common.scratch_dir('bench-indicators-')}/bench.sqlite3"
 
 
 os.environ["DATABASE_URL"] = _database_url()

@@ -14,24 +14,22 @@ it is migrated and filled with fictional providers written by ``bulk_create``).
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as dt
 import os
 import random
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-_TMP = tempfile.mkdtemp(prefix="bench-survey-")
-atexit.register(shutil.rmtree, _TMP, ignore_errors=True)  # nothing left behind
+import _common  # noqa: E402
+
+_TMP = _common.scratch_dir("bench-survey-")  # removed at exit: nothing left behind
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP}/bench.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resourcemap.settings")
 os.environ.setdefault("DEBUG", "1")
