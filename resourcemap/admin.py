@@ -17,13 +17,19 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db.models import Count
 from django.forms.widgets import Script
 from django.http import HttpResponseRedirect
+from django.urls import reverse as _reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
-from . import formats, providers
+from . import (
+    admin_views,
+    formats,
+    indicators_admin,  # noqa: F401  (registers the population and key indicator admins)
+    providers,
+)
 from .forms import (
     OpeningPeriodFormSet,
     ProviderAdminForm,
@@ -32,11 +38,13 @@ from .forms import (
     VersionedConfirmImportForm,
     sign_versions,
 )
+from .history import FIELD_LABELS, field_label, render_changes
 from .models import (
     Area,
     Capability,
     DataVersion,
     DistrictTown,
+    Flyer,
     HoursException,
     Municipality,
     OpeningPeriod,
@@ -297,42 +305,6 @@ class ProviderChangeInline(admin.TabularInline):
         return render_changes(obj.changes)
 
 
-FIELD_LABELS = {
-    **{f.name: f.verbose_name for f in Provider._meta.fields},
-    providers.CAPABILITIES_KEY: _("対応できること"),
-    providers.HOURS_KEY: _("営業時間"),
-    providers.EXCEPTIONS_KEY: _("臨時の休み・営業時間"),
-}
-
-
-def field_label(name: str) -> str:
-    return str(FIELD_LABELS.get(name, name))
-
-
-def _cell(name: str, value, names: dict) -> str:
-    return providers.display_value(name, value, names)
-
-
-def render_changes(changes):
-    """{field: [old, new]} as a short list with readable labels and names instead of codes."""
-    if not changes:
-        return "—"
-    names = {
-        "provider_type": dict(ProviderType.objects.values_list("code", "name")) if "provider_type" in changes else {},
-        "area": dict(Area.objects.values_list("code", "name")) if "area" in changes else {},
-    }
-    rows = format_html_join(
-        "",
-        '<li><strong>{}</strong>: <del class="rm-old">{}</del> → <ins class="rm-new">{}</ins></li>',
-        (
-            (field_label(name), _cell(name, old, names), _cell(name, new, names))
-            for name, (old, new) in changes.items()
-            if old not in (None, "", False) or new not in (None, "", False)
-        ),
-    )
-    return format_html('<ul class="rm-changes">{}</ul>', rows)
-
-
 # ---------------------------------------------------------------------------------------------
 
 
@@ -577,9 +549,7 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
     # ---- import/export ------------------------------------------------------------------------
 
     def get_urls(self):
-        from .opendata_views import admin_urls
-
-        return admin_urls(self) + super().get_urls()
+        return admin_views.admin_urls(self) + super().get_urls()
 
     def get_import_resource_classes(self, request):
         return [ProviderResource]
@@ -686,11 +656,6 @@ class ProviderChangeAdmin(admin.ModelAdmin):
 
 # ---- QR flyers (printing) ---------------------------------------------------------------------
 
-from django.urls import reverse as _reverse  # noqa: E402
-
-from .models import Flyer  # noqa: E402
-
-
 @admin.register(Flyer)
 class FlyerAdmin(admin.ModelAdmin):
     list_display = ("title", "slug", "target_label", "is_active", "updated_at", "links")
@@ -718,5 +683,3 @@ class FlyerAdmin(admin.ModelAdmin):
             _reverse("flyer_qr_png", args=[obj.slug]), gettext("QRコード（PNG）"),
         )
 
-
-from . import indicators_admin  # noqa: E402,F401  (population and key indicators)

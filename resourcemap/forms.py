@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from . import hours as hours_mod
+from . import spreadsheet_limits
 from .models import Area, Provider
 
 
@@ -108,12 +109,10 @@ class SizeLimitedImportForm(ImportForm):
     """The admin import form with the same upload limit as the public-data import (30 MB)."""
 
     def clean_import_file(self):
-        from .opendata_views import MAX_UPLOAD
-
         upload = self.cleaned_data["import_file"]
-        if upload is not None and upload.size > MAX_UPLOAD:
+        if upload is not None and upload.size > spreadsheet_limits.MAX_UPLOAD:
             raise forms.ValidationError(
-                _("ファイルが大きすぎます（%(mb)dMBまで）。") % {"mb": MAX_UPLOAD // (1024 * 1024)}
+                _("ファイルが大きすぎます（%(mb)dMBまで）。") % {"mb": spreadsheet_limits.MAX_UPLOAD // (1024 * 1024)}
             )
         return upload
 

@@ -27,6 +27,7 @@ from .formats import MAX_ROWS as _DATA_ROWS
 
 MAX_ROWS = _DATA_ROWS + 1  # the header row and the data rows the importers accept
 MAX_COLUMNS = 500
+MAX_UPLOAD = 30 * 1024 * 1024  # bytes of one uploaded import file (both import pages)
 MAX_CELLS = 2_000_000
 MAX_PARTS = 1_000
 MAX_UNCOMPRESSED = 100 * 1024 * 1024  # all parts together

@@ -133,10 +133,10 @@ def test_admin_import_shows_the_refusal_at_the_file_field(staff_client):
 
 @pytest.mark.django_db
 def test_admin_import_has_an_upload_size_limit(staff_client, monkeypatch):
-    from resourcemap import opendata_views
+    from resourcemap import spreadsheet_limits
     from tests.test_import_export import CSV_INDEX, IMPORT_URL, page_text
 
-    monkeypatch.setattr(opendata_views, "MAX_UPLOAD", 1000)
+    monkeypatch.setattr(spreadsheet_limits, "MAX_UPLOAD", 1000)
     response = staff_client.post(
         reverse(IMPORT_URL),
         {"format": CSV_INDEX, "resource": "0",
