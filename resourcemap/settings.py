@@ -128,15 +128,31 @@ def database_settings(url: str) -> dict:
 DATABASES = {
     "default": database_settings(os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
 }
-_db_file = Path(DATABASES["default"]["NAME"] or ":memory:")
-if (
-    DATABASES["default"]["ENGINE"].endswith("sqlite3")
-    and str(_db_file) != ":memory:"
-    and _db_file.parent.is_dir()
-):
-    # The test database is a file beside the real one (not shared-cache memory), so parallel
-    # requests in tests lock and wait the way they do in production instead of failing.
-    DATABASES["default"]["TEST"] = {"NAME": str(_db_file.with_name(f"test_{_db_file.name}"))}
+
+
+def sqlite_test_name(config: dict) -> str | None:
+    """The SQLite test database: always a file, never Django's shared-cache memory database.
+
+    In shared-cache memory SQLite locks whole tables and answers a second connection at once
+    with "database table is locked" (no busy timeout applies), so parallel requests in tests
+    (rate limits, two staff approving at once) failed at random instead of taking turns as
+    they do on a file. The file sits beside the configured one (``test_<name>``), or in
+    ``var/`` when the URL names memory; its folder is created.
+    """
+    if not config["ENGINE"].endswith("sqlite3"):
+        return None
+    name = str(config.get("NAME") or "")
+    if name in ("", ":memory:") or name.startswith("file:"):
+        path = BASE_DIR / "var" / "test_memory.sqlite3"
+    else:
+        path = Path(name).with_name(f"test_{Path(name).name}")
+    return str(path)
+
+
+if _test_name := sqlite_test_name(DATABASES["default"]):
+    DATABASES["default"]["TEST"] = {"NAME": _test_name}
+    if TESTING:
+        Path(_test_name).parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared between app servers: nothing may live in one process's memory only.

@@ -100,3 +100,20 @@ def test_two_writers_on_a_sqlite_file_take_turns_instead_of_failing(tmp_path, dj
         del connections.settings[alias]
     assert errors == []
     assert total == 2
+
+
+def test_sqlite_test_database_is_a_file_even_when_its_folder_is_missing(tmp_path):
+    """Never Django's shared-cache memory database: there parallel requests (the 60 parallel
+    access-code guesses) fail with "database table is locked" instead of waiting their turn."""
+    code = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['TEST']['NAME'])"
+    )
+    missing = tmp_path / "not-yet" / "test.sqlite3"
+    result = _manage("shell", "-c", code, DEBUG="1", TESTING="1", DATABASE_URL=f"sqlite:///{missing}")
+    name = result.stdout.strip().splitlines()[-1]
+    assert name == str(missing.with_name("test_test.sqlite3")), result.stderr
+    assert missing.parent.is_dir()
+    memory = _manage("shell", "-c", code, DEBUG="1", TESTING="1", DATABASE_URL="sqlite:///:memory:")
+    name = memory.stdout.strip().splitlines()[-1]
+    assert name.endswith(".sqlite3") and "memory" in Path(name).name and "mode=memory" not in name
