@@ -31,6 +31,7 @@ from . import (
     providers,
 )
 from .forms import (
+    FlyerAdminForm,
     OpeningPeriodFormSet,
     ProviderAdminForm,
     ProviderCapabilityFormSet,
@@ -658,6 +659,7 @@ class ProviderChangeAdmin(admin.ModelAdmin):
 
 @admin.register(Flyer)
 class FlyerAdmin(admin.ModelAdmin):
+    form = FlyerAdminForm
     list_display = ("title", "slug", "target_label", "is_active", "updated_at", "links")
     list_filter = ("is_active",)
     search_fields = ("title", "slug", "body", "target_query")

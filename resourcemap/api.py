@@ -26,8 +26,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
-from . import geocoding, search
+from . import geocoding, links, search
 from . import hours as hours_mod
+from .language import english
 from .models import (
     Capability,
     DataVersion,
@@ -184,10 +185,6 @@ def _finish(response: HttpResponse, etag: str, cleaned: dict) -> HttpResponse:
     return response
 
 
-def _english() -> bool:
-    return (translation.get_language() or "ja").startswith("en")
-
-
 def _hours_text(items: tuple[tuple[int, str, str], ...]) -> str:
     """Same text as ``hours.format_periods`` (``月 09:00-12:00,14:00-18:00; 祝 …``), from strings."""
     if not items:
@@ -208,7 +205,7 @@ def providers_geojson(request):
     if error:
         return error
     result, etag, _bbox, _zoom = prepared
-    english = _english()
+    in_english = english()
     type_names = {t.code: t.display_name for t in ProviderType.objects.all()}
     cap_names = {c.code: c.display_name for c in Capability.objects.all()}
     capabilities: dict[int, list] = defaultdict(list)
@@ -234,7 +231,7 @@ def providers_geojson(request):
             periods[pid].append((weekday, opens[:5], closes[:5]))
     hours_text = functools.lru_cache(maxsize=4096)(_hours_text)  # many share the same hours
     # Links are built from SITE_URL, like QR codes, never from the request's Host header.
-    detail = settings.SITE_URL + reverse("provider_detail", args=[0]).rsplit("0/", 1)[0]
+    detail = links.absolute_url(reverse("provider_detail", args=[0]).rsplit("0/", 1)[0])
     features = []
     for row in result.rows:
         props = dict(zip(COLUMNS, row, strict=True))
@@ -252,7 +249,7 @@ def providers_geojson(request):
                 "url": f"{detail}{pid}/",
             }
         )
-        if english and props["name_en"]:
+        if in_english and props["name_en"]:
             props["display_name"] = props["name_en"]
         else:
             props["display_name"] = props["name"]
@@ -301,7 +298,7 @@ def providers_json(request):
             "clusters": _clusters(result, _cell_degrees(bbox, zoom)),
         }
         return _finish(_json(data), etag, result.params)
-    english = _english()
+    in_english = english()
     items = []
     for pid, lat, lng, type_code, name, name_en, address, phone in result.rows:
         items.append(
@@ -310,7 +307,7 @@ def providers_json(request):
                 lat,
                 lng,
                 type_code,
-                name_en if english and name_en else name,
+                name_en if in_english and name_en else name,
                 address,
                 round(result.distances[pid]) if pid in result.distances else None,
                 phone,

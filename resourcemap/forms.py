@@ -16,12 +16,13 @@ from django import forms
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from . import hours as hours_mod
-from . import spreadsheet_limits
-from .models import Area, Provider
+from . import search, spreadsheet_limits
+from .models import Area, Flyer, Provider
 
 
 class ProviderAdminForm(forms.ModelForm):
@@ -139,3 +140,23 @@ class VersionedConfirmImportForm(ConfirmImportForm):
             return {int(k): int(v) for k, v in data.items()}
         except (signing.BadSignature, AttributeError, TypeError, ValueError) as error:
             raise ValidationError(_("確認の期限が切れました。もう一度ファイルを選んでください。")) from error
+
+
+class FlyerAdminForm(forms.ModelForm):
+    """A saved flyer; its QR target must be a search the map understands."""
+
+    class Meta:
+        model = Flyer
+        fields = ("title", "slug", "body", "target_query", "is_active")
+
+    def clean_target_query(self) -> str:
+        query = (self.cleaned_data.get("target_query") or "").strip().lstrip("?")
+        if "://" in query or query.startswith("/"):
+            # Staff often paste the whole address: keep only the part after "?".
+            query = query.partition("?")[2]
+        if not query:
+            return ""
+        result = search.run(QueryDict(query))
+        if result.ignored:
+            raise ValidationError(" ".join(str(m) for m in result.ignored))
+        return result.querystring

@@ -17,10 +17,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from . import folding, geo
+from .language import english
 
 postal_code_validator = RegexValidator(
     r"^\d{3}-\d{4}$", _("郵便番号は「123-4567」の形で入力してください。")
@@ -48,7 +48,7 @@ class LocalizedNameMixin:
 
     @property
     def display_name(self) -> str:
-        if (get_language() or "ja").startswith("en") and getattr(self, "name_en", ""):
+        if english() and getattr(self, "name_en", ""):
             return self.name_en
         return self.name
 
@@ -116,12 +116,12 @@ class Municipality(LocalizedNameMixin, models.Model):
 
     @property
     def display_map_title(self) -> str:
-        if (get_language() or "ja").startswith("en") and self.map_title_en:
+        if english() and self.map_title_en:
             return self.map_title_en
         return self.map_title
 
     def _localized(self, name: str) -> str:
-        if (get_language() or "ja").startswith("en") and getattr(self, f"{name}_en"):
+        if english() and getattr(self, f"{name}_en"):
             return getattr(self, f"{name}_en")
         return getattr(self, name)
 
@@ -335,13 +335,13 @@ class Capability(LocalizedNameMixin, models.Model):
 
     @property
     def display_description(self) -> str:
-        if (get_language() or "ja").startswith("en") and self.description_en:
+        if english() and self.description_en:
             return self.description_en
         return self.description
 
     @property
     def display_count_label(self) -> str:
-        if (get_language() or "ja").startswith("en") and self.count_label_en:
+        if english() and self.count_label_en:
             return self.count_label_en
         return self.count_label
 
@@ -533,7 +533,7 @@ class Provider(models.Model):
 
     @property
     def display_name(self) -> str:
-        if (get_language() or "ja").startswith("en") and self.name_en:
+        if english() and self.name_en:
             return self.name_en
         return self.name
 
@@ -728,23 +728,9 @@ class Flyer(models.Model):
     def clean(self) -> None:
         super().clean()
         errors: dict[str, str] = {}
+        # The search in ``target_query`` is checked by the admin form (``forms.FlyerAdminForm``).
         if self.slug in self.RESERVED_SLUGS:
             errors["slug"] = _("「%(slug)s」は使えません。別の名前にしてください。") % {"slug": self.slug}
-        query = (self.target_query or "").strip().lstrip("?")
-        if "://" in query or query.startswith("/"):
-            # Staff often paste the whole address: keep only the part after "?".
-            query = query.partition("?")[2]
-        self.target_query = query
-        if query:
-            from django.http import QueryDict
-
-            from . import search
-
-            result = search.run(QueryDict(query))
-            if result.ignored:
-                errors["target_query"] = " ".join(str(m) for m in result.ignored)
-            else:
-                self.target_query = result.querystring
         if errors:
             raise ValidationError(errors)
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import hours as hours_mod
-from . import printing, search, staticmap
+from . import links, printing, search, staticmap
 from .models import Area, Capability, Flyer, Municipality, Weekday
 from .pdfguard import pdf_view
 
@@ -160,7 +160,7 @@ def css_string(value: str) -> str:
 def _common(request, *, pdf: bool) -> dict:
     municipality = Municipality.current()
     now = timezone.localtime()
-    site_url = printing.absolute_url(_url("map", fallback="/"))
+    site_url = links.absolute_url(_url("map", fallback="/"))
     if municipality:
         contact = " ".join(
             part for part in (municipality.contact_department, municipality.contact_phone) if part
@@ -272,7 +272,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
         online = reverse("print_preview") + "?" + querystring
     else:
         online = _url("map", fallback="/") + (f"?{querystring}" if querystring else "")
-    online_url = printing.absolute_url(online)
+    online_url = links.absolute_url(online)
 
     map_data = None
     if show_map and rows:
@@ -348,7 +348,7 @@ def _provider_context(request, pk: int, *, pdf: bool) -> dict:
         hours_rows.append({"label": weekday.label, "spans": spans})
     today = common["printed_on"]
     exceptions = [e for e in provider.hours_exceptions.all() if e.end_date >= today][:8]
-    page_url = printing.absolute_url(
+    page_url = links.absolute_url(
         _url("provider_detail", provider.pk, fallback=f"/providers/{provider.pk}/")
     )
     map_data = None
@@ -399,7 +399,7 @@ def _flyer_target(flyer: Flyer | None) -> str:
     path = _url("map", fallback="/")
     if flyer is not None and flyer.target_query:
         path += "?" + flyer.target_query
-    return printing.absolute_url(path)
+    return links.absolute_url(path)
 
 
 def _get_flyer(slug: str | None) -> Flyer | None:

@@ -101,8 +101,3 @@ def qr_png(url: str, *, scale: int = 10, border: int = 4) -> bytes:
 def qr_data_uri(url: str, *, scale: int = 10) -> str:
     """PNG data URI: reliable in both browsers and WeasyPrint."""
     return "data:image/png;base64," + base64.b64encode(qr_png(url, scale=scale)).decode()
-
-
-def absolute_url(path: str) -> str:
-    """Absolute URL on the public site, from SITE_URL (never from a request's Host header)."""
-    return settings.SITE_URL.rstrip("/") + "/" + path.lstrip("/")

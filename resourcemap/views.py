@@ -24,6 +24,7 @@ from django_permissions_policy.decorators import permissions_policy_override
 
 from . import geocoding, search
 from . import hours as hours_mod
+from .language import english
 from .models import Area, Capability, DataVersion, Municipality, Provider, ProviderType, Weekday
 from .templatetags.portal import icon_svg
 
@@ -36,10 +37,6 @@ SCHEMA_ORG_TYPE = getattr(
     "SCHEMA_ORG_TYPES",
     {"hospital": "Hospital", "clinic": "MedicalClinic", "dental": "Dentist", "pharmacy": "Pharmacy"},
 )
-
-
-def _english() -> bool:
-    return (get_language() or "ja").startswith("en")
 
 
 def _place_redirect(request):
@@ -144,7 +141,7 @@ def map_page(request):
         if municipality
         else None,
         "apiUrl": reverse("api_json") + "?" + "&".join(
-            part for part in (result.querystring, "lang=en" if _english() else "") if part
+            part for part in (result.querystring, "lang=en" if english() else "") if part
         ),
         "detailUrl": reverse("provider_detail", args=[0])[:-2],
         "types": {
@@ -338,6 +335,6 @@ def provider_detail(request, pk: int):
             ),
             "name": provider.display_name,
         },
-        "notes": provider.notes_en if _english() and provider.notes_en else provider.notes,
+        "notes": provider.notes_en if english() and provider.notes_en else provider.notes,
     }
     return render(request, "resourcemap/provider_detail.html", context)

@@ -3,8 +3,6 @@ registrations, corrections and the progress dashboard."""
 
 from __future__ import annotations
 
-import csv
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,11 +18,12 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from jobs import runner
 from jobs.models import Job
+from resourcemap import formats
 from resourcemap import providers as provider_service
 from resourcemap.inputs import positive_id
 from resourcemap.models import ProviderChange
 
-from . import emails, letters, services
+from . import emails, letters, selectors, services, views
 from .models import (
     FIELD_KEYS,
     FIELD_LABELS,
@@ -34,15 +33,6 @@ from .models import (
     Response,
     SurveyRound,
 )
-
-
-def csv_cell(value) -> str:
-    """Spreadsheet-safe text: a cell never starts like a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
 
 # ---------------------------------------------------------------------------------------------
 # Rounds
@@ -144,9 +134,9 @@ class SurveyRoundAdmin(admin.ModelAdmin):
 
     def dashboard_view(self, request, pk):
         survey_round = self._round(request, pk)
-        invitations = survey_round.invitations.filter(revoked_at__isnull=True)
+        invitations = selectors.live_invitations(survey_round)
         total = invitations.count()
-        answered = invitations.filter(response__isnull=False).count()
+        answered = selectors.answered(invitations).count()
 
         def rate_rows(field):
             rows = list(
@@ -163,14 +153,8 @@ class SurveyRoundAdmin(admin.ModelAdmin):
             survey_round.responses.values_list("status").annotate(n=Count("pk")).order_by()
         )
         status_rows = [(label, statuses.get(value, 0), value) for value, label in Response.Status.choices]
-        non_respondents = (
-            invitations.filter(response__isnull=True)
-            .select_related("provider", "provider__provider_type", "provider__area")
-            .order_by("provider__provider_type__sort_order", "provider__kana")
-        )
         paper_only = request.GET.get("paper") == "1"
-        if paper_only:
-            non_respondents = non_respondents.filter(provider__contact_email="", provider__email="")
+        non_respondents = selectors.non_respondents(survey_round, paper_only=paper_only)
         context = {
             **self.admin_site.each_context(request),
             "title": _("%(round)s の進み具合") % {"round": survey_round},
@@ -190,29 +174,24 @@ class SurveyRoundAdmin(admin.ModelAdmin):
 
     def nonrespondents_csv(self, request, pk):
         survey_round = self._round(request, pk)
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="nonrespondents-{survey_round.pk}.csv"'
-        response.write("\ufeff")
-        writer = csv.writer(response)
-        writer.writerow([
+        headers = [
             _("事業所ID"), _("名称"), _("種別"), _("地区"), _("電話"), _("FAX"), _("担当者"),
             _("連絡用電話"), _("連絡用メール"), _("公開メール"), _("案内メール送信"), _("初めて開いた日時"),
-        ])
-        qs = (
-            survey_round.invitations.filter(revoked_at__isnull=True, response__isnull=True)
-            .select_related("provider", "provider__provider_type", "provider__area")
-            .order_by("provider__provider_type__sort_order", "provider__kana")
-        )
-        if request.GET.get("paper") == "1":
-            qs = qs.filter(provider__contact_email="", provider__email="")
-        for inv in qs.iterator(chunk_size=500):
-            p = inv.provider
-            writer.writerow([csv_cell(v) for v in (
-                p.pk, p.name, p.provider_type.name, p.area.name if p.area else "", p.phone, p.fax,
-                p.contact_person, p.contact_phone, p.contact_email, p.email,
+        ]
+        invitations = selectors.non_respondents(survey_round, paper_only=request.GET.get("paper") == "1")
+        rows = (
+            (
+                inv.provider.pk, inv.provider.name, inv.provider.provider_type.name,
+                inv.provider.area.name if inv.provider.area else "", inv.provider.phone,
+                inv.provider.fax, inv.provider.contact_person, inv.provider.contact_phone,
+                inv.provider.contact_email, inv.provider.email,
                 timezone.localtime(inv.emailed_at).strftime("%Y-%m-%d") if inv.emailed_at else "",
                 timezone.localtime(inv.opened_at).strftime("%Y-%m-%d %H:%M") if inv.opened_at else "",
-            )])
+            )
+            for inv in invitations.iterator(chunk_size=500)
+        )
+        response = HttpResponse(formats.write_csv(headers, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="nonrespondents-{survey_round.pk}.csv"'
         return response
 
     # -- letters --------------------------------------------------------------------------
@@ -258,11 +237,9 @@ class AnsweredFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(response__isnull=False)
-        if self.value() == "no":
-            return queryset.filter(response__isnull=True)
-        if self.value() == "paper":
-            return queryset.filter(response__isnull=True, provider__contact_email="", provider__email="")
+            return selectors.answered(queryset)
+        if self.value() in ("no", "paper"):
+            return selectors.unanswered(queryset, paper_only=self.value() == "paper")
         return queryset
 
 
@@ -299,12 +276,10 @@ class InvitationAdmin(admin.ModelAdmin):
     def enter_view(self, request, pk):
         if not self.has_change_permission(request):
             raise PermissionDenied
-        from .views import survey_form_page
-
         invitation = get_object_or_404(
             Invitation.objects.select_related("survey_round", "provider", "provider__provider_type"), pk=pk
         )
-        response = survey_form_page(request, invitation, staff_user=request.user)
+        response = views.survey_form_page(request, invitation, staff_user=request.user)
         response["X-Robots-Tag"] = "noindex"
         return response
 
@@ -350,7 +325,7 @@ class InvitationAdmin(admin.ModelAdmin):
 # Review queue
 
 
-class ConflictFilter(admin.SimpleListFilter):
+class ResponseKindFilter(admin.SimpleListFilter):
     title = gettext_lazy("種類")
     parameter_name = "kind"
 
@@ -369,7 +344,7 @@ class ConflictFilter(admin.SimpleListFilter):
 class ResponseAdmin(admin.ModelAdmin):
     list_display = ("provider", "provider_type", "district", "survey_round", "status", "kind",
                     "submitted_at", "entered_by")
-    list_filter = ("status", "survey_round", ConflictFilter, "provider__provider_type",
+    list_filter = ("status", "survey_round", ResponseKindFilter, "provider__provider_type",
                    "provider__area__parent", "provider__area")
     search_fields = ("provider__name", "provider__kana")
     list_select_related = ("provider", "provider__provider_type", "provider__area", "survey_round", "entered_by")
@@ -536,9 +511,7 @@ class RegistrationAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("却下する（公開しない）"), permissions=["change"])
     def reject(self, request, queryset):
-        n = queryset.filter(status=Registration.Status.NEW).update(
-            status=Registration.Status.REJECTED, reviewed_by=request.user, reviewed_at=timezone.now()
-        )
+        n = services.reject_registrations(registrations=queryset, user=request.user)
         self.message_user(request, _("%(n)s 件を却下しました。") % {"n": n})
 
 
@@ -562,27 +535,22 @@ class CorrectionAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("対応済みにする"), permissions=["change"])
     def resolve(self, request, queryset):
-        n = queryset.exclude(status=Correction.Status.RESOLVED).update(
-            status=Correction.Status.RESOLVED, resolved_by=request.user, resolved_at=timezone.now()
-        )
+        n = services.resolve_corrections(corrections=queryset, user=request.user)
         self.message_user(request, _("%(n)s 件を対応済みにしました。") % {"n": n})
 
     @admin.action(description=gettext_lazy("事業所に調査のリンクを送る（実施中の調査）"), permissions=["change"])
     def send_survey_link(self, request, queryset):
-        today = timezone.localdate()
-        survey_round = SurveyRound.objects.filter(opens_on__lte=today, closes_on__gte=today).first()
+        survey_round = selectors.current_round()
         if survey_round is None:
             self.message_user(request, _("実施中の調査がありません。先に調査を作ってください。"), messages.ERROR)
             return
         sent = no_mail = 0
         for correction in queryset.select_related("provider"):
-            invitation = services.invite_provider(survey_round=survey_round, provider=correction.provider)
+            invitation = services.invite_for_correction(
+                correction=correction, survey_round=survey_round, user=request.user
+            )
             ok, _skipped = emails.send_invitations(Invitation.objects.filter(pk=invitation.pk))
             sent += ok
             no_mail += 1 - ok
-            correction.status = Correction.Status.INVITED
-            correction.resolved_by = request.user
-            correction.resolved_at = timezone.now()
-            correction.save()
         self.message_user(request, _("%(sent)s 件にメールを送りました。メールのない %(n)s 件は「調査の案内」から案内状を印刷してください。")
                           % {"sent": sent, "n": no_mail})

@@ -20,7 +20,7 @@ from jobs import runner
 from jobs.mail import EMAIL_KINDS, queue_email
 from resourcemap.models import Municipality
 
-from . import services
+from . import selectors, services
 from .models import Invitation, Response, SurveyRound
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def send_invitations(invitations, progress=None) -> tuple[int, int]:
 def send_reminders(invitations, progress=None) -> tuple[int, int]:
     """Reminders go only to providers that have not answered."""
     return _send_invitations(
-        invitations.filter(response__isnull=True), template="surveys/email/reminder.txt",
+        selectors.unanswered(invitations), template="surveys/email/reminder.txt",
         subject=_("【再送】%(round)s へのご回答のお願い"), stamp="reminded_at", progress=progress,
     )
 
@@ -113,7 +113,7 @@ def start_round_emails(survey_round: SurveyRound, *, which: str, user=None,
                       permission="surveys.change_invitation")
 def round_emails_job(job, progress) -> str:
     survey_round = SurveyRound.objects.get(pk=job.params["round"])
-    invitations = survey_round.invitations.filter(revoked_at__isnull=True)
+    invitations = selectors.live_invitations(survey_round)
     if "ids" in job.params:
         invitations = invitations.filter(pk__in=job.params["ids"])
     if job.params.get("which") == "reminders":

@@ -33,7 +33,7 @@ from jobs.models import Job
 from resourcemap import printing
 from resourcemap.models import Municipality
 
-from . import services
+from . import selectors, services
 from .models import Invitation, SurveyRound
 
 CHUNK_SIZE = 100
@@ -160,9 +160,9 @@ def render_letters(
 
 def ordered_ids(survey_round: SurveyRound, *, only_unanswered: bool = False) -> list[int]:
     """Invitations in mailing order (postal code, then kana) for the round."""
-    qs = survey_round.invitations.filter(revoked_at__isnull=True)
+    qs = selectors.live_invitations(survey_round)
     if only_unanswered:
-        qs = qs.filter(response__isnull=True)
+        qs = selectors.unanswered(qs)
     return list(qs.order_by("provider__postal_code", "provider__kana", "pk").values_list("pk", flat=True))
 
 

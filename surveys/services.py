@@ -19,13 +19,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from resourcemap import geo, links
 from resourcemap import hours as hours_mod
-from resourcemap import printing
 from resourcemap import providers as provider_service
-from resourcemap.models import Capability, Provider, ProviderChange
+from resourcemap.models import Area, Capability, Provider, ProviderChange
 
-from . import tokens
-from .models import FIELD_KEYS, FIELD_LABELS, Invitation, Registration, Response, SurveyRound
+from . import selectors, tokens
+from .models import (
+    FIELD_KEYS,
+    FIELD_LABELS,
+    Correction,
+    Invitation,
+    Registration,
+    Response,
+    SurveyRound,
+)
 
 PLAIN_FIELDS = tuple(k for k in FIELD_KEYS if k not in (
     "location", "capabilities", "opening_periods", "hours_exceptions"))
@@ -34,13 +42,6 @@ RELATED_KEYS = ("capabilities", "opening_periods", "hours_exceptions")
 
 # ---------------------------------------------------------------------------------------------
 # Invitations
-
-
-def in_scope_providers(survey_round: SurveyRound):
-    return Provider.objects.filter(
-        status__in=Provider.PUBLIC_STATUSES,
-        provider_type__in=survey_round.provider_types.all(),
-    )
 
 
 def _new_secrets() -> dict[str, str]:
@@ -58,7 +59,7 @@ def issue_round(*, survey_round: SurveyRound) -> int:
     have = set(survey_round.invitations.values_list("provider_id", flat=True))
     new = [
         Invitation(survey_round=survey_round, provider_id=pk, **_new_secrets())
-        for pk in in_scope_providers(survey_round).values_list("pk", flat=True)
+        for pk in selectors.in_scope_providers(survey_round).values_list("pk", flat=True)
         if pk not in have
     ]
     Invitation.objects.bulk_create(new, batch_size=500)
@@ -100,13 +101,13 @@ def invitation_code(invitation: Invitation) -> str:
 
 def invitation_url(invitation: Invitation) -> str:
     """Absolute personal link, from SITE_URL (never from a request's Host header)."""
-    return printing.absolute_url(
+    return links.absolute_url(
         reverse("surveys:open", kwargs={"token": invitation_token(invitation)})
     )
 
 
 def start_url() -> str:
-    return printing.absolute_url(reverse("surveys:start"))
+    return links.absolute_url(reverse("surveys:start"))
 
 
 def _usable(queryset) -> Invitation | None:
@@ -514,6 +515,60 @@ def bulk_approve_no_change(responses, *, user) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------------
 # New registrations
 
+# Fields of the registration form written to the new provider as they are.
+REGISTRATION_FIELDS = (
+    "name", "kana", "postal_code", "address", "building", "phone", "fax", "website", "email",
+    "medical_code", "care_code", "latitude", "longitude",
+)
+
+
+def nearest_district(lat, lng) -> Area | None:
+    if lat is None or lng is None:
+        return None
+    districts = list(Area.objects.filter(level=Area.Level.DISTRICT))
+    if not districts:
+        return None
+    return min(
+        districts,
+        key=lambda a: geo.haversine_m(float(lat), float(lng), float(a.center_lat), float(a.center_lng)),
+    )
+
+
+@transaction.atomic
+def register_provider(
+    *,
+    provider_type,
+    fields: Mapping[str, Any],
+    capabilities: Mapping[str, Mapping[str, Any]],
+    periods: Iterable[hours_mod.Period],
+    applicant_name: str,
+    applicant_email: str = "",
+    applicant_phone: str = "",
+    comment: str = "",
+) -> Registration:
+    """A newly opened office registers itself: a pending provider and its registration.
+
+    Nothing is public until staff approve (``approve_registration``). Raises ValidationError
+    (nothing saved) when the write path refuses the data; its keys are provider field names.
+    """
+    data = {name: fields.get(name) for name in REGISTRATION_FIELDS}
+    data = {k: v for k, v in data.items() if v not in (None, "")}
+    data.update(
+        provider_type=provider_type, status=Provider.Status.PENDING, contact_person=applicant_name,
+        contact_email=applicant_email, contact_phone=applicant_phone,
+    )
+    area = nearest_district(data.get("latitude"), data.get("longitude"))
+    if area:
+        data["area"] = area
+    provider = provider_service.provider_create(
+        data=data, capabilities=capabilities, periods=periods,
+        actor_kind=ProviderChange.Actor.SURVEY, source="新規登録の申込（事業所から）",
+    )
+    return Registration.objects.create(
+        provider=provider, applicant_name=applicant_name, applicant_email=applicant_email,
+        applicant_phone=applicant_phone, comment=comment,
+    )
+
 # A registration is reviewed against what the applicant sent: the provider's first version.
 REGISTRATION_BASE_VERSION = 1
 
@@ -552,3 +607,38 @@ def approve_registration(*, registration: Registration, user) -> Registration:
     registration.reviewed_at = timezone.now()
     registration.save()
     return registration
+
+
+@transaction.atomic
+def reject_registrations(*, registrations, user) -> int:
+    """Refuse the chosen registrations still waiting; returns how many were refused."""
+    return registrations.filter(status=Registration.Status.NEW).update(
+        status=Registration.Status.REJECTED, reviewed_by=user, reviewed_at=timezone.now()
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Correction reports
+
+
+@transaction.atomic
+def invite_for_correction(*, correction: Correction, survey_round: SurveyRound, user) -> Invitation:
+    """Answer a correction report by inviting its provider to the running round.
+
+    The provider gets an invitation (its existing one if it has one) and the report is marked
+    「事業所に調査を依頼」; the caller sends the invitation (``emails.send_invitations``).
+    """
+    invitation = invite_provider(survey_round=survey_round, provider=correction.provider)
+    correction.status = Correction.Status.INVITED
+    correction.resolved_by = user
+    correction.resolved_at = timezone.now()
+    correction.save(update_fields=["status", "resolved_by", "resolved_at"])
+    return invitation
+
+
+@transaction.atomic
+def resolve_corrections(*, corrections, user) -> int:
+    """Mark the chosen reports as dealt with; returns how many changed."""
+    return corrections.exclude(status=Correction.Status.RESOLVED).update(
+        status=Correction.Status.RESOLVED, resolved_by=user, resolved_at=timezone.now()
+    )

@@ -10,21 +10,30 @@ from __future__ import annotations
 import functools
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from resourcemap import geo
 from resourcemap import providers as provider_service
-from resourcemap.models import Area, Provider, ProviderChange
+from resourcemap import ratelimits
+from resourcemap.models import Provider
 
 from . import emails, ratelimit, services, tokens
-from .forms import AccessCodeForm, CorrectionForm, RegistrationForm, SurveyForm
-from .models import Invitation, Registration, Response
+from .forms import (
+    AccessCodeForm,
+    CorrectionForm,
+    RegistrationForm,
+    SurveyForm,
+    day_text,
+    exceptions_lines,
+)
+from .models import Invitation, Response
 
 SESSION_KEY = "surveys_invitation"
 SNAPSHOT_KEY = "surveys_snapshot"
@@ -47,9 +56,7 @@ def private_page(view):
 
 
 def too_many(request):
-    from resourcemap.ratelimits import too_many as page
-
-    return page(request, template="surveys/too_many.html")
+    return ratelimits.too_many(request, template="surveys/too_many.html")
 
 
 def invalid_link(request):
@@ -62,8 +69,6 @@ def _login(request, invitation: Invitation) -> None:
     request.session[SESSION_KEY] = [invitation.pk, tokens.hash_secret(invitation.nonce)]
     request.session.pop(SNAPSHOT_KEY, None)
     if invitation.opened_at is None:
-        from django.utils import timezone
-
         Invitation.objects.filter(pk=invitation.pk).update(opened_at=timezone.now())
 
 
@@ -84,8 +89,6 @@ def _session_invitation(request) -> Invitation | None:
 
 
 def _today():
-    from django.utils import timezone
-
     return timezone.localdate()
 
 
@@ -139,14 +142,10 @@ def initial_from_proposal(response: Response, form: SurveyForm) -> dict:
                 initial[f"count_{cap.code}"] = (have or {}).get("count")
                 initial[f"note_{cap.code}"] = (have or {}).get("note", "")
         elif key == "opening_periods":
-            from .forms import day_text
-
             periods = services.proposed_periods(proposed)
             for weekday in range(8):
                 initial[f"hours_{weekday}"] = day_text(periods, weekday)
         elif key == "hours_exceptions":
-            from .forms import exceptions_lines
-
             initial[key] = exceptions_lines(services.proposed_exceptions(proposed))
         else:
             initial[key] = value
@@ -264,24 +263,6 @@ def leave(request):
 # New providers and corrections
 
 
-def nearest_district(lat, lng) -> Area | None:
-    if lat is None or lng is None:
-        return None
-    districts = list(Area.objects.filter(level=Area.Level.DISTRICT))
-    if not districts:
-        return None
-    return min(
-        districts,
-        key=lambda a: geo.haversine_m(float(lat), float(lng), float(a.center_lat), float(a.center_lng)),
-    )
-
-
-REGISTRATION_FIELDS = (
-    "name", "kana", "postal_code", "address", "building", "phone", "fax", "website", "email",
-    "medical_code", "care_code", "latitude", "longitude",
-)
-
-
 @private_page
 @require_http_methods(["GET", "POST"])
 def register(request):
@@ -293,42 +274,23 @@ def register(request):
             # Look exactly like success; store nothing.
             return HttpResponseRedirect(reverse("surveys:register_done"))
         if form.is_valid():
-            data = {name: form.cleaned_data.get(name) for name in REGISTRATION_FIELDS}
-            data = {k: v for k, v in data.items() if v not in (None, "")}
-            data["provider_type"] = form.cleaned_data["provider_type"]
-            data["status"] = Provider.Status.PENDING
-            data["contact_person"] = form.cleaned_data["applicant_name"]
-            data["contact_email"] = form.cleaned_data.get("applicant_email", "")
-            data["contact_phone"] = form.cleaned_data.get("applicant_phone", "")
-            area = nearest_district(data.get("latitude"), data.get("longitude"))
-            if area:
-                data["area"] = area
-            from django.core.exceptions import ValidationError
-            from django.db import transaction
-
+            cleaned = form.cleaned_data
             try:
-                with transaction.atomic():
-                    provider = provider_service.provider_create(
-                        data=data,
-                        capabilities=form.cleaned_data["capabilities"],
-                        periods=form.cleaned_data["opening_periods"],
-                        actor_kind=ProviderChange.Actor.SURVEY,
-                        source="新規登録の申込（事業所から）",
-                    )
-                    Registration.objects.create(
-                        provider=provider,
-                        applicant_name=form.cleaned_data["applicant_name"],
-                        applicant_email=form.cleaned_data.get("applicant_email", ""),
-                        applicant_phone=form.cleaned_data.get("applicant_phone", ""),
-                        comment=form.cleaned_data.get("comment", ""),
-                    )
+                registration = services.register_provider(
+                    provider_type=cleaned["provider_type"], fields=cleaned,
+                    capabilities=cleaned["capabilities"], periods=cleaned["opening_periods"],
+                    applicant_name=cleaned["applicant_name"],
+                    applicant_email=cleaned.get("applicant_email", ""),
+                    applicant_phone=cleaned.get("applicant_phone", ""),
+                    comment=cleaned.get("comment", ""),
+                )
             except ValidationError as error:
                 for key, messages in error.message_dict.items():
                     target = key if key in form.fields else None
                     for message in messages:
                         form.add_error(target, message)
             else:
-                emails.notify_staff_registration(provider)
+                emails.notify_staff_registration(registration.provider)
                 return HttpResponseRedirect(reverse("surveys:register_done"))
     return render(request, "surveys/register.html", {"form": form})
 
@@ -366,8 +328,6 @@ def correction_done(request, pk: int):
 
 def robots_txt(request):
     """Keep personal survey links and the survey forms out of search engines."""
-    from django.http import HttpResponse
-
     lines = ["User-agent: *"]
     for prefix in ("/survey/", "/en/survey/", "/admin/"):
         lines.append(f"Disallow: {prefix}")

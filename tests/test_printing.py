@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
-from resourcemap import printing, staticmap
+from resourcemap import links, printing, staticmap
 from resourcemap.print_views import css_string
 from tests.printing_helpers import decode_qr_png, pdf_fonts, pdf_text
 
@@ -155,7 +155,7 @@ def test_fluid_svg_scales_with_css():
 
 def test_absolute_url_uses_site_url(settings):
     settings.SITE_URL = "https://map.example.jp/"
-    assert printing.absolute_url("/flyer/") == "https://map.example.jp/flyer/"
+    assert links.absolute_url("/flyer/") == "https://map.example.jp/flyer/"
 
 
 def test_safe_url_fetcher_refuses_network_and_outside_files():
