@@ -25,6 +25,8 @@ from . import hours as hours_mod
 from . import links, printing, search, staticmap
 from .models import Area, Capability, Flyer, Municipality, Weekday
 from .pdfguard import pdf_view
+from .shortlist_views import back_url as origin_back_url
+from .shortlist_views import origin_conditions, origin_query, shortlist_query, shortlist_url
 
 MAX_PROVIDERS = int(getattr(settings, "PRINT_MAX_PROVIDERS", 300))
 MAX_COLUMNS = 10
@@ -32,7 +34,7 @@ DEFAULT_COLUMNS = 6
 MAX_TITLE = 60
 MAX_NOTE = 300
 # Parameters of the sheet itself; everything else belongs to the search.
-PRINT_KEYS = ("title", "note", "cols", "orient", "map", "hours", "opts")
+PRINT_KEYS = ("title", "note", "cols", "orient", "map", "hours", "opts", "from")
 MAP_SIZE = {"portrait": (1400, 860), "landscape": (1800, 700)}
 
 
@@ -267,12 +269,15 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
     as_of = max((p.updated_at for p in providers), default=None)
 
     querystring = result.querystring
+    # The search a shortlist was made in (cleaned; only ever this site's map search).
+    origin = origin_query(options.get("from")) if shortlist else ""
     if shortlist:
-        # The online twin of a shortlist is this same list on the web.
-        online = reverse("print_preview") + "?" + querystring
+        # The online twin of a shortlist is its phone list, which can be shared and printed.
+        online_url = shortlist_url([p.pk for p in providers], origin)
     else:
-        online = _url("map", fallback="/") + (f"?{querystring}" if querystring else "")
-    online_url = links.absolute_url(online)
+        online_url = links.absolute_url(
+            _url("map", fallback="/") + (f"?{querystring}" if querystring else "")
+        )
 
     map_data = None
     if show_map and rows:
@@ -281,8 +286,10 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
     option_query = QueryDict(mutable=True)
     option_query.update(QueryDict(querystring))
     for key in PRINT_KEYS:
-        if key in options and key != "note":
+        if key in options and key not in ("note", "from"):
             option_query.setlist(key, options.getlist(key))
+    if origin:
+        option_query["from"] = origin
     pdf_url = reverse("print_pdf") + "?" + option_query.urlencode()
 
     context = {
@@ -307,8 +314,14 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
         "sort": cleaned.get("sort", "kana"),
         "search_pairs": list(QueryDict(querystring).lists()),
         "pdf_url": pdf_url,
-        "back_url": _url("map", fallback="/") + (
-            f"?{querystring}" if querystring and not shortlist else ""
+        "back_url": origin_back_url(origin) if shortlist else (
+            _url("map", fallback="/") + (f"?{querystring}" if querystring else "")
+        ),
+        "origin": origin,
+        "origin_conditions": origin_conditions(origin),
+        "list_url": (
+            reverse("shortlist") + "?" + shortlist_query([p.pk for p in providers], origin)
+            if shortlist else ""
         ),
         "show_distance": any(r["distance"] is not None for r in rows),
     }

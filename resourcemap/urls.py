@@ -2,7 +2,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from resourcemap import api, indicators_views, opendata_views, print_views, views
+from resourcemap import api, indicators_views, opendata_views, print_views, shortlist_views, views
 from resourcemap.context_processors import staff_menu_title
 
 admin.site.site_header = "在宅療養資源マップ 管理画面"
@@ -23,6 +23,7 @@ urlpatterns += i18n_patterns(
     path("", views.map_page, name="map"),
     path("providers/<id:pk>/", views.provider_detail, name="provider_detail"),
     path("", include("surveys.urls")),
+    path("shortlist/", shortlist_views.shortlist, name="shortlist"),
     path("print/", print_views.print_preview, name="print_preview"),
     path("print/pdf/", print_views.print_pdf, name="print_pdf"),
     path("providers/<id:pk>/sheet/", print_views.provider_sheet, name="provider_sheet"),

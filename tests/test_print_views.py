@@ -185,10 +185,11 @@ def test_shortlist_drops_unknown_and_non_public_ids_and_says_so(client):
 
 
 @pytest.mark.django_db
-def test_shortlist_qr_points_to_the_same_shortlist_online(client):
+def test_shortlist_qr_opens_the_phone_list_of_the_same_shortlist(client):
     first, second = make_provider(kana="イ"), make_provider(kana="ロ")
     pdf = client.get(f"/print/pdf/?ids={second.pk},{first.pk}").content
-    assert decode_qr_pdf(pdf) == [f"{SITE}/print/?ids={second.pk}%2C{first.pk}"]
+    # The phone list, numbered in the sheet's order (not the A4 editor).
+    assert decode_qr_pdf(pdf) == [f"{SITE}/shortlist/?ids={first.pk},{second.pk}"]
 
 
 @pytest.mark.django_db

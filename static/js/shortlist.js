@@ -1,17 +1,18 @@
 // Shortlist for printing: a tick box on every list item that has data-provider-id.
 // The ticked ids live in localStorage (kept across result pages and searches) until the user
-// clears them; the bar at the bottom opens the print preview for exactly those providers.
+// clears them; the bar at the bottom opens the list of exactly those providers (to read on a
+// phone, share or print), which remembers the search it came from (from=) for its way back.
 (function () {
   "use strict";
   var KEY = "rm-shortlist";
   var MAX = 300;
   var items = document.querySelectorAll("[data-provider-id]");
   var root = document.querySelector("[data-shortlist-root]") || document.body;
-  var printUrl = root.getAttribute("data-print-url") || "/print/";
+  var listUrl = root.getAttribute("data-list-url") || "/shortlist/";
   var labels = {
     tick: root.getAttribute("data-label-tick") || "印刷する一覧に入れる",
     count: root.getAttribute("data-label-count") || "印刷用に選んだ事業所: {n}件",
-    open: root.getAttribute("data-label-open") || "選んだ事業所を印刷",
+    open: root.getAttribute("data-label-open") || "選んだ事業所の一覧（印刷・送る）",
     clear: root.getAttribute("data-label-clear") || "選択をすべて外す",
     full: root.getAttribute("data-label-full") || "選べるのは{n}件までです。"
   };
@@ -41,7 +42,9 @@
     var ids = load();
     bar.hidden = ids.length === 0;
     bar.querySelector(".shortlist-bar__count").textContent = labels.count.replace("{n}", ids.length);
-    bar.querySelector("[data-shortlist-open]").href = printUrl + "?ids=" + ids.join(",");
+    var from = window.location.search.replace(/^\?/, "");
+    bar.querySelector("[data-shortlist-open]").href = listUrl + "?ids=" + ids.join(",") +
+      (from ? "&from=" + encodeURIComponent(from) : "");
     document.querySelectorAll("input[data-shortlist-tick]").forEach(function (box) {
       box.checked = ids.indexOf(box.value) !== -1;
     });

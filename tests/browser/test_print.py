@@ -42,7 +42,11 @@ def test_shortlist_of_three_from_the_list_prints_exactly_those(live_server, brow
     page.goto(f"{live_server.url}/?type=clinic")
     assert page.locator("input[data-shortlist-tick]:checked").count() == 3
 
+    # The bar opens the list of the chosen providers; its print button opens the A4 editor.
     page.locator("[data-shortlist-open]").click()
+    page.wait_for_url("**/shortlist/?ids=*")
+    assert page.locator(".shortlist__list > li").count() == 3
+    page.locator("[data-print-link]").click()
     page.wait_for_url("**/print/?ids=*")
     rows = page.locator("table.list tbody tr")
     assert rows.count() == 3

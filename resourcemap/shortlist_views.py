@@ -1,0 +1,131 @@
+"""Shared shortlists: the phone list of chosen providers, which a shortlist's link and QR open.
+
+``/shortlist/?ids=3,1,2&from=<search>`` lists exactly those public providers through the one
+search (``search.run``), numbered as on the printed sheet, with the link to copy or share, a QR
+code of that link, a button to the A4 print editor and a way back to the search the shortlist
+was made in.
+
+``from`` (the originating search) is only ever read as a map search: it is cleaned by
+``search.clean`` and put back behind this site's own map URL, so it can never send a visitor
+to another site or page (no open redirect), whatever it holds.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.http import QueryDict
+from django.shortcuts import render
+from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from . import inputs, links, printing, search
+from .views import _annotate_hours, _directions_url
+
+ORIGIN_MAX = 2000
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# Not part of "the search" a shortlist came from.
+ORIGIN_DROP = ("ids", "page")
+
+
+def _is_map_path(path: str) -> bool:
+    """Whether ``path`` is the map page in any language (``/``, ``/en/``)."""
+    for code, _name in settings.LANGUAGES:
+        if path.startswith(f"/{code}/"):
+            path = path[len(code) + 1:]
+            break
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            return resolve(path).url_name == "map"
+    except Resolver404:
+        return False
+
+
+def origin_query(value: str | None) -> str:
+    """The cleaned map-search query string that ``value`` names, or ``""``.
+
+    ``value`` is a query string (``type=clinic&cap=h24``) or a relative URL of this site's map
+    page (``/?type=clinic``, ``/en/?type=clinic``); an absolute URL, a protocol-relative one or
+    another page gives ``""``. Unknown parameters are dropped by the search's own cleaning.
+    """
+    text = inputs.clean_text(value or "")[:ORIGIN_MAX].strip()
+    if not text:
+        return ""
+    if text.startswith(("/", "\\")):
+        parts = urlsplit(text)
+        if text.startswith(("//", "/\\", "\\")) or parts.scheme or parts.netloc:
+            return ""
+        if not _is_map_path(parts.path):
+            return ""
+        text = parts.query
+    elif _SCHEME_RE.match(text):
+        return ""  # an absolute URL (https:, javascript: …) is never a search of this site
+    params = QueryDict(text.removeprefix("?"), mutable=True)
+    for key in ORIGIN_DROP:
+        params.pop(key, None)
+    cleaned, _ignored = search.clean(params)
+    cleaned.pop("page", None)
+    return search.querystring(cleaned)
+
+
+def origin_conditions(origin: str) -> list[str]:
+    """The conditions of the originating search, as the list shows them (without the order)."""
+    if not origin:
+        return []
+    cleaned, _ignored = search.clean(QueryDict(origin))
+    sort_prefix = _("並び順: %(sort)s") % {"sort": ""}
+    return [c for c in search.conditions(cleaned) if not c.startswith(sort_prefix)]
+
+
+def back_url(origin: str) -> str:
+    """The map page showing the originating search (or the plain map)."""
+    return reverse("map") + (f"?{origin}" if origin else "")
+
+
+def shortlist_query(ids: list[int], origin: str) -> str:
+    """``ids=3,1,2`` (commas kept readable) and the originating search."""
+    pairs = [("ids", ",".join(str(pk) for pk in ids))]
+    if origin:
+        pairs.append(("from", origin))
+    return urlencode(pairs, safe=",")
+
+
+def shortlist_url(ids: list[int], origin: str) -> str:
+    """Absolute URL of the phone list of ``ids`` on the public site (``SITE_URL``)."""
+    return links.absolute_url(reverse("shortlist") + "?" + shortlist_query(ids, origin))
+
+
+@require_GET
+def shortlist(request):
+    origin = origin_query(request.GET.get("from"))
+    asked = [v for v in request.GET.getlist("ids") if v.strip()]
+    params = QueryDict(mutable=True)
+    params.setlist("ids", asked)
+    # No ids (or only malformed ones) is an empty list, never "every provider".
+    result = search.run(params, with_conditions=False) if asked else None
+    ids = list(result.params.get("ids", [])) if result else []
+    providers = result.providers if result and ids else []
+    now = timezone.localtime().replace(tzinfo=None)
+    for number, provider in enumerate(providers, start=1):
+        provider.number = number
+        _annotate_hours(provider, now, None)
+        provider.directions_url = _directions_url(provider)
+    ids = [p.pk for p in providers]
+    query = shortlist_query(ids, origin)
+    share_url = shortlist_url(ids, origin)
+    context = {
+        "providers": providers,
+        "count": len(providers),
+        "ignored": list(result.ignored) if result else [],
+        "origin": origin,
+        "origin_conditions": origin_conditions(origin),
+        "back_url": back_url(origin),
+        "print_url": reverse("print_preview") + "?" + query,
+        "share_url": share_url,
+        "qr": printing.qr_svg_fluid(share_url) if providers else "",
+    }
+    return render(request, "resourcemap/shortlist.html", context)
