@@ -169,13 +169,15 @@ def _in_thread(target, errors: list, *args, **kwargs):
 @pytest.fixture
 def slow_write(monkeypatch):
     """Widen the window between reading the record and writing it, so writers overlap."""
-    original = providers._apply_fields
+    from resourcemap.providers import write
+
+    original = write._apply_fields
 
     def slowly(provider, changes):
         original(provider, changes)
         time.sleep(0.3)
 
-    monkeypatch.setattr(providers, "_apply_fields", slowly)
+    monkeypatch.setattr(write, "_apply_fields", slowly)
 
 
 pg_only = pytest.mark.skipif(

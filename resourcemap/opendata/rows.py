@@ -79,9 +79,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import formats, geo, providers
-from .hours import format_periods as hours_format
-from .models import (
+from .. import formats, geo, providers
+from ..hours import format_periods as hours_format
+from ..models import (
     Area,
     DistrictTown,
     Municipality,
@@ -1179,7 +1179,7 @@ def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, 
             importer.municipality.geometry_derived or any(a.center_derived for a in importer.districts)
             or Area.objects.filter(center_derived=True).exists()
         ):
-            from .reference import derive_geometry
+            from ..reference import derive_geometry
 
             derive_geometry()  # a minimal reference file: centre and bounds from the providers
     report.seconds = time.monotonic() - started
@@ -1359,7 +1359,7 @@ def export_row(provider: Provider, municipality: Municipality | None) -> list[st
 
 
 def export_rows(ids: list[int], municipality: Municipality | None) -> Iterable[list[str]]:
-    from . import search
+    from .. import search
 
     for start in range(0, len(ids), 500):
         for provider in search.load_providers(ids[start:start + 500]):

@@ -28,8 +28,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import hours as hours_mod
-from .models import (
+from .. import hours as hours_mod
+from ..models import (
     Area,
     Capability,
     DataVersion,

@@ -30,10 +30,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import geo, inputs
-from . import hours as hours_mod
-from .folding import fold
-from .models import (
+from .. import geo, inputs
+from .. import hours as hours_mod
+from ..folding import fold
+from ..models import (
     Area,
     Capability,
     DataVersion,
