@@ -1,7 +1,7 @@
 """Public JSON and GeoJSON of the provider search (public fields only).
 
 Built from ``values_list()`` tuples, never model instances. Same query parameters as the map
-page (see ``search.py``); unknown or malformed parameters answer 400 with a JSON message.
+page (see ``resourcemap.search``); unknown or malformed parameters answer 400 with a JSON message.
 ``lang=en`` (or ``ja``) picks the language of names; the API lives outside the language
 prefixes, so it defaults to Japanese. Responses carry an ETag derived from the cleaned search, the language and the data version,
 so unchanged data answers 304; they are gzip-compressed for clients that accept it.

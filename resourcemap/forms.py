@@ -1,6 +1,6 @@
 """Admin forms: the provider form and its inline formsets.
 
-They check, before anything is saved, the same rules the write path (``providers.py``)
+They check, before anything is saved, the same rules the write path (``resourcemap.providers``)
 enforces, so staff see messages at the field or inline instead of an error page:
 - the provider form runs ``Provider.full_clean`` (ModelForm), which includes ``clean()``
   (coordinates inside the municipality, district not region);

@@ -456,7 +456,7 @@ class Provider(models.Model):
     # Folded name, kana, address, building and English name (``folding.search_text``), kept by
     # ``save()`` and the bulk write path; the keyword search matches it in SQL.
     search_text = models.TextField(editable=False, blank=True, default="")
-    # Raised by one with every recorded change (resourcemap/providers.py). A form or preview
+    # Raised by one with every recorded change (resourcemap/providers/). A form or preview
     # sends back the version it showed, so a save based on an older version cannot silently
     # undo what someone else saved meanwhile.
     version = models.PositiveIntegerField(_("版"), default=1, editable=False)
@@ -812,7 +812,7 @@ class KeyIndicator(models.Model):
 class DataVersion(models.Model):
     """One row whose counter moves with every change of public data.
 
-    Bumped inside the write path's transaction (``providers.py``) and when reference data is
+    Bumped inside the write path's transaction (``resourcemap.providers``) and when reference data is
     loaded; read by ETags and caches instead of an aggregate over all providers.
     """
 

@@ -1,5 +1,5 @@
 """Public pages: the map/list front page and the provider page. Thin: the search lives in
-``search.py``, hours rules in ``hours.py``."""
+``resourcemap.search``, hours rules in ``hours.py``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,56 @@
-# Transitional: the module moved into this package; it is split by job in the next commit.
-from . import params as _impl
+"""The one provider search: query string -> validated filters -> ordered provider ids.
 
-globals().update({k: v for k, v in vars(_impl).items() if not k.startswith("__")})
+Every public output (map page, list, API, print sheet, CSV) calls :func:`run` with the request's
+query string, so a copied URL reproduces the same result everywhere.
+
+Filtering happens in two steps:
+
+1. SQL: published status, type, capabilities (all must match), 地域/地区, keyword (every term
+   in the folded ``Provider.search_text`` column, see :func:`fold`; trigram-indexed on
+   PostgreSQL), a bounding box around a point.
+2. Python, on the ids that SQL returned: opening hours (only the periods of those providers for
+   the day asked and the day before are read), exact radius, distance sort.
+
+Unknown or malformed parameters are dropped and described in ``result.ignored``; nothing here
+raises on user input.
+
+The package, by job:
+
+- ``params``: reading the parameters (``clean``) and writing the canonical query string;
+- ``query``: running the search (``run``, ``run_cleaned``, ``base_queryset``);
+- ``opening``: the opening-hours filters (``asked_moment``);
+- ``result``: ``SearchResult``, ``LazyIds``, ``load_providers``;
+- ``describe``: the conditions in words (``conditions``);
+- ``suggest``: capability counts and "drop this condition" after zero results.
+"""
+
+from ..folding import fold
+from .describe import conditions
+from .opening import EARLY_UNTIL, NIGHT_FROM, asked_moment
+from .params import (
+    KNOWN_KEYS,
+    LIST_KEYS,
+    MAX_IDS,
+    MAX_Q,
+    QUERY_ORDER,
+    RADIUS_MAX,
+    RADIUS_MIN,
+    SINGLE_KEYS,
+    SORTS,
+    _float,
+    _reference_cache,
+    _split_multi,
+    clean,
+    querystring,
+)
+from .query import base_queryset, keyword_terms, needs_python, run, run_cleaned, run_ids
+from .result import LazyIds, SearchResult, load_providers
+from .suggest import Relaxation, capability_counts, relaxations
+
+__all__ = [
+    "EARLY_UNTIL", "KNOWN_KEYS", "LIST_KEYS", "MAX_IDS", "MAX_Q", "NIGHT_FROM", "QUERY_ORDER",
+    "RADIUS_MAX", "RADIUS_MIN", "SINGLE_KEYS", "SORTS", "LazyIds", "Relaxation", "SearchResult",
+    "_float", "_reference_cache", "_split_multi", "asked_moment", "base_queryset",
+    "capability_counts", "clean", "conditions", "fold", "keyword_terms", "load_providers",
+    "needs_python", "querystring", "relaxations", "run", "run_cleaned", "run_ids",
+]

@@ -1,0 +1,194 @@
+"""Running the search: the SQL part, then hours, exact radius and distance order in Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import geo
+from .. import hours as hours_mod
+from ..folding import fold
+from ..models import Provider, ProviderCapability
+from .describe import conditions
+from .opening import (
+    _night_or_holiday,
+    _open_at_date,
+    _open_on_weekday,
+    _reachable_after_hours,
+    _when,
+)
+from .params import clean, querystring
+from .result import LazyIds, SearchResult
+
+
+def keyword_terms(cleaned: Mapping) -> list[str]:
+    """The folded terms of the keyword (each must occur in ``Provider.search_text``)."""
+    return [term for term in (fold(part) for part in cleaned.get("q", "").split()) if term]
+
+
+def base_queryset(cleaned: Mapping) -> QuerySet:
+    """The SQL part of the search (everything except hours, exact radius and order)."""
+    qs = Provider.objects.published()
+    if cleaned.get("type"):
+        qs = qs.filter(provider_type__code__in=cleaned["type"])
+    for code in cleaned.get("cap", []):
+        qs = qs.filter(
+            id__in=ProviderCapability.objects.filter(capability__code=code).values("provider_id")
+        )
+    if cleaned.get("district"):
+        qs = qs.filter(area__code=cleaned["district"])
+    elif cleaned.get("region"):
+        qs = qs.filter(Q(area__parent__code=cleaned["region"]) | Q(area__code=cleaned["region"]))
+    if cleaned.get("radius"):
+        min_lat, max_lat, min_lng, max_lng = geo.bbox_around(
+            float(cleaned["lat"]), float(cleaned["lng"]), float(cleaned["radius"])
+        )
+        qs = qs.filter(
+            latitude__gte=min_lat, latitude__lte=max_lat,
+            longitude__gte=min_lng, longitude__lte=max_lng,
+        )
+    for term in keyword_terms(cleaned):
+        qs = qs.filter(search_text__contains=term)
+    if "ids" in cleaned:
+        # A shortlist whose ids were all dropped selects nothing, never everything.
+        qs = qs.filter(pk__in=cleaned["ids"])
+    return qs
+
+
+def _ordered(qs: QuerySet, cleaned: Mapping) -> QuerySet:
+    if cleaned.get("sort") == "area":
+        return qs.order_by("area__parent__sort_order", "area__sort_order", "kana", "pk")
+    return qs.order_by("kana", "pk")
+
+
+def run_ids(params, *, now: dt.datetime | None = None, ids: Iterable | None = None) -> list[int]:
+    return run(params, now=now, ids=ids, with_conditions=False).ids
+
+
+def run(
+    params,
+    *,
+    now: dt.datetime | None = None,
+    ids: Iterable | None = None,
+    with_conditions: bool = True,
+) -> SearchResult:
+    cleaned, ignored = clean(params, ids=ids)
+    return run_cleaned(cleaned, ignored, now=now, with_conditions=with_conditions)
+
+
+def needs_python(cleaned: Mapping) -> bool:
+    """Whether some filter or the order is worked out in Python (hours, exact radius, distance)."""
+    return bool(cleaned.get("open") or cleaned.get("nightholiday") or cleaned.get("lat"))
+
+
+def run_cleaned(
+    cleaned: dict,
+    ignored: list[str],
+    *,
+    now: dt.datetime | None = None,
+    with_conditions: bool = True,
+    columns: Sequence[str] | None = None,
+    annotations: Mapping | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> SearchResult:
+    """:func:`run` for parameters already passed through :func:`clean`.
+
+    ``columns`` (with ``annotations`` they may name) are read in the same ordered query as
+    the ids and returned by ``result.rows``; ``bbox`` (min lat, min lng, max lat, max lng)
+    keeps providers inside a map view (answered from the (latitude, longitude) index).
+    """
+    now = timezone.localtime(now or timezone.now()).replace(tzinfo=None)
+    ignored = list(ignored)
+    qs = base_queryset(cleaned)
+    if bbox is not None:
+        qs = qs.filter(
+            latitude__gte=bbox[0], longitude__gte=bbox[1], latitude__lte=bbox[2], longitude__lte=bbox[3]
+        )
+    point = (float(cleaned["lat"]), float(cleaned["lng"])) if cleaned.get("lat") else None
+    ordered = _ordered(qs, cleaned)
+    if annotations:
+        ordered = ordered.annotate(**annotations)
+    extra = list(columns or ())
+
+    if not needs_python(cleaned):
+        _check_shortlist(cleaned, ignored)
+        return SearchResult(
+            ids=LazyIds(ordered),
+            params=cleaned,
+            ignored=ignored,
+            conditions=conditions(cleaned, now) if with_conditions else [],
+            querystring=querystring(cleaned),
+            queryset=qs,
+            in_sql=True,
+            _row_query=ordered.values_list(*extra) if extra else None,
+        )
+
+    fields = ["id", "latitude", "longitude"] if point else ["id"]
+    rows = list(ordered.values_list(*fields, *extra))
+    result_ids = [row[0] for row in rows]
+
+    # Hours: open by office hours, or reachable through an after-hours capability
+    # (24時間対応 at any time, 夜間・休日対応 at night and on Sundays/holidays).
+    kind, when = _when(cleaned, now)
+    if kind and result_ids:
+        if kind == "date":
+            allowed = _open_at_date(qs, when)
+            night = hours_mod.is_night_or_holiday(when)
+        else:
+            allowed = _open_on_weekday(qs, *when)
+            night = hours_mod.weekday_has_night_or_holiday(*when)
+        allowed |= _reachable_after_hours(qs, night=night)
+        result_ids = [pk for pk in result_ids if pk in allowed]
+    if cleaned.get("nightholiday") and result_ids:
+        allowed = _night_or_holiday(qs) | _reachable_after_hours(qs, night=True)
+        result_ids = [pk for pk in result_ids if pk in allowed]
+
+    distances: dict[int, float] = {}
+    if point:
+        coords = {row[0]: (row[1], row[2]) for row in rows}
+        for pk in result_ids:
+            lat, lng = coords[pk]
+            if lat is not None:
+                distances[pk] = geo.haversine_m(point[0], point[1], float(lat), float(lng))
+        if cleaned.get("radius"):
+            radius = float(cleaned["radius"])
+            result_ids = [pk for pk in result_ids if distances.get(pk, radius + 1) <= radius]
+        if cleaned.get("sort") == "distance":
+            result_ids.sort(key=lambda pk: (pk not in distances, distances.get(pk, 0.0)))
+
+    selected_rows = None
+    if extra:
+        offset = len(fields)
+        by_id = {row[0]: row[offset:] for row in rows}
+        selected_rows = [by_id[pk] for pk in result_ids]
+
+    _check_shortlist(cleaned, ignored)
+    return SearchResult(
+        ids=result_ids,
+        params=cleaned,
+        ignored=ignored,
+        conditions=conditions(cleaned, now) if with_conditions else [],
+        querystring=querystring(cleaned),
+        distances=distances,
+        queryset=qs,
+        _rows=selected_rows,
+    )
+
+
+def _check_shortlist(cleaned: dict, ignored: list[str]) -> None:
+    """Tell about shortlisted ids that are not (or no longer) public, and drop them."""
+    if cleaned.get("ids"):
+        public = set(
+            Provider.objects.published().filter(pk__in=cleaned["ids"]).values_list("id", flat=True)
+        )
+        missing = [pk for pk in cleaned["ids"] if pk not in public]
+        if missing:
+            ignored.append(
+                _("選んだ事業所のうち%(n)d件は見つからないか公開されていないため、外しました。")
+                % {"n": len(missing)}
+            )
+            cleaned["ids"] = [pk for pk in cleaned["ids"] if pk in public]
