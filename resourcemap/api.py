@@ -193,9 +193,7 @@ def _hours_text(items: tuple[tuple[int, str, str], ...]) -> str:
     for weekday, opens, closes in items:
         span = "00:00-24:00" if opens == closes == "00:00" else f"{opens}-{closes}"
         by_day.setdefault(weekday, []).append(span)
-    return "; ".join(
-        f"{hours_mod.WEEKDAY_LABELS[day]} {','.join(spans)}" for day, spans in sorted(by_day.items())
-    )
+    return hours_mod.format_day_spans(by_day)
 
 
 @require_GET

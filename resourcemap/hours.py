@@ -1,5 +1,11 @@
 """Opening hours: validation, open/closed status with Japanese public holidays, text forms.
 
+Every text form of hours data is written and read here, each writer beside its parser
+(``format_x`` / ``parse_x``, tested as round trips): clock times (``09:00``), weekday names,
+weekly hours (``月 09:00-12:00,14:00-18:00; 祝 09:00-12:00``), the spans of one day
+(``09:00-12:00, 14:00-18:00``), lists of days (``月・水・祝日``) and dated exceptions
+(``2026-12-29..2027-01-03 休(年末年始); 2026-05-01 10:00-15:00``).
+
 Rules (the ones staff and providers are told in the forms):
 - A period on a weekday, or on 祝日 (public holidays, weekday 7).
 - ``closes`` earlier than ``opens`` is an overnight period (e.g. 18:00–09:00): allowed when it
@@ -13,11 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import jpholiday
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 HOLIDAY = 7
 DAY_MINUTES = 24 * 60
@@ -25,6 +34,11 @@ NOON = dt.time(12, 0)
 MIDNIGHT = dt.time(0, 0)
 WEEKDAY_LABELS = ("月", "火", "水", "木", "金", "土", "日", "祝")
 WEEKDAY_LABELS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Hol")
+# Full names for form labels and choices (translated per request).
+WEEKDAY_NAMES = (
+    gettext_lazy("月曜日"), gettext_lazy("火曜日"), gettext_lazy("水曜日"), gettext_lazy("木曜日"),
+    gettext_lazy("金曜日"), gettext_lazy("土曜日"), gettext_lazy("日曜日"), gettext_lazy("祝日"),
+)
 
 OPEN, CLOSED, UNKNOWN = "open", "closed", "unknown"
 
@@ -116,10 +130,12 @@ def is_holiday(day: dt.date) -> bool:
 
 
 def fmt_time(value: dt.time) -> str:
+    """``09:00`` (inverse: :func:`parse_time`)."""
     return f"{value.hour:02d}:{value.minute:02d}"
 
 
 def fmt_period(period: Period) -> str:
+    """``09:00-18:00``; all day is ``00:00-24:00`` (inverse: :func:`parse_span`)."""
     if period.all_day:
         return "00:00-24:00"
     return f"{fmt_time(period.opens)}-{fmt_time(period.closes)}"
@@ -165,62 +181,267 @@ def status_at(
     return CLOSED
 
 
-def format_periods(periods: Iterable) -> str:
-    """Compact, re-parseable text: ``月 09:00-12:00,14:00-18:00; 祝 09:00-12:00``."""
-    periods = sorted((_as_period(p) for p in periods), key=lambda p: (p.weekday, p.opens))
-    parts = []
-    for weekday in range(8):
-        spans = [fmt_period(p) for p in periods if p.weekday == weekday]
-        if spans:
-            parts.append(f"{WEEKDAY_LABELS[weekday]} {','.join(spans)}")
-    return "; ".join(parts)
+def _nfkc(text: str) -> str:
+    """Full-width digits, colons and tildes as typed on Japanese keyboards -> ASCII."""
+    return unicodedata.normalize("NFKC", text or "").strip()
 
+
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::00)?$", re.ASCII)
+_SPAN_SEP = r"\s*[-–〜~]\s*"
+_SPAN_RE = re.compile(r"^(\d{1,2}):(\d{2})" + _SPAN_SEP + r"(\d{1,2}):(\d{2})$", re.ASCII)
+
+
+def _clock(hour: int, minute: int) -> dt.time | None:
+    """The time of day, 24:00 read as 00:00; None when out of range."""
+    if hour == 24 and minute == 0:
+        return MIDNIGHT
+    if hour > 23 or minute > 59:
+        return None
+    return dt.time(hour, minute)
+
+
+def parse_time(text: str) -> dt.time:
+    """Inverse of :func:`fmt_time`: ``9:00``, ``09:00``, ``０９：００``, ``24:00`` (= 00:00),
+    ``09:00:00``. Raises ValueError with a message staff and providers can act on."""
+    value = _nfkc(text)
+    match = _TIME_RE.match(value)
+    if not match:
+        raise ValueError(_("時刻「%(value)s」は「09:00」の形で書いてください。") % {"value": value})
+    clock = _clock(int(match[1]), int(match[2]))
+    if clock is None:
+        raise ValueError(_("時刻「%(value)s」が正しくありません。") % {"value": value})
+    return clock
+
+
+def parse_span(text: str) -> tuple[dt.time, dt.time]:
+    """Inverse of :func:`fmt_period`: ``09:00-18:00`` (also ``〜``, ``~``, ``–``) -> (opens, closes)."""
+    span = _nfkc(text)
+    match = _SPAN_RE.match(span)
+    if not match:
+        raise ValueError(_("時間「%(span)s」は「09:00-18:00」の形で書いてください。") % {"span": span})
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    opens, closes = _clock(h1, m1), _clock(h2, m2)
+    if opens is None or closes is None:
+        raise ValueError(_("時刻「%(span)s」が正しくありません。") % {"span": span})
+    return opens, closes
+
+
+# ---- weekday names ----------------------------------------------------------------------------
 
 _DAY_ALIASES = {label: i for i, label in enumerate(WEEKDAY_LABELS)}
 _DAY_ALIASES.update({label.lower(): i for i, label in enumerate(WEEKDAY_LABELS_EN)})
 _DAY_ALIASES.update({"祝日": HOLIDAY, "hol": HOLIDAY})
-_SPAN_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–〜~]\s*(\d{1,2}):(\d{2})$")
+
+
+def parse_weekday(label: str) -> int:
+    """Inverse of ``WEEKDAY_LABELS`` / ``WEEKDAY_LABELS_EN`` (and 祝日): 0 = 月 … 6 = 日, 7 = 祝."""
+    weekday = _DAY_ALIASES.get(_nfkc(label).lower())
+    if weekday is None:
+        raise ValueError(_("曜日「%(label)s」が分かりません（月〜日・祝）。") % {"label": label})
+    return weekday
+
+
+def format_days(days: Iterable[int]) -> str:
+    """``月・水・祝日`` (inverse: :func:`parse_days`)."""
+    labels = [*WEEKDAY_LABELS[:HOLIDAY], "祝日"]
+    return "・".join(labels[d] for d in days)
+
+
+_DAYS_SPLIT_RE = re.compile(r"\s*[;；、,，・]\s*")
+_WEEKDAY_CHARS = "".join(WEEKDAY_LABELS[:HOLIDAY])
+_DAY_WORDS = {label: [i] for i, label in enumerate(WEEKDAY_LABELS)}
+_DAY_WORDS["平日"] = [0, 1, 2, 3, 4]
+_DAY_RANGE_RE = re.compile(f"([{_WEEKDAY_CHARS}])[~〜～\\-ー]([{_WEEKDAY_CHARS}])")
+
+
+def parse_days(text: str) -> list[int]:
+    """``月;火;水`` / ``平日,土曜日`` / ``月～金`` / ``月火水木金`` / ``月・水・祝日`` -> sorted
+    weekdays (7 = 祝日). Raises ValueError."""
+    days: list[int] = []
+    for part in _DAYS_SPLIT_RE.split(_nfkc(text)):
+        if not part:
+            continue
+        word = part.replace("曜日", "").replace("曜", "").replace("祝日", "祝")
+        range_match = _DAY_RANGE_RE.fullmatch(word)
+        if range_match:
+            a, b = _WEEKDAY_CHARS.index(range_match[1]), _WEEKDAY_CHARS.index(range_match[2])
+            found = list(range(a, b + 1)) if a <= b else []
+        elif word in _DAY_WORDS:
+            found = _DAY_WORDS[word]
+        elif word and all(ch in _DAY_WORDS for ch in word):
+            found = [d for ch in word for d in _DAY_WORDS[ch]]
+        else:
+            found = []
+        if not found:
+            raise ValueError(_("曜日「%(value)s」が分かりません（例: 月;火;水 や 平日）。") % {"value": part})
+        days.extend(d for d in found if d not in days)
+    return sorted(days)
+
+
+# ---- weekly hours -----------------------------------------------------------------------------
+
+
+def format_day(periods: Iterable, weekday: int, separator: str = ", ") -> str:
+    """The spans of one weekday: ``09:00-12:00, 14:00-18:00`` (inverse: :func:`parse_spans`)."""
+    day = sorted((p for p in map(_as_period, periods) if p.weekday == weekday), key=lambda p: p.opens)
+    return separator.join(fmt_period(p) for p in day)
+
+
+def parse_spans(text: str, weekday: int) -> list[Period]:
+    """Inverse of :func:`format_day`: the spans typed for one weekday (``、`` and ``，`` also
+    separate them). Raises ValueError for the first span that cannot be read."""
+    periods = []
+    for span in re.split(r"[,、，]", _nfkc(text)):
+        if span.strip():
+            opens, closes = parse_span(span)
+            periods.append(Period(weekday, opens, closes))
+    return periods
+
+
+def format_day_spans(spans_by_day: Mapping[int, Sequence[str]]) -> str:
+    """``月 09:00-12:00,14:00-18:00; 祝 09:00-12:00`` from span texts per weekday."""
+    return "; ".join(
+        f"{WEEKDAY_LABELS[day]} {','.join(spans)}" for day, spans in sorted(spans_by_day.items()) if spans
+    )
+
+
+def format_periods(periods: Iterable) -> str:
+    """Compact, re-parseable text: ``月 09:00-12:00,14:00-18:00; 祝 09:00-12:00``."""
+    periods = list(map(_as_period, periods))
+    return format_day_spans({day: [fmt_period(p) for p in sorted(
+        (p for p in periods if p.weekday == day), key=lambda p: p.opens)] for day in range(8)})
 
 
 def parse_periods(text: str) -> list[Period]:
     """Inverse of :func:`format_periods`; raises ValueError with a message staff can act on."""
     periods: list[Period] = []
-    text = (text or "").strip()
-    if not text:
-        return periods
-    for chunk in re.split(r"[;；]", text):
+    for chunk in _nfkc(text).split(";"):
         chunk = chunk.strip()
         if not chunk:
             continue
         label, _sep, spans = chunk.partition(" ")
-        weekday = _DAY_ALIASES.get(label.strip().lower())
-        if weekday is None:
-            raise ValueError(_("曜日「%(label)s」が分かりません（月〜日・祝）。") % {"label": label})
-        for span in re.split(r"[,、，]", spans):
-            match = _SPAN_RE.match(span.strip())
-            if not match:
-                raise ValueError(
-                    _("時間「%(span)s」は「09:00-18:00」の形で書いてください。") % {"span": span.strip()}
-                )
-            h1, m1, h2, m2 = (int(g) for g in match.groups())
-            if h2 == 24 and m2 == 0:
-                h2 = 0
-            if not (h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60):
-                raise ValueError(_("時刻「%(span)s」が正しくありません。") % {"span": span.strip()})
-            periods.append(Period(weekday, dt.time(h1, m1), dt.time(h2, m2)))
+        weekday = parse_weekday(label)
+        if not spans.strip():
+            parse_span(spans)  # a day without times: say how to write them
+        periods.extend(parse_spans(spans, weekday))
     return periods
+
+
+# ---- dated exceptions -------------------------------------------------------------------------
+
+
+def format_exception(item: Mapping[str, Any]) -> str:
+    """One exception: ``2026-12-29..2027-01-03 休(年末年始)`` / ``2026-05-01 10:00-15:00``."""
+    span = item["start_date"].isoformat()
+    if item["end_date"] != item["start_date"]:
+        span += f"..{item['end_date'].isoformat()}"
+    if item.get("closed", True):
+        what = "休"
+    else:
+        what = f"{fmt_time(item['opens'])}-{fmt_time(item['closes'])}"
+    text = f"{span} {what}"
+    if item.get("note"):
+        text += f"({item['note']})"
+    return text
+
+
+def format_exceptions(items: Iterable[Mapping[str, Any]], separator: str = "; ") -> str:
+    """Exceptions sorted by date, ``; ``-separated (one a line with ``separator="\\n"``).
+    Inverse: :func:`parse_exceptions`."""
+    return separator.join(
+        format_exception(e) for e in sorted(items, key=lambda e: (e["start_date"], e["end_date"]))
+    )
+
+
+class ExceptionsError(ValueError):
+    """Entries of an exceptions text that cannot be read: ``problems`` is a list of
+    (line number in the text, the entry as written, message)."""
+
+    def __init__(self, problems: list[tuple[int, str, str]]):
+        super().__init__(" ".join(message for _line, _entry, message in problems))
+        self.problems = problems
+
+
+_DATE = r"\d{4}[-/]\d{1,2}[-/]\d{1,2}"
+_EXC_HEAD_RE = re.compile(
+    rf"^(?P<start>{_DATE})(?:\s*(?:\.\.|〜|~|-{{1,2}}>?)\s*(?P<end>{_DATE}))?"
+    rf"\s+(?P<what>休み?|closed|\d{{1,2}}:\d{{2}}{_SPAN_SEP}\d{{1,2}}:\d{{2}})$",
+    re.IGNORECASE,
+)
+_STARTS_WITH_DATE_RE = re.compile(r"^\d{4}[-/]")
+
+
+def parse_date(text: str) -> dt.date:
+    """``2026-04-01`` (also ``2026/4/1``, full-width digits). Raises ValueError."""
+    value = _nfkc(text).replace("/", "-")
+    try:
+        year, month, day = (int(x) for x in value.split("-"))
+        return dt.date(year, month, day)
+    except (ValueError, TypeError) as error:
+        raise ValueError(_("日付「%(text)s」は 2026-04-01 の形で書いてください。") % {"text": value}) from error
+
+
+def _exception_entries(text: str) -> list[tuple[int, str]]:
+    """(line number, entry) for each entry: one a line or ``;``-separated; a ``;`` inside a
+    (note) that is not followed by a date belongs to the note."""
+    entries: list[tuple[int, str]] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        pieces: list[str] = []
+        for piece in re.split(r"[;；]", line):
+            if pieces and re.search(r"[(（]", pieces[-1]) and not _STARTS_WITH_DATE_RE.match(_nfkc(piece)):
+                pieces[-1] += ";" + piece
+            else:
+                pieces.append(piece)
+        entries.extend((number, piece.strip()) for piece in pieces if piece.strip())
+    return entries
+
+
+def _parse_exception(entry: str) -> dict[str, Any]:
+    head, note = entry, ""
+    paren = re.search(r"[(（]", entry)
+    if paren:
+        head, rest = entry[:paren.start()], entry[paren.start():]
+        if rest[-1] not in ")）":
+            head = entry  # an unclosed note: not the format
+        else:
+            note = rest[1:-1].strip()
+    match = _EXC_HEAD_RE.match(_nfkc(head))
+    if not match:
+        raise ValueError(
+            _("「%(part)s」の書き方が分かりません（例: 2026-12-29..2027-01-03 休(年末年始)）。") % {"part": entry}
+        )
+    start = parse_date(match["start"])
+    item: dict[str, Any] = {
+        "start_date": start, "end_date": parse_date(match["end"]) if match["end"] else start,
+        "closed": True, "opens": None, "closes": None, "note": note,
+    }
+    if match["what"][0].isdigit():
+        opens, closes = parse_span(match["what"])
+        item.update(closed=False, opens=opens, closes=closes)
+    return item
+
+
+def parse_exceptions(text: str) -> list[dict[str, Any]]:
+    """Inverse of :func:`format_exceptions`. Entries one a line or separated by ``;``; dates
+    with ``-`` or ``/``; a range with ``..``, ``〜``, ``~`` or ``-``; ``休`` / ``休み`` /
+    ``closed`` or a span of times; an optional ``(note)``. Raises :class:`ExceptionsError`
+    listing every entry that cannot be read."""
+    result, problems = [], []
+    for number, entry in _exception_entries(text):
+        try:
+            result.append(_parse_exception(entry))
+        except ValueError as error:
+            problems.append((number, entry, str(error)))
+    if problems:
+        raise ExceptionsError(problems)
+    return result
 
 
 def week_summary(periods: Iterable, english: bool = False) -> list[tuple[str, str]]:
     """Rows like ('月〜金', '09:00-12:00, 14:00-18:00'), grouping consecutive equal days."""
     labels = WEEKDAY_LABELS_EN if english else WEEKDAY_LABELS
     periods = [_as_period(p) for p in periods]
-    per_day = []
-    for weekday in range(8):
-        spans = ", ".join(
-            fmt_period(p) for p in sorted(periods, key=lambda p: p.opens) if p.weekday == weekday
-        )
-        per_day.append(spans)
+    per_day = [format_day(periods, weekday) for weekday in range(8)]
     rows: list[tuple[str, str]] = []
     start = 0
     while start < 7:

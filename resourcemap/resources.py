@@ -15,7 +15,6 @@ differences is skipped without touching the database.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -96,15 +95,9 @@ PRIVATE_HEADERS = tuple(COLUMN_BY_FIELD[f].header for f in Provider.PRIVATE_FIEL
 _CAP_RE = re.compile(
     r"^(?P<code>[^:：(（]+?)\s*(?:[:：]\s*(?P<count>[^(（]*?))?\s*(?:[(（](?P<note>.*)[)）])?$"
 )
-_EXC_RE = re.compile(
-    r"^(?P<start>\d{4}-\d{1,2}-\d{1,2})(?:\s*\.\.\s*(?P<end>\d{4}-\d{1,2}-\d{1,2}))?\s+"
-    r"(?P<what>休|\d{1,2}:\d{2}\s*[-–〜~]\s*\d{1,2}:\d{2})\s*(?:[(（](?P<note>.*)[)）])?$"
-)
-_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
-
-
 # ---------------------------------------------------------------------------------------------
-# Text forms of the related data (inverse of providers.capabilities_text / exceptions_text)
+# Text form of capabilities (inverse of providers.capabilities_text); hours and exceptions
+# are read by resourcemap.hours
 
 
 def _split(text: str) -> list[str]:
@@ -143,46 +136,6 @@ def parse_capabilities(text: str) -> dict[str, dict[str, Any]]:
         if code in result:
             raise ValueError(_("「%(label)s」が2回書かれています。") % {"label": label})
         result[code] = {"count": int(count) if count else None, "note": (match["note"] or "").strip()}
-    return result
-
-
-def _parse_date(text: str) -> dt.date:
-    text = text.strip().replace("/", "-")
-    try:
-        year, month, day = (int(x) for x in text.split("-"))
-        return dt.date(year, month, day)
-    except (ValueError, TypeError) as error:
-        raise ValueError(_("日付「%(text)s」は 2026-04-01 の形で書いてください。") % {"text": text}) from error
-
-
-def _parse_time(text: str) -> dt.time:
-    match = _TIME_RE.match(text.strip())
-    if not match or int(match[1]) > 24 or int(match[2]) > 59:
-        raise ValueError(_("時刻「%(text)s」が正しくありません。") % {"text": text})
-    hour, minute = int(match[1]), int(match[2])
-    return dt.time(0, 0) if hour == 24 and minute == 0 else dt.time(hour, minute)
-
-
-def parse_exceptions(text: str) -> list[dict[str, Any]]:
-    """``2026-12-29..2027-01-03 休(年末年始); 2026-05-01 10:00-15:00`` -> list of dicts."""
-    result = []
-    for part in _split(text or ""):
-        match = _EXC_RE.match(part)
-        if not match:
-            raise ValueError(
-                _("「%(part)s」の書き方が分かりません（例: 2026-12-29..2027-01-03 休(年末年始)）。")
-                % {"part": part}
-            )
-        start = _parse_date(match["start"])
-        end = _parse_date(match["end"]) if match["end"] else start
-        item: dict[str, Any] = {
-            "start_date": start, "end_date": end, "closed": True, "opens": None, "closes": None,
-            "note": (match["note"] or "").strip(),
-        }
-        if match["what"] != "休":
-            opens, closes = re.split(r"\s*[-–〜~]\s*", match["what"])
-            item.update(closed=False, opens=_parse_time(opens), closes=_parse_time(closes))
-        result.append(item)
     return result
 
 
@@ -390,11 +343,11 @@ class ProviderResource(resources.Resource):
                 return False
             raise ValueError(_("「%(value)s」は「はい」か「いいえ」で書いてください。") % {"value": text})
         if kind == "date":
-            return _parse_date(text) if text else None
+            return hours_mod.parse_date(text) if text else None
         if kind == "hours":
             return hours_mod.parse_periods(text)
         if kind == "exceptions":
-            return parse_exceptions(text)
+            return hours_mod.parse_exceptions(text)
         if kind == "capabilities":
             return parse_capabilities(text)
         raise AssertionError(kind)
@@ -483,7 +436,7 @@ class ProviderResource(resources.Resource):
             caps = None
         if periods is not None and hours_mod.format_periods(periods) == before[providers.HOURS_KEY]:
             periods = None
-        if exceptions is not None and providers.exceptions_text(exceptions) == before[providers.EXCEPTIONS_KEY]:
+        if exceptions is not None and hours_mod.format_exceptions(exceptions) == before[providers.EXCEPTIONS_KEY]:
             exceptions = None
         if not changes and caps is None and periods is None and exceptions is None:
             return provider, RowResult.IMPORT_TYPE_SKIP
@@ -571,7 +524,7 @@ def export_values(provider: Provider) -> dict[str, str]:
         exceptions = provider.hours_exceptions.all()
     values[providers.CAPABILITIES_KEY] = _caps_text(caps)
     values[providers.HOURS_KEY] = hours_mod.format_periods(periods)
-    values[providers.EXCEPTIONS_KEY] = providers.exceptions_text(_exceptions_items(exceptions))
+    values[providers.EXCEPTIONS_KEY] = hours_mod.format_exceptions(_exceptions_items(exceptions))
     return values
 
 

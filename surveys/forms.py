@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import unicodedata
 from typing import Any
 
@@ -19,10 +17,6 @@ from resourcemap.models import Capability, Provider, ProviderType
 from . import services
 from .models import Correction
 
-DAY_LABELS = (
-    gettext_lazy("月曜日"), gettext_lazy("火曜日"), gettext_lazy("水曜日"), gettext_lazy("木曜日"), gettext_lazy("金曜日"),
-    gettext_lazy("土曜日"), gettext_lazy("日曜日"), gettext_lazy("祝日"),
-)
 STATUS_CHOICES = (
     (Provider.Status.ACTIVE, gettext_lazy("運営しています")),
     (Provider.Status.SUSPENDED, gettext_lazy("休止している・休止する予定")),
@@ -38,76 +32,38 @@ ADDRESS_KEYS = ("postal_code", "address", "building")
 PRIVATE_KEYS = ("contact_person", "contact_email", "contact_phone")
 OTHER_KEYS = ("notes", "hours_unknown", "hours_note")
 
-_EXC_RE = re.compile(
-    r"^(?P<start>\d{4}-\d{1,2}-\d{1,2})(?:\s*(?:\.\.|〜|~|-{1,2}>?)\s*(?P<end>\d{4}-\d{1,2}-\d{1,2}))?"
-    r"\s+(?P<what>休|休み|closed|\d{1,2}:\d{2}\s*[-〜~]\s*\d{1,2}:\d{2})"
-    r"\s*(?:[(（](?P<note>[^)）]*)[)）])?\s*$",
-    re.IGNORECASE,
-)
-
 
 def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").strip()
 
 
-def _date(text: str) -> dt.date:
-    y, m, d = (int(x) for x in text.split("-"))
-    return dt.date(y, m, d)
-
-
 def parse_exceptions(text: str) -> list[dict[str, Any]]:
-    """Lines like ``2026-12-29..2027-01-03 休 (年末年始)``; raises ValidationError per line."""
-    result = []
-    errors = []
-    for number, raw in enumerate(_nfkc(text).replace("/", "-").splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        match = _EXC_RE.match(line)
-        try:
-            if not match:
-                raise ValueError
-            start = _date(match["start"])
-            end = _date(match["end"]) if match["end"] else start
-            what = match["what"]
-            closed = not what[0].isdigit()
-            opens = closes = None
-            if not closed:
-                span = hours_mod.parse_periods(f"月 {what.replace(' ', '')}")[0]
-                opens, closes = span.opens, span.closes
-        except (ValueError, IndexError):
-            errors.append(
-                _("%(n)s行目「%(line)s」を読み取れません。%(help)s")
-                % {"n": number, "line": line, "help": EXCEPTIONS_HELP}
-            )
-            continue
-        result.append({
-            "start_date": start, "end_date": end, "closed": closed,
-            "opens": opens, "closes": closes, "note": (match["note"] or "").strip()[:100],
-        })
-    if errors:
-        raise ValidationError(errors)
-    return result
+    """One exception a line (``hours.parse_exceptions``); raises ValidationError per line."""
+    try:
+        items = hours_mod.parse_exceptions(text)
+    except hours_mod.ExceptionsError as error:
+        raise ValidationError([
+            _("%(n)s行目「%(line)s」を読み取れません。%(help)s")
+            % {"n": number, "line": entry, "help": EXCEPTIONS_HELP}
+            for number, entry, _message in error.problems
+        ]) from error
+    for item in items:
+        item["note"] = item["note"][:100]
+    return items
 
 
 def exceptions_lines(items) -> str:
-    return "\n".join(provider_service.exceptions_text([e]) for e in items)
-
-
-def day_text(periods, weekday: int) -> str:
-    return ", ".join(
-        hours_mod.fmt_period(p) for p in sorted(periods, key=lambda p: p.opens) if p.weekday == weekday
-    )
+    return hours_mod.format_exceptions(items, separator="\n")
 
 
 class HoursMixin:
     """Eight text fields (月〜日, 祝日) that parse into opening periods."""
 
     def add_hours_fields(self, periods) -> None:
-        for weekday, label in enumerate(DAY_LABELS):
+        for weekday, label in enumerate(hours_mod.WEEKDAY_NAMES):
             self.fields[f"hours_{weekday}"] = forms.CharField(
                 label=label, required=False, max_length=200,
-                initial=day_text(periods, weekday),
+                initial=hours_mod.format_day(periods, weekday),
                 widget=forms.TextInput(attrs={
                     "placeholder": _("休み"), "autocomplete": "off",
                     "aria-describedby": "hours-help",
@@ -119,13 +75,8 @@ class HoursMixin:
         ok = True
         for weekday in range(8):
             name = f"hours_{weekday}"
-            text = _nfkc(self.cleaned_data.get(name, "")).replace("〜", "-").replace("~", "-")
-            if not text:
-                continue
             try:
-                periods.extend(
-                    hours_mod.parse_periods(f"{hours_mod.WEEKDAY_LABELS[weekday]} {text}")
-                )
+                periods.extend(hours_mod.parse_spans(self.cleaned_data.get(name, ""), weekday))
             except ValueError as error:
                 self.add_error(name, str(error))
                 ok = False

@@ -171,9 +171,10 @@ def _parse_date(value):
 
 
 def _parse_time(value):
+    """A stored proposal's time (``hours.fmt_time`` text), None for none."""
     if value in (None, ""):
         return None
-    return dt.time.fromisoformat(value) if isinstance(value, str) else value
+    return hours_mod.parse_time(value) if isinstance(value, str) else value
 
 
 def proposed_periods(proposed: Mapping[str, Any]) -> list[hours_mod.Period]:
@@ -211,7 +212,7 @@ def proposed_text(proposed: Mapping[str, Any], key: str) -> str:
     if key == "opening_periods":
         return hours_mod.format_periods(proposed_periods(proposed))
     if key == "hours_exceptions":
-        return provider_service.exceptions_text(proposed_exceptions(proposed))
+        return hours_mod.format_exceptions(proposed_exceptions(proposed))
     return snapshot_text(proposed, key)
 
 

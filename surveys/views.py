@@ -20,6 +20,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
+from resourcemap import hours as hours_mod
 from resourcemap import providers as provider_service
 from resourcemap import ratelimits
 from resourcemap.models import Provider
@@ -30,7 +31,6 @@ from .forms import (
     CorrectionForm,
     RegistrationForm,
     SurveyForm,
-    day_text,
     exceptions_lines,
 )
 from .models import Invitation, Response
@@ -144,7 +144,7 @@ def initial_from_proposal(response: Response, form: SurveyForm) -> dict:
         elif key == "opening_periods":
             periods = services.proposed_periods(proposed)
             for weekday in range(8):
-                initial[f"hours_{weekday}"] = day_text(periods, weekday)
+                initial[f"hours_{weekday}"] = hours_mod.format_day(periods, weekday)
         elif key == "hours_exceptions":
             initial[key] = exceptions_lines(services.proposed_exceptions(proposed))
         else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from types import SimpleNamespace
 
 import pytest
@@ -149,3 +151,117 @@ def test_parse_errors(text, message):
 def test_week_summary_groups_days():
     rows = hours.week_summary(WEEKDAYS_9_18 + [(5, T(9), T(12)), (7, T(9), T(12))])
     assert rows == [("月〜金", "09:00-18:00"), ("土", "09:00-12:00"), ("祝", "09:00-12:00")]
+
+
+# --- one parser beside each writer: round trips ------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ROUND_TRIP = settings(max_examples=200, derandomize=True, deadline=None)
+minute_times = st.builds(T, st.integers(0, 23), st.integers(0, 59))
+dates = st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+# Notes as people write them: any text on one line, trimmed (the format has no line breaks),
+# with brackets and semicolons; a semicolon followed by a date would start the next entry.
+notes = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x85"), max_size=30,
+).map(str.strip).filter(lambda n: not re.search(r"[;；]\s*\d{4}[-/]", unicodedata.normalize("NFKC", n)))
+
+
+@ROUND_TRIP
+@given(minute_times)
+def test_time_round_trip(value):
+    assert hours.parse_time(hours.fmt_time(value)) == value
+
+
+def test_time_variants_and_errors():
+    assert hours.parse_time("9:05") == T(9, 5)
+    assert hours.parse_time("０９：３０") == T(9, 30)
+    assert hours.parse_time("24:00") == T(0)
+    assert hours.parse_time("18:00:00") == T(18)
+    with pytest.raises(ValueError, match="時刻「9時」は「09:00」の形で書いてください"):
+        hours.parse_time("9時")
+    with pytest.raises(ValueError, match="時刻「24:30」が正しくありません"):
+        hours.parse_time("24:30")
+
+
+@pytest.mark.parametrize("weekday", range(8))
+def test_weekday_names_round_trip(weekday):
+    assert hours.parse_weekday(hours.WEEKDAY_LABELS[weekday]) == weekday
+    assert hours.parse_weekday(hours.WEEKDAY_LABELS_EN[weekday]) == weekday
+    assert str(hours.WEEKDAY_NAMES[weekday]).startswith(hours.WEEKDAY_LABELS[weekday])
+
+
+@ROUND_TRIP
+@given(st.sets(st.integers(0, 7), min_size=1))
+def test_days_round_trip(days):
+    assert hours.parse_days(hours.format_days(sorted(days))) == sorted(days)
+
+
+def test_days_variants():
+    assert hours.format_days([0, 2, 7]) == "月・水・祝日"
+    assert hours.parse_days("平日、土曜日") == [0, 1, 2, 3, 4, 5]
+    assert hours.parse_days("月～金") == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="曜日「毎日」が分かりません"):
+        hours.parse_days("毎日")
+
+
+periods_strategy = st.lists(
+    st.builds(Period, st.integers(0, 7), minute_times, minute_times), max_size=12, unique=True,
+)
+
+
+@ROUND_TRIP
+@given(periods_strategy)
+def test_weekly_hours_round_trip(periods):
+    ordered = sorted(periods, key=lambda p: (p.weekday, p.opens))
+    assert hours.parse_periods(hours.format_periods(periods)) == ordered
+    for weekday in range(8):
+        day = [p for p in ordered if p.weekday == weekday]
+        assert hours.parse_spans(hours.format_day(periods, weekday), weekday) == day
+
+
+exceptions_strategy = st.lists(
+    st.builds(
+        lambda start, days, open_, opens, closes, note: {
+            "start_date": start, "end_date": start + dt.timedelta(days=days),
+            "closed": not open_, "opens": opens if open_ else None, "closes": closes if open_ else None,
+            "note": note,
+        },
+        dates.filter(lambda d: d.year < 2100), st.integers(0, 20), st.booleans(), minute_times, minute_times, notes,
+    ),
+    max_size=6,
+)
+
+
+@ROUND_TRIP
+@given(exceptions_strategy, st.sampled_from(["; ", "\n"]))
+def test_exceptions_round_trip(items, separator):
+    ordered = sorted(items, key=lambda e: (e["start_date"], e["end_date"]))
+    assert hours.parse_exceptions(hours.format_exceptions(items, separator=separator)) == ordered
+
+
+def test_exceptions_accept_what_the_sheet_and_the_survey_form_accepted():
+    items = hours.parse_exceptions(
+        "2026-12-29..2027-01-03 休(年末年始; 30日は午前のみ電話可)；2026/5/1 10:00〜15:00\n"
+        "２０２６-０５-０３〜2026-05-05 休み （連休）\n"
+        "2026-08-13 -> 2026-08-14 CLOSED\n"
+    )
+    assert [(e["start_date"], e["end_date"], e["closed"], e["opens"], e["note"]) for e in items] == [
+        (dt.date(2026, 12, 29), dt.date(2027, 1, 3), True, None, "年末年始; 30日は午前のみ電話可"),
+        (dt.date(2026, 5, 1), dt.date(2026, 5, 1), False, T(10), ""),
+        (dt.date(2026, 5, 3), dt.date(2026, 5, 5), True, None, "連休"),
+        (dt.date(2026, 8, 13), dt.date(2026, 8, 14), True, None, ""),
+    ]
+
+
+def test_exceptions_errors_name_each_bad_entry():
+    with pytest.raises(hours.ExceptionsError) as raised:
+        hours.parse_exceptions("someday closed; 2026-05-01 休\n2026-02-30 休\n\n2026-05-02 25:00-26:00")
+    assert raised.value.problems == [
+        (1, "someday closed", "「someday closed」の書き方が分かりません（例: 2026-12-29..2027-01-03 休(年末年始)）。"),
+        (2, "2026-02-30 休", "日付「2026-02-30」は 2026-04-01 の形で書いてください。"),
+        (4, "2026-05-02 25:00-26:00", "時刻「25:00-26:00」が正しくありません。"),
+    ]
+    with pytest.raises(ValueError, match="書き方が分かりません"):
+        hours.parse_exceptions("2026-05-01 休(閉じていない")

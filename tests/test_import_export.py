@@ -460,3 +460,22 @@ def test_confirmation_with_a_tampered_version_list_is_refused(staff_client):
     assert response.status_code == 200
     provider.refresh_from_db()
     assert provider.phone == "03-1000-0000"
+
+
+def test_import_reads_exceptions_one_a_line_as_the_survey_form_writes_them(staff_client):
+    cell = "2026-05-03〜2026-05-05 休み（連休）\n2026/8/13 10:00-15:00"
+    confirm(staff_client, upload(staff_client, csv_bytes([row(**{"臨時の休み・営業時間": cell})])))
+    clinic = Provider.objects.get(name="新規訪問クリニック")
+    stored = clinic.hours_exceptions.order_by("start_date")
+    assert [(e.start_date, e.end_date, e.closed, e.opens, e.note) for e in stored] == [
+        (dt.date(2026, 5, 3), dt.date(2026, 5, 5), True, None, "連休"),
+        (dt.date(2026, 8, 13), dt.date(2026, 8, 13), False, dt.time(10), ""),
+    ]
+
+
+def test_import_names_each_unreadable_exception_at_its_column(staff_client):
+    preview = upload(staff_client, csv_bytes([row(**{"臨時の休み・営業時間": "2026-05-01 休; いつか休み"})]))
+    text = page_text(preview)
+    assert "「いつか休み」の書き方が分かりません" in text
+    assert preview.context.get("confirm_form") is None
+    assert not Provider.objects.exists()

@@ -111,3 +111,35 @@ def test_robots_txt_keeps_survey_links_out_of_search_engines(client):
     response = client.get("/robots.txt")
     assert response.status_code == 200
     assert "Disallow: /survey/" in response.content.decode()
+
+
+def test_exceptions_in_the_sheet_form_are_read_and_shown_back_one_a_line(client, issue):
+    provider = make_provider()
+    _inv, token, _code = issue(provider)
+    data = form_data(open_form(client, token))
+    data["hours_exceptions"] = "2026-12-29..2027-01-03 休(年末年始); ２０２６/５/１ 10:00〜15:00"
+    posted = client.post(reverse("surveys:form"), data)
+    assert posted.status_code == 302, posted.context["form"].errors if posted.context else posted
+    assert Response.objects.get().proposed["hours_exceptions"] == [
+        {"start_date": "2026-12-29", "end_date": "2027-01-03", "closed": True, "opens": None,
+         "closes": None, "note": "年末年始"},
+        {"start_date": "2026-05-01", "end_date": "2026-05-01", "closed": False, "opens": "10:00",
+         "closes": "15:00", "note": ""},
+    ]
+    again = open_form(client, token).context["form"]
+    assert again["hours_exceptions"].value().splitlines() == [
+        "2026-05-01 10:00-15:00", "2026-12-29..2027-01-03 休(年末年始)",
+    ]
+
+
+def test_bad_exception_lines_are_named_by_line(client, issue):
+    provider = make_provider()
+    _inv, token, _code = issue(provider)
+    data = form_data(open_form(client, token))
+    data["hours_exceptions"] = "2026-05-01 休\n2026-02-30 休\n2026-05-02 25:00-26:00"
+    page = client.post(reverse("surveys:form"), data)
+    errors = page.context["form"].errors["hours_exceptions"]
+    assert [e.split("。")[0] for e in errors] == [
+        "2行目「2026-02-30 休」を読み取れません", "3行目「2026-05-02 25:00-26:00」を読み取れません",
+    ]
+    assert not Response.objects.exists()
