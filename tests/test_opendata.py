@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from resourcemap import formats, opendata
+from resourcemap import formats, hours, opendata
 from resourcemap.models import OpeningPeriod, Provider, ProviderChange
 from tests.factories import make_provider
 
@@ -175,11 +175,11 @@ def test_standard_layout_with_english_name_variant(reference):
 
 
 def test_helpers_split_days_and_multi_values():
-    assert opendata.parse_days("平日,土曜日") == [0, 1, 2, 3, 4, 5]
-    assert opendata.parse_days("月～金") == [0, 1, 2, 3, 4]
-    assert opendata.parse_days("月、水;金 祝日".replace(" ", ",")) == [0, 2, 4, 7]
+    assert hours.parse_days("平日,土曜日") == [0, 1, 2, 3, 4, 5]
+    assert hours.parse_days("月～金") == [0, 1, 2, 3, 4]
+    assert hours.parse_days("月、水;金 祝日".replace(" ", ",")) == [0, 2, 4, 7]
     with pytest.raises(ValueError):
-        opendata.parse_days("毎日")
+        hours.parse_days("毎日")
     assert opendata.split_multi("内科;外科、小児科,眼科") == ["内科", "外科", "小児科", "眼科"]
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .. import formats, providers
-from ..hours import format_periods as hours_format
+from .. import hours as hours_mod
 from ..models import Area, Municipality, Provider, ProviderChange, ProviderExternalId, ProviderType
 from .layouts import (
     ALIASES,
@@ -198,9 +198,9 @@ def _prepare_new(importer, row, data, ptype, outcome, new_rows, new_outcomes, na
             "地区はいちばん近い地区の中心から決めました（町丁目の表にない住所）。"
         )
     if periods:
-        outcome.changes[providers.HOURS_KEY] = [None, hours_format(periods)]
+        outcome.changes[providers.HOURS_KEY] = [None, hours_mod.format_periods(periods)]
     if exceptions:
-        outcome.changes[providers.EXCEPTIONS_KEY] = [None, providers.exceptions_text(exceptions)]
+        outcome.changes[providers.EXCEPTIONS_KEY] = [None, hours_mod.format_exceptions(exceptions)]
     if navii_id:
         outcome.changes["navii_id"] = [None, navii_id]
     new_rows.append({"data": fields, "periods": periods or [], "capabilities": {},

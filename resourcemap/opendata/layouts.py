@@ -66,7 +66,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "other_closures": ("その他の休診日(gw、お盆等)", "その他の休診日"),
 }
 NAVII_ONLY_KEYS = ("navii_id", "navii_kind", "pref_code", "city_code", "holiday_open", "other_closures")
-WEEKDAY_CHARS = "月火水木金土日"
 NAVII_WEEKDAY_HEADER = "毎週決まった曜日に休診({day})"
 # 医療情報ネット 機関区分 (part of the file format) -> the kind name looked up in the types'
 # 医療機関の種類 / import names (reference data).

@@ -11,14 +11,17 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from .. import formats
-from .layouts import NAVII_WEEKDAY_HEADER, WEEKDAY_CHARS, LayoutError
-from .normalise import _norm, _parse_time, split_multi
+from .. import hours as hours_mod
+from .layouts import NAVII_WEEKDAY_HEADER, LayoutError
+from .normalise import _norm, split_multi
+
+_WEEKDAY_CHARS = "".join(hours_mod.WEEKDAY_LABELS[:hours_mod.HOLIDAY])
 
 
 def navii_open_days(row: Mapping[str, str], columns: Mapping[str, str]) -> list[int] | None:
     """Weekdays (7 = 祝日) flagged 1 = open; None when nothing was reported (all zero/empty)."""
     days = []
-    for index, char in enumerate(WEEKDAY_CHARS):
+    for index, char in enumerate(_WEEKDAY_CHARS):
         if _norm(row.get(_norm(NAVII_WEEKDAY_HEADER.format(day=char))) or "") == "1":
             days.append(index)
     holiday = columns.get("holiday_open")
@@ -27,13 +30,8 @@ def navii_open_days(row: Mapping[str, str], columns: Mapping[str, str]) -> list[
     return days or None
 
 
-def days_text(days: Iterable[int]) -> str:
-    labels = [*WEEKDAY_CHARS, "祝日"]
-    return "・".join(labels[d] for d in days)
-
-
 _DATE_RE = re.compile(r"^(\d{1,2})月(\d{1,2})日$")
-_NTH_RE = re.compile(r"^(\d{1,2})月第([1-5一二三四五])([月火水木金土日])曜日?$")
+_NTH_RE = re.compile(rf"^(\d{{1,2}})月第([1-5一二三四五])([{_WEEKDAY_CHARS}])曜日?$")
 
 
 def _next_occurrence(month: int, day: int, today: dt.date) -> dt.date | None:
@@ -70,7 +68,7 @@ def parse_closures(text: str, today: dt.date) -> tuple[list[dict[str, Any]], lis
         elif nth:
             month = int(nth[1])
             number = int(nth[2]) if nth[2].isdigit() else "一二三四五".index(nth[2]) + 1
-            weekday = WEEKDAY_CHARS.index(nth[3])
+            weekday = hours_mod.parse_weekday(nth[3])
             for year in (today.year, today.year + 1):
                 found = _nth_weekday(year, month, number, weekday)
                 if found and found >= today:
@@ -101,9 +99,6 @@ class NaviiHours:
     rows: int
 
 
-HOURS_DAY_CHARS = (*WEEKDAY_CHARS, "祝")
-
-
 def read_navii_hours(data: bytes, ids: set[str] | None = None) -> NaviiHours:
     """Read an hours file by header name: ``ID`` and ``{曜}_診療開始時間`` / ``{曜}_診療終了時間``
     (月…日, 祝). Start = end means no hours that day; 00:00–23:59 means 24 hours. All
@@ -111,7 +106,7 @@ def read_navii_hours(data: bytes, ids: set[str] | None = None) -> NaviiHours:
     dataset = formats.read_csv(data)
     headers = [_norm(h) for h in dataset.headers or []]
     columns = {}
-    for index, char in enumerate(HOURS_DAY_CHARS):
+    for index, char in enumerate(hours_mod.WEEKDAY_LABELS):
         start, end = f"{char}_診療開始時間", f"{char}_診療終了時間"
         if start in headers and end in headers:
             columns[index] = (start, end)
@@ -133,8 +128,8 @@ def read_navii_hours(data: bytes, ids: set[str] | None = None) -> NaviiHours:
             if not start or not end or start == end:
                 continue
             try:
-                opens = _parse_time(start[:5])
-                closes = dt.time(0) if end[:5] == "23:59" else _parse_time(end[:5])
+                opens = hours_mod.parse_time(start[:5])
+                closes = dt.time(0) if end[:5] == "23:59" else hours_mod.parse_time(end[:5])
             except ValueError:
                 continue
             periods.setdefault(facility, set()).add((weekday, opens, closes))

@@ -1,10 +1,9 @@
-"""Normalising the text of public files: names, addresses, phone numbers, codes, days and times,
-and the 地区 of an address.
+"""Normalising the text of public files: names, addresses, phone numbers and codes, and the 地区
+of an address (days and times are read by ``resourcemap.hours``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -16,7 +15,6 @@ from ..models import Area, DistrictTown, Municipality
 
 PREFECTURE_RE = re.compile(r"^(東京都|北海道|(?:京都|大阪)府|.{2,3}県)")
 MULTI_SPLIT_RE = re.compile(r"\s*[;；、,，]\s*")
-TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 PHONE_PARTS_RE = re.compile(r"(0\d{1,4})\s*[(\s]\s*(\d{1,4})\s*[)\s]\s*(\d{3,4})")
 # Dash-like characters seen in published numbers and addresses (after NFKC).
 DASHES = "‐‑‒–—―−ー─━⁃"
@@ -154,42 +152,6 @@ def _coordinate(text: str) -> Decimal | None:
 
 def split_multi(text: str) -> list[str]:
     return [p for p in MULTI_SPLIT_RE.split(_norm(text)) if p]
-
-
-_DAY_WORDS = {
-    "月": [0], "火": [1], "水": [2], "木": [3], "金": [4], "土": [5], "日": [6], "祝": [7],
-    "平日": [0, 1, 2, 3, 4],
-}
-
-
-def parse_days(text: str) -> list[int]:
-    """``月;火;水`` / ``平日,土曜日`` / ``月～金`` / ``月火水木金`` -> weekdays (7 = 祝日)."""
-    days: list[int] = []
-    for part in split_multi(text):
-        part = part.replace("曜日", "").replace("曜", "").replace("祝日", "祝")
-        range_match = re.fullmatch(r"([月火水木金土日])[~〜～\-ー]([月火水木金土日])", part)
-        if range_match:
-            order = "月火水木金土日"
-            a, b = order.index(range_match[1]), order.index(range_match[2])
-            found = list(range(a, b + 1)) if a <= b else []
-        elif part in _DAY_WORDS:
-            found = _DAY_WORDS[part]
-        elif part and all(ch in "月火水木金土日祝" for ch in part):
-            found = [d for ch in part for d in _DAY_WORDS[ch]]
-        else:
-            raise ValueError(_("曜日「%(value)s」が分かりません（例: 月;火;水 や 平日）。") % {"value": part})
-        if not found:
-            raise ValueError(_("曜日「%(value)s」が分かりません（例: 月;火;水 や 平日）。") % {"value": part})
-        days.extend(d for d in found if d not in days)
-    return sorted(days)
-
-
-def _parse_time(text: str) -> dt.time:
-    match = TIME_RE.match(text)
-    if not match or int(match[1]) > 24 or int(match[2]) > 59:
-        raise ValueError(_("時刻「%(value)s」は「09:00」の形で書いてください。") % {"value": text})
-    hour, minute = int(match[1]), int(match[2])
-    return dt.time(0) if hour == 24 else dt.time(hour, minute)
 
 
 def full_address(address: str, prefecture: str, city: str, municipality: Municipality | None) -> str:

@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import hours as hours_mod
 from .. import providers
 from ..models import Area, Municipality, Provider, ProviderExternalId, ProviderType
 from .layouts import (
@@ -22,14 +23,13 @@ from .layouts import (
     V1_CARE,
 )
 from .matching import _different_places, _Index
-from .navii import NaviiHours, days_text, navii_open_days, parse_closures
+from .navii import NaviiHours, navii_open_days, parse_closures
 from .normalise import (
     PREFECTURE_RE,
     DistrictTable,
     _coordinate,
     _digits_code,
     _norm,
-    _parse_time,
     _service_keys,
     address_key,
     full_address,
@@ -39,7 +39,6 @@ from .normalise import (
     norm_address,
     norm_name,
     normalise_phone,
-    parse_days,
     split_multi,
     strip_building,
 )
@@ -239,7 +238,7 @@ class _Importer:
         if not (days_text_value and opens_text and closes_text):
             return None, hours_note, []
         try:
-            days = parse_days(days_text_value)
+            days = hours_mod.parse_days(days_text_value)
         except ValueError as error:
             errors.append((self.header("days"), str(error)))
             return None, hours_note, []
@@ -250,7 +249,7 @@ class _Importer:
         periods = []
         for start, end in zip(starts, ends, strict=True):
             try:
-                opens, closes = _parse_time(start), _parse_time(end)
+                opens, closes = hours_mod.parse_time(start), hours_mod.parse_time(end)
             except ValueError as error:
                 errors.append((self.header("opens"), str(error)))
                 return None, hours_note, []
@@ -264,7 +263,7 @@ class _Importer:
         if self.hours is not None:
             periods = self.hours.periods.get(_norm(self.cell(row, "navii_id"))) or None
         if days and periods is None:
-            note_parts.append(_("診療日（医療情報ネットの届出）: %(days)s") % {"days": days_text(days)})
+            note_parts.append(_("診療日（医療情報ネットの届出）: %(days)s") % {"days": hours_mod.format_days(days)})
         exceptions, other = parse_closures(self.cell(row, "other_closures"), self.today)
         if other:
             note_parts.append(_("その他の休診日: %(days)s") % {"days": "、".join(other)})

@@ -37,7 +37,6 @@ from .snapshot import (
     current_exceptions,
     current_periods,
     display_value,
-    exceptions_text,
     field_value,
     provider_snapshot,
 )
@@ -48,6 +47,6 @@ __all__ = [
     "CAPABILITIES_KEY", "EXCEPTIONS_KEY", "HOURS_KEY", "NO_CONFLICT_FIELDS", "CapabilityInput",
     "Conflict", "ProviderConflict", "_plain", "_row_field_label", "capabilities_text",
     "capability_catalogue", "changes_since", "current_capabilities", "current_exceptions",
-    "current_periods", "display_value", "exceptions_text", "field_value", "provider_confirm",
+    "current_periods", "display_value", "field_value", "provider_confirm",
     "provider_create", "provider_snapshot", "provider_update", "providers_bulk_create",
 ]

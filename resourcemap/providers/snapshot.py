@@ -89,23 +89,6 @@ def _exception_dict(e: HoursException) -> dict[str, Any]:
     }
 
 
-def exceptions_text(items: Iterable[Mapping[str, Any]]) -> str:
-    parts = []
-    for e in sorted(items, key=lambda e: (e["start_date"], e["end_date"])):
-        span = e["start_date"].isoformat()
-        if e["end_date"] != e["start_date"]:
-            span += f"..{e['end_date'].isoformat()}"
-        if e.get("closed", True):
-            what = "休"
-        else:
-            what = f"{hours_mod.fmt_time(e['opens'])}-{hours_mod.fmt_time(e['closes'])}"
-        part = f"{span} {what}"
-        if e.get("note"):
-            part += f"({e['note']})"
-        parts.append(part)
-    return "; ".join(parts)
-
-
 def provider_snapshot(provider: Provider) -> dict[str, Any]:
     """Every tracked value as plain JSON-able data (used for history and survey snapshots)."""
     data = {name: field_value(provider, name) for name in Provider.TRACKED_FIELDS}
@@ -113,7 +96,7 @@ def provider_snapshot(provider: Provider) -> dict[str, Any]:
         (code, v["count"], v["note"]) for code, v in current_capabilities(provider).items()
     )
     data[HOURS_KEY] = hours_mod.format_periods(current_periods(provider))
-    data[EXCEPTIONS_KEY] = exceptions_text(current_exceptions(provider))
+    data[EXCEPTIONS_KEY] = hours_mod.format_exceptions(current_exceptions(provider))
     return data
 
 
@@ -142,7 +125,7 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list
 
 
 def _exceptions_plain(exceptions: Iterable[HoursException]) -> str:
-    return exceptions_text(_exception_dict(e) for e in exceptions)
+    return hours_mod.format_exceptions(_exception_dict(e) for e in exceptions)
 
 
 def _row_field_label(field: str) -> str:

@@ -6,15 +6,10 @@ import datetime as dt
 from collections.abc import Mapping
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from .. import hours as hours_mod
 from ..models import Area, Capability, ProviderType
 from .params import _DATE_RE
-
-_WEEKDAY_NAMES = (
-    gettext_lazy("月曜日"), gettext_lazy("火曜日"), gettext_lazy("水曜日"), gettext_lazy("木曜日"),
-    gettext_lazy("金曜日"), gettext_lazy("土曜日"), gettext_lazy("日曜日"), gettext_lazy("祝日"),
-)
 
 
 def conditions(cleaned: Mapping, now: dt.datetime | None = None) -> list[str]:
@@ -46,7 +41,7 @@ def conditions(cleaned: Mapping, now: dt.datetime | None = None) -> list[str]:
         elif day == "holiday":
             label = _("祝日")
         elif day:
-            label = str(_WEEKDAY_NAMES[int(day)])
+            label = str(hours_mod.WEEKDAY_NAMES[int(day)])
         else:
             label = _("今日")
         if cleaned.get("time"):
