@@ -9,7 +9,8 @@
   used.
 - XLSX is parsed by openpyxl, which must use defusedxml (entity expansion attacks).
 
-The public open-data layouts (DATA-FORMATS.md) are not implemented yet.
+The public open-data layouts (DATA-FORMATS.md) are read and written by ``resourcemap.opendata``,
+which writes its CSV through ``write_csv`` here; so does the survey's non-respondent list.
 """
 
 from __future__ import annotations
@@ -17,16 +18,22 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+import openpyxl
+import openpyxl.xml
 import tablib
 from django.utils.translation import gettext as _
 from import_export.formats import base_formats
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from . import spreadsheet_limits
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_ENCODINGS = ("utf-8-sig", "cp932", "utf-16")
-MAX_ROWS = 50_000
+MAX_ROWS = spreadsheet_limits.MAX_DATA_ROWS
 
 
 class FileFormatError(ValueError):
@@ -134,19 +141,12 @@ def read_csv(data: bytes) -> tablib.Dataset:
 
 
 def read_xlsx(data: bytes) -> tablib.Dataset:
-    import zipfile
-
-    import openpyxl
-    import openpyxl.xml
-
     if not openpyxl.xml.DEFUSEDXML:
         # openpyxl falls back to the standard XML parser without defusedxml (or when
         # OPENPYXL_DEFUSEDXML=False); do not parse untrusted files then.
         raise FileFormatError(_("安全なXML読込み（defusedxml）が使えないため、xlsx は読めません。"))
     if not data.startswith(b"PK"):
         raise FileFormatError(_("このファイルは xlsx ではありません。形式で「csv」を選んでください。"))
-    from . import spreadsheet_limits
-
     try:
         spreadsheet_limits.check_xlsx(data)  # sizes and cell counts, before openpyxl reads
     except spreadsheet_limits.SpreadsheetTooLarge as error:
@@ -187,9 +187,6 @@ def write_csv(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
 
 
 def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence], title: str = "data") -> bytes:
-    import openpyxl
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])
     sheet.append(list(headers))

@@ -25,11 +25,14 @@ def bbox_around(lat: float, lng: float, radius_m: float) -> tuple[float, float, 
 
 
 def point_in_polygon(lat: float, lng: float, polygon: Sequence[Sequence[float]]) -> bool:
-    """Ray casting; ``polygon`` is a list of [lat, lng] vertices."""
+    """Ray casting; ``polygon`` is a list of [lat, lng] vertices.
+
+    Fewer than three vertices enclose nothing: the answer is then False.
+    """
     inside = False
     n = len(polygon)
     if n < 3:
-        return True
+        return False
     j = n - 1
     for i in range(n):
         yi, xi = float(polygon[i][0]), float(polygon[i][1])

@@ -185,9 +185,9 @@ class Municipality(LocalizedNameMixin, models.Model):
             and float(self.min_lng) <= lng <= float(self.max_lng)
         ):
             return False
-        if self.boundary:
+        if self.boundary and len(self.boundary) >= 3:
             return geo.point_in_polygon(lat, lng, self.boundary)
-        return True
+        return True  # no outline (yet): the bounding box is the municipality
 
 
 class Area(LocalizedNameMixin, models.Model):

@@ -27,6 +27,7 @@ from .models import Area, Capability, Flyer, Municipality, Weekday
 from .pdfguard import pdf_view
 from .shortlist_views import back_url as origin_back_url
 from .shortlist_views import origin_conditions, origin_query, shortlist_query, shortlist_url
+from .templatetags.portal import distance
 
 MAX_PROVIDERS = int(getattr(settings, "PRINT_MAX_PROVIDERS", 300))
 MAX_COLUMNS = 10
@@ -120,14 +121,6 @@ def overview_map(rows: list[dict], *, size: tuple[int, int], municipality) -> di
         "attribution": rendered.attribution,
         "missing": len(rows) - len(markers),
     }
-
-
-def _distance_label(metres: float | None) -> str:
-    if metres is None:
-        return ""
-    if metres < 1000:
-        return f"{metres:.0f}m"
-    return f"{metres / 1000:.1f}km"
 
 
 def hours_summary(provider) -> str:
@@ -264,7 +257,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
             "caps": [have.get(pk) for pk in column_ids],
             "hours": hours_summary(provider) if show_hours else "",
             "distance": provider.distance_m,
-            "distance_label": _distance_label(provider.distance_m),
+            "distance_label": distance(provider.distance_m),
         })
     as_of = max((p.updated_at for p in providers), default=None)
 

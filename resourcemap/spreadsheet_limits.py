@@ -23,9 +23,8 @@ import zipfile
 
 from django.utils.translation import gettext as _
 
-from .formats import MAX_ROWS as _DATA_ROWS
-
-MAX_ROWS = _DATA_ROWS + 1  # the header row and the data rows the importers accept
+MAX_DATA_ROWS = 50_000  # data rows one import accepts (``formats.MAX_ROWS``)
+MAX_ROWS = MAX_DATA_ROWS + 1  # the header row and the data rows the importers accept
 MAX_COLUMNS = 500
 MAX_UPLOAD = 30 * 1024 * 1024  # bytes of one uploaded import file (both import pages)
 MAX_CELLS = 2_000_000

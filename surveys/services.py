@@ -35,11 +35,6 @@ from .models import (
     SurveyRound,
 )
 
-PLAIN_FIELDS = tuple(k for k in FIELD_KEYS if k not in (
-    "location", "capabilities", "opening_periods", "hours_exceptions"))
-RELATED_KEYS = ("capabilities", "opening_periods", "hours_exceptions")
-
-
 # ---------------------------------------------------------------------------------------------
 # Invitations
 

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import re
 import secrets
+import unicodedata
 
 from django.utils.crypto import salted_hmac
 
@@ -50,8 +51,6 @@ def format_code(code: str) -> str:
 
 def normalise_code(typed: str) -> str:
     """Accept lower case, spaces, hyphens and full-width characters."""
-    import unicodedata
-
     text = unicodedata.normalize("NFKC", typed or "").upper()
     return re.sub(r"[^A-Z0-9]", "", text)
 

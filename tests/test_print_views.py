@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -390,3 +391,16 @@ def test_sheet_map_uses_the_tile_source_when_reachable(client, settings):
         assert "背景地図: 国土地理院" in text
     finally:
         server.close()
+
+
+@pytest.mark.django_db
+def test_sheet_shows_distances_as_the_list_does(client):
+    near = make_provider(name="近い診療所", latitude=Decimal("35.626500"), longitude=Decimal("139.633500"))
+    far = make_provider(name="遠い診療所", latitude=Decimal("35.637500"), longitude=Decimal("139.633500"))
+    query = "lat=35.6265&lng=139.6335&sort=distance&type=clinic"
+    listed = client.get(f"/?{query}").content.decode()
+    sheet = client.get(f"/print/?{query}").content.decode()
+    assert near.pk and far.pk
+    # About 1.2 km north: the list and the sheet both say "1.2 km"; the near one "0 m".
+    for html in (listed, sheet):
+        assert "1.2 km" in html and "0 m" in html
