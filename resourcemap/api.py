@@ -26,12 +26,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
-from . import geocoding, links, search
+from . import gazetteer, geocoding, links, search
 from . import hours as hours_mod
 from .language import english
 from .models import (
     Capability,
     DataVersion,
+    GazetteerPlace,
     OpeningPeriod,
     Provider,
     ProviderCapability,
@@ -330,4 +331,19 @@ def geocode(request):
         return _json({"error": str(exc)}, status=400 if not text.strip() else 404)
     response = _json({"lat": round(place.lat, 6), "lng": round(place.lng, 6), "label": place.label})
     response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_GET
+def places(request):
+    """Place names for the autocompletion of "near a place": ``?q=三軒`` → up to 8 stations
+    and 町丁目 of the gazetteer whose name or reading starts with the text (O(result))."""
+    text = request.GET.get("q", "")[: geocoding.MAX_TEXT]
+    kinds = dict(GazetteerPlace.Kind.choices)
+    items = [
+        {"label": entry.name, "kind": entry.kind, "kind_label": str(kinds[entry.kind]), "detail": entry.detail}
+        for entry in gazetteer.suggest(text)
+    ]
+    response = _json({"query": text, "places": items})
+    response["Cache-Control"] = "public, max-age=300"
     return response

@@ -1,9 +1,11 @@
 """Address -> point for "near a place".
 
 Area names (地域・地区, e.g. 「用賀」「用賀地区」「北沢地域」) resolve locally from the reference
-data. Anything else goes to the geocoder named by ``settings.GEOCODER`` (a dotted path to a class
-with ``lookup(text) -> Place | None``); the default asks the 国土地理院 address search at
-``settings.GEOCODER_URL``. Failures become :class:`GeocodingError` with a message for residents.
+data, then the offline gazetteer (``gazetteer.py``: stations, 町丁目, addresses that start with a
+町丁目, postal codes). Anything else goes to the geocoder named by ``settings.GEOCODER`` (a dotted
+path to a class with ``lookup(text) -> Place | None``); the default asks the 国土地理院 address
+search at ``settings.GEOCODER_URL``. Failures become :class:`GeocodingError` with a message for
+residents.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from . import gazetteer
+from .folding import fold
 from .models import Area, Municipality
-from .search import fold
 
 logger = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 3
@@ -112,6 +115,11 @@ def resolve_area(text: str) -> Place | None:
     return None
 
 
+def _municipality_name() -> str:
+    municipality = Municipality.current()
+    return municipality.display_name if municipality else ""
+
+
 def geocoder():
     return import_string(settings.GEOCODER)()
 
@@ -124,6 +132,19 @@ def lookup(text: str) -> Place:
     place = resolve_area(text)
     if place is not None:
         return place
+    try:
+        found = gazetteer.lookup(text)
+    except gazetteer.PostalCodeError as exc:
+        raise GeocodingError(
+            _("郵便番号「%(text)s」は%(place)sの番号です。%(municipality)sの郵便番号か、町名・駅名で探してください。")
+            % {"text": text, "place": str(exc), "municipality": _municipality_name()}
+        ) from exc
+    if found is not None:
+        return Place(found.lat, found.lng, found.label)
+    if gazetteer.is_postal_code(text):
+        raise GeocodingError(
+            _("郵便番号「%(text)s」の場所が見つかりませんでした。町名や駅名で試してください。") % {"text": text}
+        )
     try:
         place = geocoder().lookup(text)
     except GeocodingError:

@@ -904,6 +904,41 @@ class DistrictTown(models.Model):
         return numbers
 
 
+class GazetteerPlace(models.Model):
+    """A named point residents type into "near a place" (reference data, per municipality).
+
+    Railway stations and 町丁目 representative points, loaded from ``fixtures/gazetteer/<code>.csv``
+    by ``load_reference`` (or ``load_gazetteer``); see ``resourcemap/gazetteer.py`` and
+    ``fixtures/gazetteer/SOURCES.md``. A town row without ``chome`` stands for the whole town.
+    """
+
+    class Kind(models.TextChoices):
+        STATION = "station", _("駅")
+        TOWN = "town", _("町丁目")
+
+    municipality = models.ForeignKey(
+        Municipality, verbose_name=_("市区町村"), on_delete=models.CASCADE, related_name="gazetteer"
+    )
+    kind = models.CharField(_("種類"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("名称"), max_length=60)
+    kana = models.CharField(_("よみがな"), max_length=80, blank=True)
+    town = models.CharField(_("町名"), max_length=40, blank=True)
+    chome = models.PositiveSmallIntegerField(_("丁目"), null=True, blank=True)
+    detail = models.CharField(_("補足"), max_length=120, blank=True, help_text=_("駅なら路線名"))
+    key = models.CharField(max_length=80, db_index=True, editable=False)
+    latitude = models.DecimalField(_("緯度"), max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(_("経度"), max_digits=9, decimal_places=6)
+
+    class Meta:
+        verbose_name = _("地名（駅・町丁目）")
+        verbose_name_plural = _("地名（駅・町丁目）")
+        ordering = ["municipality", "kind", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "kind", "name"], name="gazetteer_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class RateCounter(models.Model):

@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Avg, Max, Min
 
+from . import gazetteer
 from .models import (
     Area,
     Capability,
@@ -90,6 +91,18 @@ def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
             town=row["town"], chome=row.get("chome", ""), defaults={"district": areas[row["district"]]}
         )
 
+    # Stations and 町丁目 for "near a place" (optional): {"gazetteer": "gazetteer/<code>.csv"},
+    # relative to the reference file; by default that file when it exists.
+    gazetteer_rows = 0
+    gazetteer_file = data.get("gazetteer")
+    gazetteer_path = (
+        Path(path).parent / gazetteer_file if gazetteer_file else gazetteer.default_file(municipality, Path(path).parent / "gazetteer")
+    )
+    if gazetteer_file and not gazetteer_path.exists():
+        raise FileNotFoundError(f"gazetteer file {gazetteer_path} (named in {path}) does not exist")
+    if gazetteer_path.exists():
+        gazetteer_rows = gazetteer.load(gazetteer_path, municipality)
+
     derive_geometry()
     ensure_staff_groups()
     DataVersion.bump()  # names in cached pages and API answers may have changed
@@ -99,6 +112,7 @@ def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
         "capabilities": len(data["capabilities"]),
         "key_indicators": len(data.get("key_indicators", [])),
         "district_towns": len(towns),
+        "gazetteer": gazetteer_rows,
     }
 
 

@@ -15,6 +15,7 @@ urlpatterns = indicators_views.admin_urlpatterns + [
     path("api/providers.geojson", api.providers_geojson, name="api_geojson"),
     path("api/providers.json", api.providers_json, name="api_json"),
     path("api/geocode", api.geocode, name="api_geocode"),
+    path("api/places", api.places, name="api_places"),
     path("opendata/providers.csv", opendata_views.providers_csv, name="opendata_csv"),
     path("opendata/indicators.csv", indicators_views.public_csv, name="opendata_indicators_csv"),
 ]
