@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -37,6 +38,13 @@ MAX_NOTE = 300
 # Parameters of the sheet itself; everything else belongs to the search.
 PRINT_KEYS = ("title", "note", "cols", "orient", "map", "hours", "opts", "from")
 MAP_SIZE = {"portrait": (1400, 860), "landscape": (1800, 700)}
+# A map on a page of its own after the table fills that page.
+MAP_SIZE_LAST = {"portrait": (1400, 1720), "landscape": (1800, 1040)}
+MAP_PLACES = ("first", "last")
+# Width of the printed table (A4 minus the page margins of print.css), and the least width
+# of the name column: a name must never break one character per line.
+TABLE_WIDTH_MM = {"portrait": 184.0, "landscape": 271.0}
+NAME_MIN_MM = {"portrait": 42.0, "landscape": 60.0}
 
 
 # ------------------------------------------------------------------------------------------
@@ -64,6 +72,58 @@ def _flag(options: QueryDict, key: str, default: bool) -> bool:
     if key in options:
         return options.get(key, "").strip().lower() in ("1", "on", "true", "yes")
     return False if "opts" in options else default
+
+
+def _map_place(options: QueryDict) -> str:
+    """Where the overview map goes: "first" (above the table), "last" (a page of its own
+    after it) or "" (left out). ``map=1`` is "first"; after the options form, absence is off."""
+    value = options.get("map", "").strip().lower()
+    if value in MAP_PLACES:
+        return value
+    return "first" if _flag(options, "map", True) else ""
+
+
+def table_layout(orient: str, caps: int, *, hours: bool, distance: bool) -> dict:
+    """Column widths (mm) of the printed table. The other columns give way to the name down to
+    their own floors; if that is not enough the phone numbers move under the address."""
+    wide = orient == "landscape"
+    widths = {
+        "no": 6.5,
+        "address": 50.0 if wide else 32.0,
+        "phone": 28.0 if wide else 24.0,
+        "cap": 9.0 if wide else 7.5,
+        "hours": (62.0 if wide else 40.0) if hours else 0.0,
+        "distance": 11.0 if distance else 0.0,
+    }
+    floors = {"cap": 6.0, "hours": 30.0 if hours else 0.0, "address": 27.0}
+    minimum = NAME_MIN_MM[orient]
+
+    def name_width() -> float:
+        used = sum(v for k, v in widths.items() if k != "cap") + caps * widths["cap"]
+        return TABLE_WIDTH_MM[orient] - used
+
+    for key, floor in floors.items():
+        short = minimum - name_width()
+        if short <= 0:
+            break
+        share = short / caps if key == "cap" and caps else short
+        widths[key] = max(floor, widths[key] - share)
+    merge_phone = name_width() < minimum
+    if merge_phone:
+        widths["address"] = max(widths["address"], 32.0)
+        widths["phone"] = 0.0
+    widths["name"] = name_width()
+    return {"widths": widths, "merge_phone": merge_phone}
+
+
+def _layout_css(layout: dict) -> str:
+    """The column widths as rules for the sheet's nonced <style> (no style attributes: CSP)."""
+    widths = layout["widths"]
+    return " ".join(
+        f".list .col-{key} {{ width: {widths[key]:.1f}mm; }}"
+        for key in ("no", "name", "address", "phone", "cap", "hours", "distance")
+        if widths[key]
+    )
 
 
 def _local_date(value: dt.datetime | None) -> dt.date | None:
@@ -123,13 +183,20 @@ def overview_map(rows: list[dict], *, size: tuple[int, int], municipality) -> di
     }
 
 
-def hours_summary(provider) -> str:
+def hours_lines(provider) -> list[str]:
+    """The week's hours, one line per distinct set of hours with all its days
+    ("月〜水・金 09:00-12:30, 15:00-18:00"), so that the table row stays low."""
     if provider.hours_unknown:
-        return _("不明")
-    rows = hours_mod.week_summary(provider.opening_periods.all())
+        return [_("不明")]
+    english = (get_language() or "ja").startswith("en")
+    rows = hours_mod.week_summary(provider.opening_periods.all(), english=english)
     if not rows:
-        return _("（登録なし）")
-    return " / ".join(f"{label} {spans}" for label, spans in rows)
+        return [_("（登録なし）")]
+    days: dict[str, list[str]] = {}
+    for label, spans in rows:
+        days.setdefault(spans, []).append(label.replace("〜", "–") if english else label)
+    joiner = ", " if english else "・"
+    return [f"{joiner.join(labels)} {spans}" for spans, labels in days.items()]
 
 
 def _pdf_response(html: str, filename: str) -> HttpResponse:
@@ -236,10 +303,12 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
     if orient not in MAP_SIZE:
         ignored.append(_("用紙の向き「%(value)s」が分からないため、縦にしました。") % {"value": orient[:20]})
         orient = "portrait"
-    show_map = _flag(options, "map", True)
+    map_place = _map_place(options)
     show_hours = _flag(options, "hours", True)
     columns, column_messages = _columns(options, cleaned, providers)
     ignored.extend(column_messages)
+    show_distance = any(p.distance_m is not None for p in providers)
+    layout = table_layout(orient, len(columns), hours=show_hours, distance=show_distance)
 
     default_title = _("選んだ事業所の一覧") if shortlist else _("在宅療養資源の一覧")
     title = _clean_text(options.get("title", ""), MAX_TITLE) or default_title
@@ -255,7 +324,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
             "number": number,
             "provider": provider,
             "caps": [have.get(pk) for pk in column_ids],
-            "hours": hours_summary(provider) if show_hours else "",
+            "hours": hours_lines(provider) if show_hours else [],
             "distance": provider.distance_m,
             "distance_label": distance(provider.distance_m),
         })
@@ -273,8 +342,9 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
         )
 
     map_data = None
-    if show_map and rows:
-        map_data = overview_map(rows, size=MAP_SIZE[orient], municipality=common["municipality"])
+    if map_place and rows:
+        size = (MAP_SIZE_LAST if map_place == "last" else MAP_SIZE)[orient]
+        map_data = overview_map(rows, size=size, municipality=common["municipality"])
 
     option_query = QueryDict(mutable=True)
     option_query.update(QueryDict(querystring))
@@ -290,7 +360,9 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
         "title": title,
         "note": note,
         "orient": orient,
-        "show_map": show_map,
+        "map_place": map_place,
+        "merge_phone": layout["merge_phone"],
+        "layout_css": mark_safe(_layout_css(layout)),  # noqa: S308 - numbers only
         "show_hours": show_hours,
         "columns": columns,
         "all_capabilities": Capability.objects.all(),
@@ -316,7 +388,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
             reverse("shortlist") + "?" + shortlist_query([p.pk for p in providers], origin)
             if shortlist else ""
         ),
-        "show_distance": any(r["distance"] is not None for r in rows),
+        "show_distance": show_distance,
     }
     return context, "print/sheet.html"
 
