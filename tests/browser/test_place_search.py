@@ -1,0 +1,88 @@
+"""A resident on a phone looks for "a nursing station reachable tonight near 三軒茶屋": the place
+is typed into the form (with suggestions from the gazetteer), resolved offline, and the first
+result starts within the first screen and a half. axe-core finds nothing with the suggestions
+filled in."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.browser.test_accessibility import _axe, _report
+from tests.browser.test_phone import PHONE, _context, _ready, stations  # noqa: F401 (fixture)
+from tests.browser.waits import wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+GAZETTEER = Path(__file__).resolve().parents[2] / "fixtures" / "gazetteer" / "131121.csv"
+
+
+class RefuseOutsideGeocoder:
+    def lookup(self, text):
+        raise AssertionError(f"the outside geocoder was asked for {text!r}")
+
+
+def test_nursing_station_reachable_tonight_near_sangenjaya(live_server, browser, stations, settings):  # noqa: F811
+    settings.GEOCODER = "tests.browser.test_place_search.RefuseOutsideGeocoder"
+    station = next(r for r in csv.DictReader(GAZETTEER.open(encoding="utf-8")) if r["name"] == "三軒茶屋駅")
+    context = _context(browser, PHONE)
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(live_server.url + "/")
+        _ready(page)
+        page.check("input[name=type][value=nursing]")
+        page.check("input[name=nightholiday]")
+        page.fill("#f-near", "三軒")
+        wait_until(page, "[...document.querySelectorAll('#f-near-list option')].some((o) => o.value === '三軒茶屋駅')")
+        assert page.get_attribute("#f-near", "list") == "f-near-list"
+        detail = page.evaluate("document.querySelector('#f-near-list option').textContent")
+        assert station["detail"] in detail
+        violations = _axe(page)
+        assert violations == [], f"map page with suggestions:\n{_report(violations)}"
+        page.fill("#f-near", "三軒茶屋")
+        page.locator("#f-near").press("Enter")
+        page.wait_for_url(re.compile(r"lat="))
+        _ready(page)
+        query = parse_qs(urlparse(page.url).query)
+        assert query["lat"] == [f"{float(station['lat']):.6f}"] and query["lng"] == [f"{float(station['lng']):.6f}"]
+        assert query["place"] == ["三軒茶屋"] and query["type"] == ["nursing"]
+        assert "f-near-error" not in page.content()
+        top = page.evaluate("document.querySelector('.result').getBoundingClientRect().top + scrollY")
+        assert top <= 1.5 * PHONE["viewport"]["height"], f"first result starts {top:.0f}px down"
+        first = page.locator(".result").first.inner_text()
+        assert "三軒茶屋24時間訪問看護ステーション" in first
+        assert "24時間連絡可" in first or "営業中" in first
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_failed_place_keeps_the_results_on_screen(live_server, browser, stations, settings):  # noqa: F811
+    settings.GEOCODER = "resourcemap.geocoding.FakeGeocoder"
+    context = _context(browser, PHONE)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/?type=nursing&nightholiday=1")
+        _ready(page)
+        count = page.locator(".result").count()
+        assert count == len(stations)
+        page.click("[data-filters-toggle]")
+        page.fill("#f-near", "どこにもない町")
+        page.locator("#f-near").press("Enter")
+        page.wait_for_url(re.compile(r"near="))
+        _ready(page)
+        message = page.locator("#f-near-error")
+        assert "場所が見つかりませんでした" in message.inner_text() and message.is_visible()
+        assert page.get_attribute("#f-near", "aria-invalid") == "true"
+        assert page.locator(".result").count() == count
+        violations = _axe(page)
+        assert violations == [], f"map page with a place error:\n{_report(violations)}"
+    finally:
+        context.close()
