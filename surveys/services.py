@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -271,28 +270,15 @@ def write_arguments(proposed: Mapping[str, Any], keys: Iterable[str]) -> dict[st
     return args
 
 
-class _DryRun(Exception):
-    pass
-
-
 def validate_proposal(provider: Provider, proposed: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Run the write path's own validation on a proposal and roll everything back.
+    """The write path's own messages for a proposal (``provider_validate``: nothing is written).
 
     Returns errors keyed like the write path (field names, ``capabilities``,
     ``opening_periods``, ``hours_exceptions``); empty when the proposal could be applied.
     """
-    copy = Provider.objects.get(pk=provider.pk)
-    try:
-        with transaction.atomic():
-            provider_service.provider_update(
-                provider=copy, actor_kind=ProviderChange.Actor.SURVEY, source="validation",
-                **write_arguments(proposed, proposed.keys()),
-            )
-            raise _DryRun
-    except _DryRun:
-        return {}
-    except ValidationError as error:
-        return error.message_dict
+    return provider_service.provider_validate(
+        provider=provider, **write_arguments(proposed, proposed.keys())
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from resourcemap import providers
-from resourcemap.models import Provider, ProviderChange
+from resourcemap.models import DataVersion, Provider, ProviderChange
 from tests.factories import make_provider
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +130,56 @@ def test_snapshot_is_plain_data():
     assert snapshot["area"] == "yoga"
     assert snapshot["latitude"].count(".") == 1 and len(snapshot["latitude"].split(".")[1]) == 6
     assert snapshot["capabilities"] == "h24"
+
+
+def test_validate_gives_the_update_messages_and_writes_nothing():
+    provider = make_provider(name="検証テスト", capabilities={"h24": {}})
+    bad = {
+        "changes": {"name": "", "latitude": Decimal("35.681236"), "longitude": Decimal("139.767125")},
+        "capabilities": {"mitori": {"count": "たくさん"}},
+        "periods": [(0, T(9), T(13)), (0, T(12), T(18))],
+    }
+    errors = providers.provider_validate(provider=provider, **bad)
+    with pytest.raises(ValidationError) as caught:
+        providers.provider_update(provider=provider, actor_kind="staff", **bad)
+    assert errors == caught.value.message_dict
+    assert set(errors) >= {"name", "latitude", "capabilities", "opening_periods"}
+    assert providers.provider_validate(provider=provider, changes={"phone": "03-5555-6666"}) == {}
+    provider.refresh_from_db()
+    assert provider.name == "検証テスト" and provider.phone != "03-5555-6666"
+    assert provider.version == 1 and provider.changes.count() == 1
+
+
+def test_validate_leaves_the_callers_instance_alone():
+    provider = make_provider(name="そのまま")
+    assert providers.provider_validate(provider=provider, changes={"name": "変えた"}) == {}
+    assert provider.name == "そのまま"
+
+
+def test_update_on_a_stale_version_keeps_the_newer_value_and_refuses_a_clash():
+    provider = make_provider(name="元", phone="03-1111-1111", fax="03-1111-2222")
+    seen = provider.version
+    providers.provider_update(provider=provider, changes={"phone": "03-2222-2222"}, actor_kind="survey")
+    # A form opened before that change saves the fax: the newer phone stays.
+    providers.provider_update(
+        provider=provider, changes={"phone": "03-1111-1111", "fax": "03-3333-3333"},
+        actor_kind="staff", base_version=seen,
+    )
+    provider.refresh_from_db()
+    assert (provider.phone, provider.fax) == ("03-2222-2222", "03-3333-3333")
+    with pytest.raises(providers.ProviderConflict) as clash:
+        providers.provider_update(provider=provider, changes={"phone": "03-4444-4444"},
+                                  actor_kind="staff", base_version=seen)
+    assert any("03-2222-2222" in line for line in clash.value.lines())
+    provider.refresh_from_db()
+    assert provider.phone == "03-2222-2222"
+
+
+def test_every_write_moves_the_data_version_and_a_no_op_does_not_record():
+    provider = make_provider()
+    before = DataVersion.current()
+    providers.provider_update(provider=provider, changes={"notes": "駐車場あり"}, actor_kind="staff")
+    assert DataVersion.current() != before
+    count = provider.changes.count()
+    assert providers.provider_update(provider=provider, changes={"notes": "駐車場あり"}, actor_kind="staff") is None
+    assert provider.changes.count() == count

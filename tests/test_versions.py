@@ -169,15 +169,15 @@ def _in_thread(target, errors: list, *args, **kwargs):
 @pytest.fixture
 def slow_write(monkeypatch):
     """Widen the window between reading the record and writing it, so writers overlap."""
-    from resourcemap.providers import write
+    from resourcemap.providers import validation
 
-    original = write._apply_fields
+    original = validation._apply_fields
 
     def slowly(provider, changes):
         original(provider, changes)
         time.sleep(0.3)
 
-    monkeypatch.setattr(write, "_apply_fields", slowly)
+    monkeypatch.setattr(validation, "_apply_fields", slowly)
 
 
 pg_only = pytest.mark.skipif(

@@ -18,7 +18,7 @@ The package, by job:
 
 - ``write``: ``provider_create``, ``provider_update``, ``provider_confirm``;
 - ``bulk``: ``providers_bulk_create`` (demo data, large imports);
-- ``validation``: checking capabilities, hours and exceptions before anything is written;
+- ``validation``: checking a write before anything is written; ``provider_validate`` (writes nothing);
 - ``conflicts``: versions, ``ProviderConflict``, ``changes_since``;
 - ``snapshot``: plain representations (history, snapshots, round trips) and how staff read them.
 """
@@ -40,7 +40,7 @@ from .snapshot import (
     field_value,
     provider_snapshot,
 )
-from .validation import capability_catalogue
+from .validation import capability_catalogue, provider_validate
 from .write import provider_confirm, provider_create, provider_update
 
 __all__ = [
@@ -48,5 +48,6 @@ __all__ = [
     "Conflict", "ProviderConflict", "_plain", "_row_field_label", "capabilities_text",
     "capability_catalogue", "changes_since", "current_capabilities", "current_exceptions",
     "current_periods", "display_value", "field_value", "provider_confirm",
-    "provider_create", "provider_snapshot", "provider_update", "providers_bulk_create",
+    "provider_create", "provider_snapshot", "provider_update", "provider_validate",
+    "providers_bulk_create",
 ]

@@ -31,12 +31,12 @@ from .snapshot import (
     field_value,
 )
 from .validation import (
+    _apply_fields,
     _normalise_capabilities,
     _normalise_exceptions,
     _normalise_periods,
     capability_catalogue,
 )
-from .write import _apply_fields
 
 
 def _row_messages(index: int, provider: Provider, errors: Mapping[str, list[str]]) -> list[str]:

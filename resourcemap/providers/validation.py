@@ -1,16 +1,32 @@
-"""Checking the input of a write: capabilities, hours, dated exceptions and references by code."""
+"""Checking a write before anything is written: fields, capabilities, hours, dated exceptions,
+references by code and conflicts with changes saved meanwhile.
+
+``provider_validate`` runs the same checks as ``provider_update`` and writes nothing (a form
+that wants the write path's messages before the user submits, e.g. the survey form).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from .. import hours as hours_mod
-from ..models import Area, Capability, HoursException, Provider, ProviderType
-from .snapshot import CAPABILITIES_KEY, EXCEPTIONS_KEY, HOURS_KEY, CapabilityInput
+from ..models import Area, Capability, HoursException, Provider, ProviderChange, ProviderType
+from .conflicts import NO_CONFLICT_FIELDS, ProviderConflict, _base_values, _conflict, changes_since
+from .snapshot import (
+    CAPABILITIES_KEY,
+    EXCEPTIONS_KEY,
+    HOURS_KEY,
+    CapabilityInput,
+    _exceptions_plain,
+    capabilities_text,
+    field_value,
+    provider_snapshot,
+)
 
 
 def capability_catalogue(codes: Iterable[str] | None = None) -> dict[str, tuple[Capability, set[int]]]:
@@ -112,3 +128,127 @@ def _resolve_fk(name: str, value: Any):
         return model.objects.get(code=value)
     except model.DoesNotExist as error:
         raise ValidationError({name: _("「%(value)s」は登録されていません。") % {"value": value}}) from error
+
+
+def _apply_fields(provider: Provider, changes: Mapping[str, Any]) -> None:
+    unknown = set(changes) - set(Provider.TRACKED_FIELDS)
+    if unknown:
+        raise ValueError(f"Not provider fields: {sorted(unknown)}")
+    for name, value in changes.items():
+        if name in ("provider_type", "area"):
+            setattr(provider, name, _resolve_fk(name, value))
+        elif value is None and name not in ("latitude", "longitude", "last_confirmed_on"):
+            setattr(provider, name, False if name in ("hours_unknown", "is_demo") else "")
+        else:
+            setattr(provider, name, value)
+
+
+def _related_text(key: str, value) -> str:
+    if key == CAPABILITIES_KEY:
+        return capabilities_text((cap.code, v["count"], v["note"]) for cap, v in value.items())
+    if key == HOURS_KEY:
+        return hours_mod.format_periods(value)
+    return _exceptions_plain(value)
+
+
+@dataclass
+class CheckedWrite:
+    """A write that passed every check: the record before it, and the related rows to write
+    (``None`` for a kind left as it is)."""
+
+    before: dict[str, Any]
+    related: dict[str, Any]
+
+
+def check_write(
+    *,
+    provider: Provider,
+    changes: Mapping[str, Any],
+    capabilities: CapabilityInput | None,
+    periods: Iterable | None,
+    exceptions: Iterable[Mapping[str, Any]] | None,
+    creating: bool,
+    base_version: int | None = None,
+) -> CheckedWrite:
+    """Apply ``changes`` to ``provider`` in memory and check the whole result; writes nothing.
+
+    Raises ValidationError (keyed by field, or ``capabilities`` / ``opening_periods`` /
+    ``hours_exceptions``) or ``ProviderConflict`` (see ``provider_update``).
+    """
+    before = {} if creating else provider_snapshot(provider)
+    # What the caller saw: the record now, with the changes recorded after base_version undone.
+    meanwhile_rows: list[ProviderChange] = []
+    base = dict(before)
+    if base_version is not None and not creating and base_version != provider.version:
+        rows = changes_since(provider, base_version)
+        if rows is None:
+            raise ProviderConflict([], current_version=provider.version, stale=True)
+        meanwhile_rows = rows
+        base.update(_base_values(rows))
+    meanwhile = {name for name in base if base[name] != before.get(name)}
+    kept = {name: getattr(provider, name) for name in changes if name in meanwhile}
+    _apply_fields(provider, changes)
+    wanted: dict[str, Any] = {}  # field -> the caller's value, for fields changed meanwhile
+    for name, value in kept.items():
+        mine = field_value(provider, name)
+        if mine == base[name]:
+            setattr(provider, name, value)  # not changed by the caller: keep the newer value
+        else:
+            wanted[name] = mine
+    errors: dict[str, list[str]] = {}
+    try:
+        provider.full_clean()
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    normalised: dict[str, Any] = {CAPABILITIES_KEY: None, HOURS_KEY: None, EXCEPTIONS_KEY: None}
+    if provider.provider_type_id:
+        for key, given, normalise in (
+            (CAPABILITIES_KEY, capabilities, lambda v: _normalise_capabilities(provider, v)),
+            (HOURS_KEY, periods, _normalise_periods),
+            (EXCEPTIONS_KEY, exceptions, _normalise_exceptions),
+        ):
+            if given is None:
+                continue
+            try:
+                normalised[key] = normalise(given)
+            except ValidationError as error:
+                errors.update(error.message_dict)
+                continue
+            if key in meanwhile:
+                mine = _related_text(key, normalised[key])
+                if mine == base[key]:
+                    normalised[key] = None
+                else:
+                    wanted[key] = mine
+    if errors:
+        raise ValidationError(errors)
+    conflicts = [
+        name for name, mine in wanted.items() if mine != before.get(name) and name not in NO_CONFLICT_FIELDS
+    ]
+    if conflicts:
+        raise ProviderConflict(
+            [_conflict(name, before.get(name), wanted[name], meanwhile_rows) for name in conflicts],
+            current_version=provider.version,
+        )
+    return CheckedWrite(before=before, related=normalised)
+
+
+def provider_validate(
+    *,
+    provider: Provider,
+    changes: Mapping[str, Any],
+    capabilities: CapabilityInput | None = None,
+    periods: Iterable | None = None,
+    exceptions: Iterable[Mapping[str, Any]] | None = None,
+) -> dict[str, list[str]]:
+    """The messages ``provider_update`` would raise for these arguments; empty when it would
+    save. Reads the record, writes nothing and leaves ``provider`` as it is."""
+    copy = Provider.objects.select_related("provider_type", "area").get(pk=provider.pk)
+    try:
+        check_write(
+            provider=copy, changes=changes, capabilities=capabilities, periods=periods,
+            exceptions=exceptions, creating=False,
+        )
+    except ValidationError as error:
+        return error.message_dict
+    return {}

@@ -6,11 +6,9 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .. import hours as hours_mod
 from ..models import (
     DataVersion,
     HoursException,
@@ -19,37 +17,15 @@ from ..models import (
     ProviderCapability,
     ProviderChange,
 )
-from .conflicts import NO_CONFLICT_FIELDS, ProviderConflict, _base_values, _conflict, changes_since
 from .snapshot import (
     CAPABILITIES_KEY,
     EXCEPTIONS_KEY,
     HOURS_KEY,
     CapabilityInput,
     _diff,
-    _exceptions_plain,
-    capabilities_text,
-    field_value,
     provider_snapshot,
 )
-from .validation import (
-    _normalise_capabilities,
-    _normalise_exceptions,
-    _normalise_periods,
-    _resolve_fk,
-)
-
-
-def _apply_fields(provider: Provider, changes: Mapping[str, Any]) -> None:
-    unknown = set(changes) - set(Provider.TRACKED_FIELDS)
-    if unknown:
-        raise ValueError(f"Not provider fields: {sorted(unknown)}")
-    for name, value in changes.items():
-        if name in ("provider_type", "area"):
-            setattr(provider, name, _resolve_fk(name, value))
-        elif value is None and name not in ("latitude", "longitude", "last_confirmed_on"):
-            setattr(provider, name, False if name in ("hours_unknown", "is_demo") else "")
-        else:
-            setattr(provider, name, value)
+from .validation import check_write
 
 
 def _write_related(provider, capabilities, periods, exceptions) -> None:
@@ -72,14 +48,6 @@ def _write_related(provider, capabilities, periods, exceptions) -> None:
         HoursException.objects.bulk_create(exceptions)
 
 
-def _related_text(key: str, value) -> str:
-    if key == CAPABILITIES_KEY:
-        return capabilities_text((cap.code, v["count"], v["note"]) for cap, v in value.items())
-    if key == HOURS_KEY:
-        return hours_mod.format_periods(value)
-    return _exceptions_plain(value)
-
-
 def _save(
     *,
     provider: Provider,
@@ -93,68 +61,17 @@ def _save(
     creating: bool,
     base_version: int | None = None,
 ) -> ProviderChange | None:
-    before = {} if creating else provider_snapshot(provider)
-    # What the caller saw: the record now, with the changes recorded after base_version undone.
-    meanwhile_rows: list[ProviderChange] = []
-    base = dict(before)
-    if base_version is not None and not creating and base_version != provider.version:
-        rows = changes_since(provider, base_version)
-        if rows is None:
-            raise ProviderConflict([], current_version=provider.version, stale=True)
-        meanwhile_rows = rows
-        base.update(_base_values(rows))
-    meanwhile = {name for name in base if base[name] != before.get(name)}
-    kept = {name: getattr(provider, name) for name in changes if name in meanwhile}
-    _apply_fields(provider, changes)
-    wanted: dict[str, Any] = {}  # field -> the caller's value, for fields changed meanwhile
-    for name, value in kept.items():
-        mine = field_value(provider, name)
-        if mine == base[name]:
-            setattr(provider, name, value)  # not changed by the caller: keep the newer value
-        else:
-            wanted[name] = mine
-    errors: dict[str, list[str]] = {}
-    try:
-        provider.full_clean()
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    normalised = {CAPABILITIES_KEY: None, HOURS_KEY: None, EXCEPTIONS_KEY: None}
-    if provider.provider_type_id:
-        for key, given, normalise in (
-            (CAPABILITIES_KEY, capabilities, lambda v: _normalise_capabilities(provider, v)),
-            (HOURS_KEY, periods, _normalise_periods),
-            (EXCEPTIONS_KEY, exceptions, _normalise_exceptions),
-        ):
-            if given is None:
-                continue
-            try:
-                normalised[key] = normalise(given)
-            except ValidationError as error:
-                errors.update(error.message_dict)
-                continue
-            if key in meanwhile:
-                mine = _related_text(key, normalised[key])
-                if mine == base[key]:
-                    normalised[key] = None
-                else:
-                    wanted[key] = mine
-    if errors:
-        raise ValidationError(errors)
-    conflicts = [
-        name for name, mine in wanted.items() if mine != before.get(name) and name not in NO_CONFLICT_FIELDS
-    ]
-    if conflicts:
-        raise ProviderConflict(
-            [_conflict(name, before.get(name), wanted[name], meanwhile_rows) for name in conflicts],
-            current_version=provider.version,
-        )
-
+    checked = check_write(
+        provider=provider, changes=changes, capabilities=capabilities, periods=periods,
+        exceptions=exceptions, creating=creating, base_version=base_version,
+    )
+    normalised = checked.related
     with transaction.atomic():
         provider.save()
         _write_related(provider, normalised[CAPABILITIES_KEY], normalised[HOURS_KEY], normalised[EXCEPTIONS_KEY])
         DataVersion.bump()
         after = provider_snapshot(provider)
-        diff = _diff(before, after)
+        diff = _diff(checked.before, after)
         if not diff and not creating:
             return None
         if not creating:
