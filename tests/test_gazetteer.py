@@ -234,3 +234,31 @@ def test_a_bad_file_is_refused_with_its_line(tmp_path):
     with pytest.raises(CommandError, match=r"bad.csv:3"):
         call_command("load_gazetteer", str(bad))
     assert GazetteerPlace.objects.count() == before
+
+
+def test_the_district_table_names_only_real_towns_and_chome():
+    """The 町丁目 → 地区 table (reference data) checked against the 町丁目 of the gazetteer: every
+    town and 丁目 it lists exists, and the only towns it leaves out are the ones its note names."""
+    reference = json.loads((CSV_FILE.parents[1] / "reference.json").read_text(encoding="utf-8"))
+    table = reference["district_towns"]
+    chome_of: dict[str, set[int]] = {}
+    for row in ROWS.values():
+        if row["source"] == "towns":
+            chome_of.setdefault(row["town"], set()).update({int(row["chome"])} if row["chome"] else set())
+    for row in table["rows"]:
+        assert row["town"] in chome_of, row
+        listed = set()
+        for part in filter(None, (p.strip() for p in row["chome"].replace("、", ";").split(";"))):
+            first, _sep, last = part.partition("-")
+            listed.update(range(int(first), int(last or first) + 1))
+        assert listed <= chome_of[row["town"]], row
+    left_out = sorted(set(chome_of) - {row["town"] for row in table["rows"]})
+    assert left_out == ["大原", "尾山台", "羽根木"]
+    assert all(town in table["source"] for town in left_out)
+
+
+def test_suggestions_cost_a_constant_number_of_queries(client, django_assert_max_num_queries):
+    client.get("/api/places", {"q": "さ"})  # the municipality's index is built once per data version
+    for text in ("さ", "三軒茶屋", "太子堂4", "zzzz"):
+        with django_assert_max_num_queries(2):  # the municipality and the data version
+            assert client.get("/api/places", {"q": text}).status_code == 200
