@@ -1,18 +1,19 @@
 """Back-office pages that are not a model's own admin: the open-data import (preview, choice, apply).
 
 Imported one way: ``admin.py`` mounts these URLs; nothing here imports ``admin.py``.
+
+The work itself is the ``opendata_import`` job (``import_jobs``): a file above
+``SYNC_MAX_BYTES`` is previewed and applied by a worker while this page shows the progress
+(reloading itself every few seconds while the job runs); a smaller one runs the same job here,
+in the request.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -20,13 +21,14 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import formats, opendata, spreadsheet_limits
-from .history import change_cell, code_names, field_label
+from jobs.models import Job
+
+from . import import_jobs, spreadsheet_limits
 from .models import Provider
 
-CACHE_PREFIX = "opendata-import:"
-CACHE_SECONDS = 3600
-FIELD_LABELS_EXTRA = {"provider_type": gettext_lazy("種別"), "area": gettext_lazy("地区")}
+# Files up to this size (about 2,000 rows) are previewed and applied in the request.
+SYNC_MAX_BYTES = 1024 * 1024
+PROGRESS_REFRESH_SECONDS = 3
 
 
 class UploadForm(forms.Form):
@@ -47,65 +49,58 @@ class UploadForm(forms.Form):
     )
 
 
-def _fingerprint(report: opendata.ImportReport) -> str:
-    rows = [(r.line, r.status, r.type_name, sorted((k, str(v)) for k, v in r.changes.items())) for r in report.rows]
-    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
+def _merges(values: list[str]) -> dict[int, int]:
+    """``line:provider id`` pairs from the "same office" boxes of the preview."""
+    merges = {}
+    for value in values:
+        line, _sep, pk = value.partition(":")
+        if line.isdigit() and pk.isdigit() and len(line) < 9 and len(pk) < 19:
+            merges[int(line)] = int(pk)
+    return merges
 
 
-def _field_label(name: str) -> str:
-    if name in FIELD_LABELS_EXTRA:
-        return str(FIELD_LABELS_EXTRA[name])
-    return field_label(name)
+def _small(job: Job) -> bool:
+    return job.params.get("size", 0) <= SYNC_MAX_BYTES
 
 
-def _preview_rows(report: opendata.ImportReport) -> list[dict]:
-    names = code_names()
-
-    def shown(name, value):
-        return "" if value in (None, "") else change_cell(name, value, names)
-
-    rows = []
-    for outcome in report.rows:
-        if outcome.status in (opendata.SKIPPED, opendata.NOT_LISTED):
-            continue  # national files: thousands of rows of other municipalities, counted only
-        rows.append(
-            {
-                "line": outcome.line,
-                "status": outcome.status,
-                "status_label": opendata.STATUS_LABELS[outcome.status],
-                "name": outcome.name,
-                "type_name": outcome.type_name,
-                "provider_id": outcome.provider_id if report.committed or outcome.status != opendata.NEW else None,
-                "changes": [
-                    (_field_label(k), shown(k, old), shown(k, new))
-                    for k, (old, new) in outcome.changes.items()
-                ],
-                "errors": outcome.errors,
-                "note": outcome.note,
-            }
-        )
-    return rows
-
-
-def _stored(request, token: str):
-    stored = cache.get(CACHE_PREFIX + token) if token.isalnum() else None
-    if not stored or stored.get("user") != request.user.pk:
+def _own_job(request, value: str) -> Job | None:
+    if not value.isdigit() or len(value) > 18:
         return None
-    return stored
+    return Job.objects.filter(pk=int(value), kind=import_jobs.IMPORT_KIND, requested_by=request.user).first()
 
 
-def _run(stored, request, *, commit: bool, leave_out: bool, confirming: bool = False) -> opendata.ImportReport:
-    # On confirmation each update is based on the provider version the preview saw.
-    return opendata.import_file(
-        stored["data"], file_name=stored["name"], commit=commit, user=request.user,
-        leave_out_errors=leave_out, hours_data=stored.get("hours"), hours_file_name=stored.get("hours_name", ""),
-        base_versions=stored.get("versions", {}) if confirming else None,
+def _show_preview(context, job: Job, here: str) -> None:
+    preview = import_jobs.payload(job) or {}
+    context.update(
+        report=preview, rows=preview.get("rows", []), totals=preview.get("totals", {}),
+        error_lines=preview.get("error_lines", []), left_out_count=preview.get("left_out_count", 0),
+        good_changes=preview.get("good_changes", 0),
+        merge_offered=any(row.get("likely_id") for row in preview.get("rows", [])),
     )
+    token = job.params.get("token")
+    if token and preview.get("can_apply"):
+        context["token"] = token
+        if preview.get("has_errors"):
+            context["left_out_url"] = f"{here}?left_out={token}"
+
+
+def _after_apply(request, job: Job, here: str):
+    result = import_jobs.payload(job) or {}
+    if result.get("committed"):
+        messages.success(request, result["message"])
+        return HttpResponseRedirect(reverse("admin:resourcemap_provider_changelist"))
+    messages.error(request, result.get("message") or _("取り込めませんでした。何も保存されていません。"))
+    return HttpResponseRedirect(here)
+
+
+def _expired(request, here: str):
+    messages.error(request, _("確認の期限が切れました。もう一度ファイルを選んでください。"))
+    return HttpResponseRedirect(here)
 
 
 def admin_import_view(request, model_admin):
     if not (request.user.is_active and request.user.is_staff
-            and request.user.has_perm("resourcemap.change_provider")):
+            and request.user.has_perm(import_jobs.IMPORT_PERMISSION)):
         raise PermissionDenied
     opts = Provider._meta
     context = {
@@ -116,51 +111,63 @@ def admin_import_view(request, model_admin):
         "report": None,
         "has_view_permission": True,
     }
-    changelist = reverse("admin:resourcemap_provider_changelist")
     here = reverse("admin:resourcemap_provider_opendata_import")
+    page = "admin/resourcemap/opendata_import.html"
 
     if request.method == "GET" and request.GET.get("left_out"):
         # The rows with problems, as in the file, with the reason in the last column.
-        stored = _stored(request, request.GET["left_out"])
-        if not stored:
-            messages.error(request, _("確認の期限が切れました。もう一度ファイルを選んでください。"))
-            return HttpResponseRedirect(here)
-        try:
-            report = _run(stored, request, commit=False, leave_out=True)
-        except formats.FileFormatError as error:
-            messages.error(request, str(error))
-            return HttpResponseRedirect(here)
-        response = HttpResponse(opendata.left_out_csv(report), content_type="text/csv; charset=utf-8")
-        stem = (stored["name"].rsplit(".", 1)[0] or "import")[:60]
+        job = import_jobs.preview_for(request.GET["left_out"], request.user)
+        text = (import_jobs.payload(job) or {}).get("left_out_csv") if job else None
+        if not text:
+            return _expired(request, here)
+        response = HttpResponse(text.encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+        stem = (job.params["file_name"].rsplit(".", 1)[0] or "import")[:60]
         response["Content-Disposition"] = (
             f'attachment; filename="left-out-rows.csv"; filename*=UTF-8\'\'{quote(stem + "-left-out.csv")}'
         )
         return response
 
+    if request.method == "GET" and request.GET.get("job"):
+        # A job on the worker: its progress, then the preview or the outcome.
+        job = _own_job(request, request.GET["job"])
+        if job is None:
+            return _expired(request, here)
+        if job.is_active:
+            done, total = import_jobs.progress_of(job)
+            context.update(running_job=job, refresh_seconds=PROGRESS_REFRESH_SECONDS,
+                           job_url=f"{here}?job={job.pk}", done=done, total=total,
+                           percent=round(100 * done / total) if total else 0)
+            return TemplateResponse(request, page, context)
+        if job.status == Job.Status.FAILED:
+            messages.error(request, _("取り込みの処理が途中で止まりました。何も保存されていません。もう一度ファイルを選んでください。"))
+            return HttpResponseRedirect(here)
+        if job.params.get("stage") == import_jobs.APPLY:
+            return _after_apply(request, job, here)
+        file_error = (import_jobs.payload(job) or {}).get("file_error")
+        if file_error:
+            context["file_error"] = _("%(name)s: %(error)s") % {"name": job.params["file_name"], "error": file_error}
+        else:
+            _show_preview(context, job, here)
+        return TemplateResponse(request, page, context)
+
     if request.method == "POST" and request.POST.get("token"):
-        stored = _stored(request, request.POST["token"])
-        if not stored:
-            messages.error(request, _("確認の期限が切れました。もう一度ファイルを選んでください。"))
-            return HttpResponseRedirect(here)
-        leave_out = request.POST.get("choice") == "leave_out"
-        try:
-            check = _run(stored, request, commit=False, leave_out=leave_out, confirming=True)
-            if (check.has_errors and not leave_out) or _fingerprint(check) != stored["fingerprint"]:
-                messages.error(
-                    request,
-                    _("確認の間にデータが変わったため取り込みを中止しました。何も保存されていません。もう一度ファイルを選んでください。"),
-                )
-                return HttpResponseRedirect(here)
-            report = _run(stored, request, commit=True, leave_out=leave_out, confirming=True)
-        except formats.FileFormatError as error:
-            messages.error(request, str(error))
-            return HttpResponseRedirect(here)
-        cache.delete(CACHE_PREFIX + request.POST["token"])
-        if not report.committed:
-            messages.error(request, _("取り込めませんでした。何も保存されていません。"))
-            return HttpResponseRedirect(here)
-        messages.success(request, _("取り込みました: %(summary)s") % {"summary": report.summary()})
-        return HttpResponseRedirect(changelist)
+        preview = import_jobs.preview_for(request.POST["token"], request.user)
+        if preview is None:
+            return _expired(request, here)
+        small = _small(preview)
+        if request.POST.get("merge_again"):
+            merges = _merges(request.POST.getlist("merge"))
+            job = import_jobs.start_preview(user=request.user, upload=None, from_job=preview, merges=merges,
+                                            run_here=small)
+        else:
+            job = import_jobs.start_apply(user=request.user, preview=preview, choice=request.POST.get("choice", ""),
+                                          run_here=small)
+            if small:
+                return _after_apply(request, job, here)
+        if not small:
+            return HttpResponseRedirect(f"{here}?job={job.pk}")
+        _show_preview(context, job, here)
+        return TemplateResponse(request, page, context)
 
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
@@ -171,33 +178,18 @@ def admin_import_view(request, model_admin):
             limit = spreadsheet_limits.MAX_UPLOAD
             if upload.size > limit or (hours_upload and hours_upload.size > limit):
                 form.add_error("import_file", _("ファイルが大きすぎます（30MBまで）。"))
+                return TemplateResponse(request, page, context)
+            small = upload.size + (hours_upload.size if hours_upload else 0) <= SYNC_MAX_BYTES
+            job = import_jobs.start_preview(user=request.user, upload=upload, hours_upload=hours_upload,
+                                            run_here=small)
+            if not small:
+                return HttpResponseRedirect(f"{here}?job={job.pk}")
+            result = import_jobs.payload(job) or {}
+            if result.get("file_error"):
+                form.add_error("hours_file" if result.get("hours_error") else "import_file", result["file_error"])
             else:
-                stored = {"data": upload.read(), "name": upload.name, "user": request.user.pk,
-                          "hours": hours_upload.read() if hours_upload else None,
-                          "hours_name": hours_upload.name if hours_upload else ""}
-                try:
-                    report = _run(stored, request, commit=False, leave_out=False)
-                except formats.FileFormatError as error:
-                    form.add_error("hours_file" if hours_upload and "診療時間" in str(error) else "import_file",
-                                   str(error))
-                else:
-                    context["report"] = report
-                    context["rows"] = _preview_rows(report)
-                    context["totals"] = report.totals
-                    context["error_lines"] = report.error_lines()
-                    context["left_out_count"] = len(report.error_line_numbers)
-                    context["good_changes"] = report.good_changes
-                    changes = report.count(opendata.NEW) + report.count(opendata.UPDATE)
-                    if changes or report.has_errors:
-                        token = secrets.token_hex(16)
-                        stored["fingerprint"] = _fingerprint(report)
-                        stored["versions"] = {
-                            r.provider_id: r.version for r in report.rows if r.provider_id and r.version
-                        }
-                        cache.set(CACHE_PREFIX + token, stored, CACHE_SECONDS)
-                        context["token"] = token
-                        context["left_out_url"] = f"{here}?left_out={token}"
-    return TemplateResponse(request, "admin/resourcemap/opendata_import.html", context)
+                _show_preview(context, job, here)
+    return TemplateResponse(request, page, context)
 
 
 def admin_urls(model_admin) -> list:

@@ -19,7 +19,7 @@ class ResourcemapConfig(AppConfig):
         # <id:pk> in URLs: only ids that fit the database (a longer number is a 404, not a 500).
         register_converter(IdConverter, "id")
 
-        from . import exports  # noqa: F401 - registers the background export job
+        from . import exports, import_jobs  # noqa: F401 - register the background export and import jobs
 
 
 class PortalAdminConfig(AdminConfig):

@@ -849,6 +849,8 @@ class ProviderExternalId(models.Model):
 
     class Scheme(models.TextChoices):
         NAVII = "navii", _("医療情報ネット（ナビイ）ID")
+        # A row without codes that staff said is this provider (type, name and address, hashed).
+        SAME_AS = "same_as", _("取込で同じ事業所とした行")
 
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="external_ids")
     scheme = models.CharField(_("出所"), max_length=20, choices=Scheme.choices)

@@ -202,7 +202,7 @@ def test_municipal_variant_file_names_services_in_words(reference):
     nurse = Provider.objects.get(name="はなみずき訪問看護")
     assert nurse.phone == "03-3700-4001"  # ‐ hyphens
     assert nurse.address == "東京都世田谷区深沢一丁目2番3号"  # 所在地 read as 住所
-    assert nurse.kana == "ハナミズキ訪問看護"  # blank カナ allowed, kana part derived
+    assert nurse.kana == "ハナミズキホウモンカンゴ"  # blank カナ allowed, reading derived from the name
     plan = Provider.objects.get(name="ケアプランはなみずき")
     assert plan.phone == "03-3700-4002" and plan.kana == "ケアプランハナミズキ"
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import formats, providers
+from .. import formats, kana, providers
 from .. import hours as hours_mod
 from ..models import Area, Municipality, Provider, ProviderChange, ProviderExternalId, ProviderType
 from .layouts import (
@@ -23,11 +23,13 @@ from .layouts import (
     column_map,
     detect_layout,
 )
-from .matching import _Index
+from .matching import _Index, same_as_key
 from .navii import read_navii_hours
 from .normalise import _norm, katakana, norm_name
 from .report import ERROR, NEW, NOT_LISTED, SKIPPED, UNCHANGED, UPDATE, ImportReport, RowOutcome
 from .rows import _Importer
+
+PROGRESS_EVERY = 200  # rows between two progress reports
 
 
 def read_dataset(data: bytes):
@@ -45,6 +47,8 @@ def import_file(
     hours_data: bytes | None = None,
     hours_file_name: str = "",
     base_versions: Mapping[int, int] | None = None,
+    merges: Mapping[int, int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Check (and with ``commit`` save) a public-format CSV. Raises ``formats.FileFormatError``
     for an unreadable file or unknown layout; row problems are in the report.
@@ -55,7 +59,13 @@ def import_file(
 
     ``base_versions`` ({provider id: version}, from a preview's ``RowOutcome.version``) makes
     each update refuse what changed after the preview (see ``providers.provider_update``); a
-    provider the preview did not match is then an error too."""
+    provider the preview did not match is then an error too.
+
+    ``merges`` ({file line: provider id}) is the staff decision on likely duplicates: the row
+    is that provider (only the provider it was offered as, ``RowOutcome.likely_id``). Such a
+    row, and from then on every row matched to that provider, only adds what the provider lacks
+    (事業所番号, phone …) and changes nothing else, so the two sources never undo each other.
+    ``progress(done, total)`` is called as rows are worked through (background jobs)."""
     started = time.monotonic()
     dataset = read_dataset(data)
     raw_headers = [h or "" for h in dataset.headers or []]
@@ -74,11 +84,13 @@ def import_file(
         return _import(data=data, dataset=dataset, layout=layout, columns=columns, raw_headers=raw_headers,
                        headers=headers, file_name=file_name, commit=commit, user=user,
                        leave_out_errors=leave_out_errors, hours_data=hours_data,
-                       hours_file_name=hours_file_name, started=started, base_versions=base_versions)
+                       hours_file_name=hours_file_name, started=started, base_versions=base_versions,
+                       merges=merges or {}, progress=progress)
 
 
 def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, commit, user,
-            leave_out_errors, hours_data, hours_file_name, started, base_versions=None) -> ImportReport:
+            leave_out_errors, hours_data, hours_file_name, started, base_versions=None, merges=None,
+            progress=None) -> ImportReport:
     importer = _Importer(layout, columns, file_name)
     report = ImportReport(layout=layout, file_name=file_name, committed=False, headers=raw_headers,
                           leave_out_errors=leave_out_errors, hours_file_name=hours_file_name)
@@ -99,10 +111,17 @@ def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, 
                 continue
             wanted.append((row, line))
             rows_by_line[line] = [values.get(h) or "" for h in raw_headers]
+        total = report.rows_read
+        done = total - len(wanted)
+        if progress:
+            progress(done, total)
         if layout == NAVII and hours_data is not None:
             ids = {_norm(importer.cell(row, "navii_id")) for row, _line in wanted}
             importer.hours = read_navii_hours(hours_data, ids)
         for row, line in wanted:
+            done += 1
+            if progress and done % PROGRESS_EVERY == 0:
+                progress(done, total)
             errors: list[tuple[str, str]] = []
             not_listed: list[str] = []
             ptypes = importer.types_for(row, errors, not_listed)
@@ -130,12 +149,19 @@ def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, 
                     continue
                 importer.seen[key] = line
                 existing, likely = importer.match(data, ptype, index, navii_id)
-                if existing is not None:
-                    _update(importer, existing, data, outcome, user, source, actor_kind, navii_id, index,
-                            base_versions=base_versions)
+                same_as = None
+                if existing is None:
+                    same_as = index.same_as(data, ptype)
+                    if same_as is None and likely is not None and merges.get(line) == likely.pk:
+                        same_as = likely
+                        outcome.merged_id = likely.pk
+                if existing is not None or same_as is not None:
+                    _update(importer, existing or same_as, data, outcome, user, source, actor_kind, navii_id,
+                            index, base_versions=base_versions,
+                            fill_only=same_as is not None or existing.pk in index.merged)
                 elif likely is not None:
                     outcome.status = ERROR
-                    outcome.provider_id = likely.pk
+                    outcome.provider_id = outcome.likely_id = likely.pk
                     outcome.errors.append((importer.header("name"), _(
                         "登録済みの「%(name)s」（%(address)s、ID %(id)d）と同じ事業所かもしれません。"
                         "同じなら、その事業所に%(code)sを書き足してから取り込み直してください。"
@@ -146,6 +172,8 @@ def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, 
                     _prepare_new(importer, row, data, ptype, outcome, new_rows, new_outcomes, navii_id)
         if new_rows:
             _create_all(importer, new_rows, new_outcomes, user, source, actor_kind)
+        if progress:
+            progress(total, total)
         for outcome in report.rows:
             if outcome.errors:
                 outcome.status = ERROR
@@ -176,10 +204,17 @@ def _prepare_new(importer, row, data, ptype, outcome, new_rows, new_outcomes, na
         return
     fields = dict(data)
     fields["provider_type"] = ptype.code
+    kana_note = ""
     if not fields.get("kana"):
-        # Blank カナ is allowed in municipal files: derived from a name written in kana, else
-        # the name itself keeps the 五十音 order usable until staff or the survey fill it in.
-        fields["kana"] = katakana(fields.get("name", ""))
+        # Blank カナ is allowed in municipal files: the reading is derived from the name (kana as
+        # written, kanji read with the offline dictionary); a name it cannot read is kept as
+        # it is, so the 五十音 order stays usable until staff or the survey fill it in.
+        fields["kana"] = kana.reading(fields.get("name", ""))
+        if fields["kana"]:
+            kana_note = _("よみがなは名称から推定しました。確かめてください。")
+        else:
+            fields["kana"] = katakana(fields.get("name", ""))
+            kana_note = _("よみがなが空で、名称から決められませんでした（名称をそのまま入れます）。調査か職員の入力で直してください。")
     fields["status"] = Provider.Status.ACTIVE
     fields["area"], how = importer.district_for(data)
     fields["hours_unknown"] = periods is None
@@ -197,6 +232,8 @@ def _prepare_new(importer, row, data, ptype, outcome, new_rows, new_outcomes, na
         outcome.note = _("地区は住所の町丁目から決めました。") if how == "town" else _(
             "地区はいちばん近い地区の中心から決めました（町丁目の表にない住所）。"
         )
+    if kana_note:
+        outcome.note = f"{outcome.note} {kana_note}".strip()
     if periods:
         outcome.changes[providers.HOURS_KEY] = [None, hours_mod.format_periods(periods)]
     if exceptions:
@@ -230,17 +267,16 @@ def _create_all(importer, new_rows, new_outcomes, user, source, actor_kind) -> N
             continue
         for outcome, provider in zip(outcomes, created, strict=True):
             outcome.provider_id = provider.pk
-        ProviderExternalId.objects.bulk_create(
-            [ProviderExternalId(provider=p, scheme=ProviderExternalId.Scheme.NAVII, value=row["navii_id"])
-             for p, row in zip(created, rows, strict=True) if row.get("navii_id")],
-            batch_size=1000,
+        providers.provider_external_ids_add(
+            ids=[(p.pk, ProviderExternalId.Scheme.NAVII, row["navii_id"])
+                 for p, row in zip(created, rows, strict=True) if row.get("navii_id")],
         )
         return
 
 
 def _update(importer, provider: Provider, data, outcome: RowOutcome, user, source, actor_kind,
             navii_id: str = "", index: _Index | None = None,
-            base_versions: Mapping[int, int] | None = None) -> None:
+            base_versions: Mapping[int, int] | None = None, fill_only: bool = False) -> None:
     outcome.provider_id = provider.pk
     outcome.version = provider.version
     base_version = None
@@ -251,19 +287,27 @@ def _update(importer, provider: Provider, data, outcome: RowOutcome, user, sourc
                 "確認画面の後に登録された事業所と同じです。もう一度ファイルを選んでください。"
             )))
             return
-    # Only the fields the file has are compared (the rest are never touched by an import).
+    # Only the fields the file has are compared (the rest are never touched by an import);
+    # a provider fed by two sources (merged by staff) only gets what it lacks.
     before = {name: providers.field_value(provider, name) for name in (*data, "area")}
-    changes = {k: v for k, v in data.items() if providers._plain(v) != before.get(k)}
+    changes = {k: v for k, v in data.items() if providers._plain(v) != before.get(k)
+               and not (fill_only and before.get(k) not in (None, ""))}
     if "latitude" in changes or "longitude" in changes:
         changes["latitude"], changes["longitude"] = data["latitude"], data["longitude"]
         if provider.area_id is None:
             changes["area"], _how = importer.district_for(data)
-    new_id = bool(navii_id) and index is not None and (ProviderExternalId.Scheme.NAVII, navii_id) not in index.external
-    if not changes and not new_id:
+    new_ids = []
+    if navii_id and index is not None and (ProviderExternalId.Scheme.NAVII, navii_id) not in index.external:
+        new_ids.append((ProviderExternalId.Scheme.NAVII, navii_id))
+    if outcome.merged_id and index is not None:
+        key = same_as_key(data, provider.provider_type)
+        if (ProviderExternalId.Scheme.SAME_AS, key) not in index.external:
+            new_ids.append((ProviderExternalId.Scheme.SAME_AS, key))
+    if not changes and not new_ids:
         return
     outcome.status = UPDATE
     outcome.changes = {k: [before.get(k), providers._plain(v)] for k, v in changes.items()}
-    if new_id:
+    if any(scheme == ProviderExternalId.Scheme.NAVII for scheme, _value in new_ids):
         outcome.changes["navii_id"] = [None, navii_id]
     if changes:
         try:
@@ -276,6 +320,7 @@ def _update(importer, provider: Provider, data, outcome: RowOutcome, user, sourc
             for field_name, messages in error.message_dict.items():
                 outcome.errors.extend((importer.error_column(field_name), m) for m in messages)
             return
-    if new_id:
-        ProviderExternalId.objects.create(provider=provider, scheme=ProviderExternalId.Scheme.NAVII, value=navii_id)
-        index.external[(ProviderExternalId.Scheme.NAVII, navii_id)] = provider.pk
+    if new_ids:
+        providers.provider_external_ids_add(ids=[(provider.pk, scheme, value) for scheme, value in new_ids])
+        for scheme, value in new_ids:
+            index.external[(scheme, value)] = provider.pk

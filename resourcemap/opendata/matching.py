@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import Provider, ProviderExternalId
+from ..models import Provider, ProviderExternalId, ProviderType
 from .normalise import address_key, name_key
 
 
@@ -22,8 +23,17 @@ class _Index:
         self.by_name: dict[tuple[int, str], list[int]] = {}
         for provider in Provider.objects.select_related("provider_type", "area"):
             self.add(provider)
+        # Providers fed by two sources (staff merged a row into them): imports only fill gaps.
+        self.merged: set[int] = set()
         for scheme, value, provider_id in ProviderExternalId.objects.values_list("scheme", "value", "provider_id"):
             self.external[(scheme, value)] = provider_id
+            if scheme == ProviderExternalId.Scheme.SAME_AS:
+                self.merged.add(provider_id)
+
+    def same_as(self, data: Mapping[str, Any], ptype: ProviderType) -> Provider | None:
+        """The provider that staff said a row with this name and address is (an earlier merge)."""
+        found = self.external.get((ProviderExternalId.Scheme.SAME_AS, same_as_key(data, ptype)))
+        return self.by_pk.get(found) if found is not None else None
 
     def add(self, provider: Provider) -> None:
         self.by_pk[provider.pk] = provider
@@ -36,6 +46,12 @@ class _Index:
         self.by_name_address.setdefault((type_id, name, address), []).append(provider.pk)
         self.by_address.setdefault((type_id, address), []).append(provider.pk)
         self.by_name.setdefault((type_id, name), []).append(provider.pk)
+
+
+def same_as_key(data: Mapping[str, Any], ptype: ProviderType) -> str:
+    """The id a merged row leaves on its provider: type, name and address, hashed to 40 characters."""
+    text = "|".join((ptype.code, name_key(data.get("name", "")), address_key(data.get("address", ""))))
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def _different_places(data: Mapping[str, Any], provider: Provider) -> bool:

@@ -37,6 +37,8 @@ class RowOutcome:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (column, message)
     note: str = ""
     version: int | None = None  # the matched provider's version when this row was read
+    likely_id: int | None = None  # a registered provider this row may be (staff decide)
+    merged_id: int | None = None  # the provider staff said this row is (``merges``)
 
 
 @dataclass

@@ -16,7 +16,8 @@ field that both changed to different values raises :class:`ProviderConflict` and
 
 The package, by job:
 
-- ``write``: ``provider_create``, ``provider_update``, ``provider_confirm``;
+- ``write``: ``provider_create``, ``provider_update``, ``provider_confirm``,
+  ``provider_external_ids_add`` (ids of public sources, e.g. the ナビイ ID);
 - ``bulk``: ``providers_bulk_create`` (demo data, large imports);
 - ``validation``: checking a write before anything is written; ``provider_validate`` (writes nothing);
 - ``conflicts``: versions, ``ProviderConflict``, ``changes_since``;
@@ -41,13 +42,13 @@ from .snapshot import (
     provider_snapshot,
 )
 from .validation import capability_catalogue, provider_validate
-from .write import provider_confirm, provider_create, provider_update
+from .write import provider_confirm, provider_create, provider_external_ids_add, provider_update
 
 __all__ = [
     "CAPABILITIES_KEY", "EXCEPTIONS_KEY", "HOURS_KEY", "NO_CONFLICT_FIELDS", "CapabilityInput",
     "Conflict", "ProviderConflict", "_plain", "_row_field_label", "capabilities_text",
     "capability_catalogue", "changes_since", "current_capabilities", "current_exceptions",
     "current_periods", "display_value", "field_value", "provider_confirm",
-    "provider_create", "provider_snapshot", "provider_update", "provider_validate",
+    "provider_create", "provider_external_ids_add", "provider_snapshot", "provider_update", "provider_validate",
     "providers_bulk_create",
 ]

@@ -16,6 +16,7 @@ from ..models import (
     Provider,
     ProviderCapability,
     ProviderChange,
+    ProviderExternalId,
 )
 from .snapshot import (
     CAPABILITIES_KEY,
@@ -186,3 +187,11 @@ def provider_confirm(
             change.action = ProviderChange.Action.CONFIRM
             change.save(update_fields=["action"])
     return change
+
+
+def provider_external_ids_add(*, ids: Iterable[tuple[int, str, str]]) -> None:
+    """Attach public-source ids ``(provider id, scheme, value)`` (e.g. the ナビイ ID); an id
+    already attached, to this or another provider, is left as it is."""
+    rows = [ProviderExternalId(provider_id=pk, scheme=scheme, value=value) for pk, scheme, value in ids]
+    if rows:
+        ProviderExternalId.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)

@@ -1,0 +1,277 @@
+"""The open-data import as a background job (``opendata_import``): preview, then apply.
+
+A large file (a whole national MHLW file has 5,000–20,000 rows) is never read in a web
+request: the import page stores the upload with a job (``jobs.runner``), a worker computes
+the preview with progress, and staff see it on the import page. Their choice — import
+everything, or import the good rows and leave out the listed ones, optionally after marking
+likely duplicates as the same office — starts a second job that applies it. Small files run
+the same two steps in the request (``run_here``), so there is one path for both.
+
+Stages (``job.params["stage"]``):
+
+- ``preview``: ``opendata.import_file(commit=False)``; the result file is a JSON payload
+  (``preview_payload``) with the rows to show, the problems, the left-out CSV, a fingerprint
+  of the outcome and the provider versions the preview saw;
+- ``apply``: the same file (read from the preview job) with ``commit=True`` and the staff
+  choice, based on the versions the preview saw, inside one transaction that is rolled back
+  when the outcome differs from the preview (data changed meanwhile): all or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from jobs import runner
+from jobs.models import Job
+
+from . import formats, opendata
+from .history import change_cell, code_names, field_label
+
+IMPORT_KIND = "opendata_import"
+IMPORT_PERMISSION = "resourcemap.change_provider"
+PREVIEW, APPLY = "preview", "apply"
+LEAVE_OUT = "leave_out"
+PREVIEW_MAX_AGE = dt.timedelta(hours=24)  # a preview older than this must be made again
+FIELD_LABELS_EXTRA = {"provider_type": gettext_lazy("種別"), "area": gettext_lazy("地区")}
+
+
+class Aborted(Exception):
+    """The apply step found another outcome than the preview: nothing was saved."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting
+
+
+def start_preview(*, user, upload, hours_upload=None, merges: dict[int, int] | None = None,
+                  from_job: Job | None = None, run_here: bool = False) -> Job:
+    """A preview job for an uploaded file (or, with ``from_job``, the file of an earlier preview
+    again, e.g. with likely duplicates marked as the same office in ``merges``)."""
+    params = {"stage": PREVIEW, "token": secrets.token_hex(16),
+              "merges": {str(line): pk for line, pk in (merges or {}).items()}}
+    if from_job is not None:
+        for key in ("file_name", "hours_name", "hours_path", "size"):
+            params[key] = from_job.params.get(key, "")
+        params["input_job"] = from_job.params.get("input_job", from_job.pk)
+        job = runner.create(IMPORT_KIND, params=params, scope="opendata", user=user)
+    else:
+        params.update(file_name=upload.name, hours_name=hours_upload.name if hours_upload else "",
+                      size=upload.size + (hours_upload.size if hours_upload else 0))
+        if hours_upload is not None:
+            params["hours_path"] = default_storage.save(
+                f"private/jobs/in/opendata-hours-{secrets.token_hex(8)}.csv", ContentFile(hours_upload.read()))
+        job = runner.create(IMPORT_KIND, params=params, scope="opendata", user=user,
+                            input_file=upload, input_name=upload.name)
+    return _go(job, run_here)
+
+
+def start_apply(*, user, preview: Job, choice: str, run_here: bool = False) -> Job:
+    """Apply the staff choice (``"all"`` or ``LEAVE_OUT``) to the file a preview job read."""
+    params = {"stage": APPLY, "preview_job": preview.pk, "choice": LEAVE_OUT if choice == LEAVE_OUT else "all",
+              "file_name": preview.params["file_name"], "size": preview.params.get("size", 0)}
+    job = runner.create(IMPORT_KIND, params=params, scope="opendata", user=user)
+    # The preview's token is used up: the same preview is never applied twice.
+    Job.objects.filter(pk=preview.pk).update(params={**preview.params, "token": "", "applied_by": job.pk})
+    return _go(job, run_here)
+
+
+def _go(job: Job, run_here: bool) -> Job:
+    if run_here:
+        return runner.run_here(job)
+    runner.enqueue(job)
+    job.refresh_from_db()
+    return job
+
+
+def preview_for(token: str, user) -> Job | None:
+    """The finished, not yet applied preview of this user with this token."""
+    if not token or not token.isalnum():
+        return None
+    job = (Job.objects.filter(kind=IMPORT_KIND, requested_by=user, params__token=token, status=Job.Status.DONE,
+                              created_at__gte=timezone.now() - PREVIEW_MAX_AGE)
+           .order_by("-pk").first())
+    return job if job is not None and job.params.get("stage") == PREVIEW else None
+
+
+def payload(job: Job) -> dict | None:
+    """The JSON a finished job left (its result file)."""
+    if job.status != Job.Status.DONE or not job.result_file:
+        return None
+    try:
+        with job.result_file.open("rb") as handle:
+            return json.loads(handle.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The job
+
+
+@runner.register_kind(IMPORT_KIND, label=gettext_lazy("オープンデータ取込"), permission=IMPORT_PERMISSION)
+def opendata_import_job(job: Job, progress) -> str:
+    try:
+        return _run(job, progress)
+    finally:
+        try:
+            default_storage.delete(progress_path(job))
+        except OSError:
+            pass
+
+
+def _run(job: Job, progress) -> str:
+    source = Job.objects.get(pk=job.params["preview_job"]) if job.params["stage"] == APPLY else job
+    input_job = Job.objects.get(pk=source.params.get("input_job", source.pk))
+    with input_job.input_file.open("rb") as handle:
+        data = handle.read()
+    hours = None
+    if source.params.get("hours_path"):
+        with default_storage.open(source.params["hours_path"], "rb") as handle:
+            hours = handle.read()
+    merges = {int(line): pk for line, pk in source.params.get("merges", {}).items()}
+    kwargs = {"file_name": source.params["file_name"], "hours_data": hours,
+              "hours_file_name": source.params.get("hours_name", ""), "merges": merges,
+              "progress": _ProgressFile(job)}
+    stem = (source.params["file_name"].rsplit(".", 1)[0] or "import")[:60]
+    if job.params["stage"] == PREVIEW:
+        try:
+            report = opendata.import_file(data, commit=False, user=job.requested_by, **kwargs)
+        except formats.FileFormatError as error:
+            result = {"file_error": str(error), "hours_error": "診療時間" in str(error) and bool(hours)}
+            runner.save_result(job, f"{stem}-preview.json", _json(result))
+            return str(error)[:300]
+        progress(report.rows_read, report.rows_read)
+        runner.save_result(job, f"{stem}-preview.json", _json(preview_payload(report)))
+        return report.summary()
+    preview = payload(source) or {}
+    leave_out = job.params["choice"] == LEAVE_OUT
+    versions = {int(pk): version for pk, version in preview.get("versions", {}).items()}
+    try:
+        with transaction.atomic():
+            report = opendata.import_file(data, commit=True, user=job.requested_by, leave_out_errors=leave_out,
+                                          base_versions=versions, **kwargs)
+            if (report.has_errors and not leave_out) or fingerprint(report) != preview.get("fingerprint"):
+                raise Aborted
+            if not report.committed:
+                raise Aborted
+    except (Aborted, formats.FileFormatError):
+        result = {"committed": False, "message": _(
+            "確認の間にデータが変わったため取り込みを中止しました。何も保存されていません。もう一度ファイルを選んでください。")}
+    else:
+        progress(report.rows_read, report.rows_read)
+        result = {"committed": True, "message": _("取り込みました: %(summary)s") % {"summary": report.summary()}}
+    runner.save_result(job, f"{stem}-result.json", _json(result))
+    return result["message"][:300]
+
+
+class _ProgressFile:
+    """Progress of a running import, in a small file beside the job's files.
+
+    The import works inside one database transaction (rolled back for a preview), so progress
+    written to the job's row would be seen by no one; the shared storage is outside it."""
+
+    def __init__(self, job: Job):
+        self.path = progress_path(job)
+
+    def __call__(self, done: int, total: int) -> None:
+        try:
+            if default_storage.exists(self.path):
+                default_storage.delete(self.path)
+            default_storage.save(self.path, ContentFile(_json([done, total])))
+        except OSError:
+            pass  # progress is a courtesy: never a reason to fail the import
+
+
+def progress_path(job: Job) -> str:
+    return f"private/jobs/progress/opendata-{job.pk}.json"
+
+
+def progress_of(job: Job) -> tuple[int, int]:
+    """(rows done, rows in the file) of a running import job, as far as known."""
+    try:
+        with default_storage.open(progress_path(job), "rb") as handle:
+            done, total = json.loads(handle.read().decode("utf-8"))
+        return int(done), int(total)
+    except (OSError, ValueError, TypeError):
+        return job.done, job.total
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# What the preview shows
+
+
+def fingerprint(report: opendata.ImportReport) -> str:
+    rows = [(r.line, r.status, r.type_name, sorted((k, str(v)) for k, v in r.changes.items())) for r in report.rows]
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
+
+
+def _field_label(name: str) -> str:
+    if name in FIELD_LABELS_EXTRA:
+        return str(FIELD_LABELS_EXTRA[name])
+    return field_label(name)
+
+
+def preview_rows(report: opendata.ImportReport) -> list[dict]:
+    names = code_names()
+
+    def shown(name, value):
+        return "" if value in (None, "") else change_cell(name, value, names)
+
+    rows = []
+    for outcome in report.rows:
+        if outcome.status in (opendata.SKIPPED, opendata.NOT_LISTED):
+            continue  # national files: thousands of rows of other municipalities, counted only
+        rows.append(
+            {
+                "line": outcome.line,
+                "status": outcome.status,
+                "status_label": str(opendata.STATUS_LABELS[outcome.status]),
+                "name": outcome.name,
+                "type_name": outcome.type_name,
+                "provider_id": outcome.provider_id if report.committed or outcome.status != opendata.NEW else None,
+                "likely_id": outcome.likely_id,
+                "merged_id": outcome.merged_id,
+                "changes": [
+                    (_field_label(k), shown(k, old), shown(k, new))
+                    for k, (old, new) in outcome.changes.items()
+                ],
+                "errors": outcome.errors,
+                "note": outcome.note,
+            }
+        )
+    return rows
+
+
+def preview_payload(report: opendata.ImportReport) -> dict:
+    changes = report.count(opendata.NEW) + report.count(opendata.UPDATE)
+    return {
+        "file_name": report.file_name,
+        "layout_label": report.layout_label,
+        "summary": report.summary(),
+        "rows_read": report.rows_read,
+        "seconds": round(report.seconds, 2),
+        "rows": preview_rows(report),
+        "totals": report.totals,
+        "error_lines": report.error_lines(),
+        "left_out_count": len(report.error_line_numbers),
+        "good_changes": report.good_changes,
+        "has_errors": report.has_errors,
+        "can_apply": bool(changes or report.has_errors),
+        "fingerprint": fingerprint(report),
+        "versions": {str(r.provider_id): r.version for r in report.rows if r.provider_id and r.version},
+        "left_out_csv": opendata.left_out_csv(report).decode("utf-8-sig") if report.has_errors else "",
+    }
