@@ -18,12 +18,12 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import hours as hours_mod
 from . import links, printing, search, staticmap
+from .language import english
 from .models import Area, Capability, Flyer, Municipality, Weekday
 from .pdfguard import pdf_view
 from .shortlist_views import back_url as origin_back_url
@@ -188,14 +188,14 @@ def hours_lines(provider) -> list[str]:
     ("月〜水・金 09:00-12:30, 15:00-18:00"), so that the table row stays low."""
     if provider.hours_unknown:
         return [_("不明")]
-    english = (get_language() or "ja").startswith("en")
-    rows = hours_mod.week_summary(provider.opening_periods.all(), english=english)
+    in_english = english()
+    rows = hours_mod.week_summary(provider.opening_periods.all(), english=in_english)
     if not rows:
         return [_("（登録なし）")]
     days: dict[str, list[str]] = {}
     for label, spans in rows:
-        days.setdefault(spans, []).append(label.replace("〜", "–") if english else label)
-    joiner = ", " if english else "・"
+        days.setdefault(spans, []).append(label.replace("〜", "–") if in_english else label)
+    joiner = ", " if in_english else "・"
     return [f"{joiner.join(labels)} {spans}" for spans, labels in days.items()]
 
 

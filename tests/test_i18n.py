@@ -47,7 +47,7 @@ def test_front_page_in_english(client, reference):
     assert "Skip to main content" in body
     assert "Search by place" in body
     assert "1 provider found" in body
-    assert "Sort order: Japanese syllabary order (A–Z by reading)" in body
+    assert "Sort order: Name (A–Z)" in body
     # Type and capability names come from the reference data's English names.
     assert "Type: Home-visit nursing station" in body
     assert "Services offered: 24-hour support" in body
@@ -118,7 +118,7 @@ def test_pages_in_japanese(client, reference):
 def test_gettext_in_english():
     expected = {
         "在宅療養資源マップ": "Home Care Resource Map",
-        "五十音順": "Japanese syllabary order (A–Z by reading)",
+        "五十音順": "Name (A–Z)",
         "地域": "Region",
         "地区": "District",
         "調査": "Survey",

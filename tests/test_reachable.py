@@ -105,4 +105,4 @@ def test_asked_moment_is_shown_for_a_weekday_search(client, night_providers):
     with time_machine.travel(TUESDAY_MORNING, tick=False):
         html = client.get("/", {"day": "0", "time": "22:00"}).content.decode()
     # Next Monday 22:00 after Tuesday 2025-11-11 is 2025-11-17.
-    assert "指定の日時（11/17 22:00）" in html
+    assert "指定の日時（11月17日 22:00）" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from .. import hours as hours_mod
@@ -37,7 +38,7 @@ def conditions(cleaned: Mapping, now: dt.datetime | None = None) -> list[str]:
     elif cleaned.get("open") == "at":
         day = cleaned.get("day")
         if day and _DATE_RE.match(day):
-            label = dt.date.fromisoformat(day).strftime("%Y-%m-%d")
+            label = date_format(dt.date.fromisoformat(day), _("Y年n月j日"))
         elif day == "holiday":
             label = _("祝日")
         elif day:

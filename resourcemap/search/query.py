@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import geo
 from .. import hours as hours_mod
 from ..folding import fold
+from ..language import english
 from ..models import Provider, ProviderCapability
 from .describe import conditions
 from .opening import (
@@ -59,10 +61,19 @@ def base_queryset(cleaned: Mapping) -> QuerySet:
     return qs
 
 
+def name_order() -> list:
+    """Order by name: 五十音 (the kana reading) on Japanese pages; on English pages the English
+    name A–Z where there is one, then the providers without one in 五十音 order."""
+    if english():
+        without_english = Case(When(name_en="", then=Value(1)), default=Value(0))
+        return [without_english, Lower("name_en"), "kana", "pk"]
+    return ["kana", "pk"]
+
+
 def _ordered(qs: QuerySet, cleaned: Mapping) -> QuerySet:
     if cleaned.get("sort") == "area":
-        return qs.order_by("area__parent__sort_order", "area__sort_order", "kana", "pk")
-    return qs.order_by("kana", "pk")
+        return qs.order_by("area__parent__sort_order", "area__sort_order", *name_order())
+    return qs.order_by(*name_order())
 
 
 def run_ids(params, *, now: dt.datetime | None = None, ids: Iterable | None = None) -> list[int]:

@@ -151,3 +151,13 @@ def jdate(value) -> str:
     if not value:
         return ""
     return date_format(value, _("Y年n月j日"))
+
+
+@register.filter
+def jdatetime(value) -> str:
+    """A day and time in the page's language: 12月3日 18:00, or 3 December, 18:00 in English."""
+    from django.utils.formats import date_format
+
+    if not value:
+        return ""
+    return date_format(value, _("n月j日 H:i"))
