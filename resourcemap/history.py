@@ -8,21 +8,10 @@ formatting, so any admin module may import it without importing another admin mo
 from __future__ import annotations
 
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext_lazy as _
 
 from . import providers
-from .models import Area, Provider, ProviderType
-
-FIELD_LABELS = {
-    **{f.name: f.verbose_name for f in Provider._meta.fields},
-    providers.CAPABILITIES_KEY: _("対応できること"),
-    providers.HOURS_KEY: _("営業時間"),
-    providers.EXCEPTIONS_KEY: _("臨時の休み・営業時間"),
-}
-
-
-def field_label(name: str) -> str:
-    return str(FIELD_LABELS.get(name, name))
+from .models import Area, ProviderType
+from .providers import FIELD_LABELS, field_label  # noqa: F401  (the labels staff read)
 
 
 def code_names(fields=("provider_type", "area")) -> dict[str, dict[str, str]]:

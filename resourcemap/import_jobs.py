@@ -42,7 +42,6 @@ IMPORT_PERMISSION = "resourcemap.change_provider"
 PREVIEW, APPLY = "preview", "apply"
 LEAVE_OUT = "leave_out"
 PREVIEW_MAX_AGE = dt.timedelta(hours=24)  # a preview older than this must be made again
-FIELD_LABELS_EXTRA = {"provider_type": gettext_lazy("種別"), "area": gettext_lazy("地区")}
 
 
 class Aborted(Exception):
@@ -219,12 +218,6 @@ def fingerprint(report: opendata.ImportReport) -> str:
     return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
 
 
-def _field_label(name: str) -> str:
-    if name in FIELD_LABELS_EXTRA:
-        return str(FIELD_LABELS_EXTRA[name])
-    return field_label(name)
-
-
 def preview_rows(report: opendata.ImportReport) -> list[dict]:
     names = code_names()
 
@@ -246,7 +239,7 @@ def preview_rows(report: opendata.ImportReport) -> list[dict]:
                 "likely_id": outcome.likely_id,
                 "merged_id": outcome.merged_id,
                 "changes": [
-                    (_field_label(k), shown(k, old), shown(k, new))
+                    (field_label(k), shown(k, old), shown(k, new))
                     for k, (old, new) in outcome.changes.items()
                 ],
                 "errors": outcome.errors,

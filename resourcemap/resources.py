@@ -429,7 +429,7 @@ class ProviderResource(resources.Resource):
             base_version = self.base_versions.get(provider.pk)
             if base_version is None:
                 raise RowErrors({"名称": [_("確認画面の後に登録された事業所と同じです。もう一度ファイルを選んでください。")]})
-        changes = {k: v for k, v in fields_.items() if providers._plain(v) != before.get(k)}
+        changes = {k: v for k, v in fields_.items() if providers.plain_value(v) != before.get(k)}
         if caps is not None and providers.capabilities_text(
             (code, v["count"], v["note"]) for code, v in caps.items()
         ) == before[providers.CAPABILITIES_KEY]:

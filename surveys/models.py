@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from resourcemap.models import Capability, Provider, ProviderType
+from resourcemap.providers import FIELD_LABELS as PROVIDER_FIELD_LABELS
 
 # Keys a round can ask about. "location" stands for latitude + longitude together; the last
 # three are the related data handled by the write path.
@@ -24,27 +25,11 @@ FIELD_KEYS = (
     "hours_unknown", "hours_note", "status", "capabilities", "opening_periods",
     "hours_exceptions",
 )
+# How a round's form and the review page name each key: the write path's labels, except the
+# pin (two fields shown as one) and the status (asked as a question).
 FIELD_LABELS = {
-    "name": _("名称"),
-    "kana": _("よみがな"),
-    "postal_code": _("郵便番号"),
-    "address": _("住所"),
-    "building": _("建物名・階"),
-    "location": _("地図の位置"),
-    "phone": _("電話"),
-    "fax": _("FAX"),
-    "website": _("ホームページ"),
-    "email": _("公開メールアドレス"),
-    "contact_person": _("担当者（非公開）"),
-    "contact_email": _("連絡用メール（非公開）"),
-    "contact_phone": _("連絡用電話（非公開）"),
-    "notes": _("区民へのお知らせ"),
-    "hours_unknown": _("営業時間不明"),
-    "hours_note": _("営業時間の補足"),
-    "status": _("運営の状況"),
-    "capabilities": _("対応できること"),
-    "opening_periods": _("営業時間"),
-    "hours_exceptions": _("臨時の休み・営業時間"),
+    key: {"location": _("地図の位置"), "status": _("運営の状況")}.get(key) or PROVIDER_FIELD_LABELS[key]
+    for key in FIELD_KEYS
 }
 
 

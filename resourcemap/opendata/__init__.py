@@ -87,7 +87,7 @@ from .importing import (
 )
 from .layouts import (
     ALIASES,
-    FIELD_KEYS,
+    FIELD_ALIASES,
     FILE_CODE_RE,
     LAYOUT_LABELS,
     MHLW,
@@ -151,7 +151,7 @@ __all__ = [
     "DistrictTable",
     "ERROR",
     "EXPORT_HEADERS",
-    "FIELD_KEYS",
+    "FIELD_ALIASES",
     "FILE_CODE_RE",
     "ImportReport",
     "LAYOUT_LABELS",

@@ -225,7 +225,7 @@ def _prepare_new(importer, row, data, ptype, outcome, new_rows, new_outcomes, na
         fields["notes"] = notes
     outcome.status = NEW
     outcome.changes = {
-        k: [None, providers._plain(v.code if isinstance(v, ProviderType | Area) else v)]
+        k: [None, providers.plain_value(v.code if isinstance(v, ProviderType | Area) else v)]
         for k, v in fields.items() if v not in (None, "", False)
     }
     if fields["area"]:
@@ -290,7 +290,7 @@ def _update(importer, provider: Provider, data, outcome: RowOutcome, user, sourc
     # Only the fields the file has are compared (the rest are never touched by an import);
     # a provider fed by two sources (merged by staff) only gets what it lacks.
     before = {name: providers.field_value(provider, name) for name in (*data, "area")}
-    changes = {k: v for k, v in data.items() if providers._plain(v) != before.get(k)
+    changes = {k: v for k, v in data.items() if providers.plain_value(v) != before.get(k)
                and not (fill_only and before.get(k) not in (None, ""))}
     if "latitude" in changes or "longitude" in changes:
         changes["latitude"], changes["longitude"] = data["latitude"], data["longitude"]
@@ -306,7 +306,7 @@ def _update(importer, provider: Provider, data, outcome: RowOutcome, user, sourc
     if not changes and not new_ids:
         return
     outcome.status = UPDATE
-    outcome.changes = {k: [before.get(k), providers._plain(v)] for k, v in changes.items()}
+    outcome.changes = {k: [before.get(k), providers.plain_value(v)] for k, v in changes.items()}
     if any(scheme == ProviderExternalId.Scheme.NAVII for scheme, _value in new_ids):
         outcome.changes["navii_id"] = [None, navii_id]
     if changes:

@@ -72,8 +72,8 @@ NAVII_WEEKDAY_HEADER = "毎週決まった曜日に休診({day})"
 NAVII_KINDS = {"1": "病院", "2": "診療所", "3": "歯科診療所", "5": "薬局"}
 NAVII_FILE_KINDS = (("hospital", "病院"), ("clinic", "診療所"), ("dental", "歯科診療所"), ("pharmacy", "薬局"))
 
-# Model field -> alias key, for reporting write-path errors by the file's column name.
-FIELD_KEYS = {
+# Model field -> the alias key of its column, for reporting write-path errors by column name.
+FIELD_ALIASES = {
     "name": "name", "kana": "kana", "name_en": "name_en", "address": "address",
     "building": "building", "latitude": "lat", "longitude": "lng", "phone": "phone", "fax": "fax",
     "website": "website", "corporate_number": "corporate_number",

@@ -14,7 +14,7 @@ from .. import providers
 from ..models import Area, Municipality, Provider, ProviderExternalId, ProviderType
 from .layouts import (
     ALIASES,
-    FIELD_KEYS,
+    FIELD_ALIASES,
     FILE_CODE_RE,
     MHLW,
     NAVII,
@@ -317,10 +317,10 @@ class _Importer:
         return code, "nearest" if code else ""
 
     def error_column(self, field_name: str) -> str:
-        key = FIELD_KEYS.get(field_name)
+        key = FIELD_ALIASES.get(field_name)
         if key and key in self.columns:
             return self.columns[key]
         if field_name == "area" or field_name == "provider_type":
             return self.header("service" if "service" in self.columns else "medical_kind")
-        label = providers._row_field_label(field_name)
+        label = providers.field_label(field_name)
         return label or "-"

@@ -29,16 +29,17 @@ from .conflicts import NO_CONFLICT_FIELDS, Conflict, ProviderConflict, changes_s
 from .snapshot import (
     CAPABILITIES_KEY,
     EXCEPTIONS_KEY,
+    FIELD_LABELS,
     HOURS_KEY,
     CapabilityInput,
-    _plain,
-    _row_field_label,
     capabilities_text,
     current_capabilities,
     current_exceptions,
     current_periods,
     display_value,
+    field_label,
     field_value,
+    plain_value,
     provider_snapshot,
 )
 from .validation import capability_catalogue, provider_validate
@@ -46,9 +47,10 @@ from .write import provider_confirm, provider_create, provider_external_ids_add,
 
 __all__ = [
     "CAPABILITIES_KEY", "EXCEPTIONS_KEY", "HOURS_KEY", "NO_CONFLICT_FIELDS", "CapabilityInput",
-    "Conflict", "ProviderConflict", "_plain", "_row_field_label", "capabilities_text",
+    "Conflict", "FIELD_LABELS", "ProviderConflict", "capabilities_text",
     "capability_catalogue", "changes_since", "current_capabilities", "current_exceptions",
-    "current_periods", "display_value", "field_value", "provider_confirm",
-    "provider_create", "provider_external_ids_add", "provider_snapshot", "provider_update", "provider_validate",
+    "current_periods", "display_value", "field_label", "field_value", "plain_value",
+    "provider_confirm", "provider_create", "provider_external_ids_add", "provider_snapshot",
+    "provider_update", "provider_validate",
     "providers_bulk_create",
 ]

@@ -26,8 +26,8 @@ from .snapshot import (
     HOURS_KEY,
     _diff,
     _exceptions_plain,
-    _row_field_label,
     capabilities_text,
+    field_label,
     field_value,
 )
 from .validation import (
@@ -42,7 +42,7 @@ from .validation import (
 def _row_messages(index: int, provider: Provider, errors: Mapping[str, list[str]]) -> list[str]:
     messages = []
     for field, field_errors in errors.items():
-        label = _row_field_label(field)
+        label = field_label(field)
         for message in field_errors:
             messages.append(
                 _("%(row)s行目（%(name)s）%(field)s: %(message)s")

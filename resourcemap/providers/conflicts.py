@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Provider, ProviderChange
-from .snapshot import _row_field_label, display_value
+from .snapshot import display_value, field_label
 
 # Bookkeeping that the latest write sets, whoever else touched it meanwhile.
 NO_CONFLICT_FIELDS = frozenset({"last_confirmed_on", "last_confirmed_source"})
@@ -90,7 +90,7 @@ def _conflict(name: str, theirs: Any, mine: Any, rows: list[ProviderChange]) -> 
     last = next((r for r in rows if name in r.changes), rows[0])
     return Conflict(
         field=name,
-        label=_row_field_label(name),
+        label=field_label(name),
         theirs=display_value(name, theirs),
         yours=display_value(name, mine),
         who=_who(last),

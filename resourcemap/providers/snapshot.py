@@ -9,8 +9,9 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import hours as hours_mod
 from ..models import Area, HoursException, Provider, ProviderType
@@ -22,7 +23,8 @@ EXCEPTIONS_KEY = "hours_exceptions"
 CapabilityInput = Mapping[str, Mapping[str, Any] | None]
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A field value as stored in history and snapshots (text, numbers, codes)."""
     if value is None:
         return None
     if isinstance(value, Decimal):
@@ -38,7 +40,7 @@ def field_value(provider: Provider, name: str) -> Any:
     if name in ("provider_type", "area"):
         related = getattr(provider, name, None) if getattr(provider, f"{name}_id") else None
         return related.code if related else None
-    return _plain(getattr(provider, name))
+    return plain_value(getattr(provider, name))
 
 
 def capabilities_text(items: Iterable[tuple[str, int | None, str]]) -> str:
@@ -128,16 +130,18 @@ def _exceptions_plain(exceptions: Iterable[HoursException]) -> str:
     return hours_mod.format_exceptions(_exception_dict(e) for e in exceptions)
 
 
-def _row_field_label(field: str) -> str:
-    if field == CAPABILITIES_KEY:
-        return _("対応できること")
-    if field == HOURS_KEY:
-        return _("営業時間")
-    if field == EXCEPTIONS_KEY:
-        return _("臨時の休み・営業時間")
-    if field == NON_FIELD_ERRORS:
+# How staff and providers read a field or a related kind: the model's own names, and one name
+# for each kind the write path takes beside the fields.
+FIELD_LABELS = {
+    **{f.name: f.verbose_name for f in Provider._meta.fields},
+    CAPABILITIES_KEY: gettext_lazy("対応できること"),
+    HOURS_KEY: gettext_lazy("営業時間"),
+    EXCEPTIONS_KEY: gettext_lazy("臨時の休み・営業時間"),
+}
+
+
+def field_label(name: str) -> str:
+    """The label of a field or related kind ("" for errors about the whole record)."""
+    if name == NON_FIELD_ERRORS:
         return ""
-    try:
-        return str(Provider._meta.get_field(field).verbose_name)
-    except FieldDoesNotExist:
-        return field
+    return str(FIELD_LABELS.get(name, name))
