@@ -7,7 +7,10 @@ national-file preview, 3 × N rows of other municipalities) and prints:
   rolled back;
 - N new rows imported (committed), and the ratio to the floor;
 - the same N rows imported again (all unchanged);
-- a dry-run preview of the 4 × N-row "national" file with N rows of an already imported ward.
+- a dry-run preview of the 4 × N-row "national" file with N rows of an already imported ward;
+- the same preview as the admin page gets it for a big file: the ``opendata_import`` job run by
+  a worker (upload stored, preview computed, the page's JSON written), and the staff choice
+  applied by the second job (all rows unchanged, so nothing is written).
 
 Runs against a throw-away SQLite database unless DATABASE_URL is set (use a scratch database:
 it is migrated, and rows with 事業所番号 19xxxxxxxx are deleted first).
@@ -35,15 +38,18 @@ _TMP = _common.scratch_dir("bench-imports-")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP}/bench.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resourcemap.settings")
 os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("MEDIA_ROOT", f"{_TMP}/media")
 
 import django  # noqa: E402
 
 django.setup()
 
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.files.base import ContentFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from resourcemap import opendata  # noqa: E402
+from resourcemap import import_jobs, opendata  # noqa: E402
 from resourcemap.models import Area, Provider, ProviderType  # noqa: E402
 from resourcemap.reference import load_reference  # noqa: E402
 
@@ -130,11 +136,25 @@ def main() -> None:
     preview_s = time.perf_counter() - start
     assert preview.totals["unchanged"] == args.count
 
+    user, _created = User.objects.get_or_create(username="bench-import", defaults={"is_staff": True})
+    start = time.perf_counter()
+    job = import_jobs.start_preview(user=user, upload=ContentFile(national, name="jigyosho_130.csv"),
+                                    run_here=True)
+    job_s = time.perf_counter() - start
+    shown = import_jobs.payload(job)
+    assert shown["totals"]["unchanged"] == args.count and job.total == 4 * args.count, shown.get("summary")
+    start = time.perf_counter()
+    applied = import_jobs.start_apply(user=user, preview=job, choice="all", run_here=True)
+    apply_s = time.perf_counter() - start
+    assert import_jobs.payload(applied)["committed"] is True, import_jobs.payload(applied)
+
     print(f"database: {vendor}, rows: {args.count}")
     print(f"floor (bare bulk_create of {args.count} providers): {floor:.2f} s")
     print(f"import {args.count} new rows: {new:.2f} s ({new / floor:.1f}x the floor; target <= 10x)")
     print(f"import {args.count} unchanged rows: {unchanged:.2f} s (target <= 5 s)")
     print(f"preview of a {4 * args.count}-row national file ({args.count} of this ward, unchanged): {preview_s:.2f} s")
+    print(f"admin preview job of that file on a worker (stored upload, preview, page data): {job_s:.2f} s; "
+          f"applying the choice: {apply_s:.2f} s")
     Provider.objects.filter(care_code__startswith="19").delete()
 
 

@@ -63,6 +63,8 @@ def start_preview(*, user, upload, hours_upload=None, merges: dict[int, int] | N
             params[key] = from_job.params.get(key, "")
         params["input_job"] = from_job.params.get("input_job", from_job.pk)
         job = runner.create(IMPORT_KIND, params=params, scope="opendata", user=user)
+        # The earlier preview is replaced: only the newest one can be applied.
+        Job.objects.filter(pk=from_job.pk).update(params={**from_job.params, "token": ""})
     else:
         params.update(file_name=upload.name, hours_name=hours_upload.name if hours_upload else "",
                       size=upload.size + (hours_upload.size if hours_upload else 0))

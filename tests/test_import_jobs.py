@@ -188,6 +188,9 @@ def test_likely_duplicate_merged_by_staff_from_the_preview(staff_client, monkeyp
         "token": token, "merge_again": "1", "merge": [f"2:{stranger.pk}"]}))
     assert "同じ事業所かもしれません" in page_text(ignored)
 
+    # The replaced preview can no longer be applied.
+    stale = staff_client.post(reverse(IMPORT_URL), {"token": token}, follow=True)
+    assert "確認の期限が切れました" in page_text(stale)
     merged = page_for(staff_client.post(reverse(IMPORT_URL), {
         "token": ignored.context["token"], "merge_again": "1", "merge": [f"2:{city.pk}"]}))
     text = page_text(merged)
