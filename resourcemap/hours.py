@@ -83,7 +83,7 @@ def period_error(opens: dt.time | None, closes: dt.time | None) -> str | None:
     return None
 
 
-def _as_period(item) -> Period:
+def as_period(item) -> Period:
     if isinstance(item, Period):
         return item
     if isinstance(item, dict):
@@ -96,7 +96,7 @@ def _as_period(item) -> Period:
 
 def validate_periods(items: Iterable) -> list[str]:
     """Messages for bad or overlapping periods (including overnight spill into the next day)."""
-    periods = [_as_period(item) for item in items]
+    periods = [as_period(item) for item in items]
     errors: list[str] = []
     for period in periods:
         message = period_error(period.opens, period.closes)
@@ -167,7 +167,7 @@ def status_at(
     when: dt.datetime, periods: Iterable, exceptions: Sequence = (), hours_unknown: bool = False
 ) -> str:
     """'open', 'closed' or 'unknown' at a local (Asia/Tokyo) datetime."""
-    periods = [_as_period(p) for p in periods]
+    periods = [as_period(p) for p in periods]
     if hours_unknown or (not periods and not exceptions):
         return UNKNOWN
     day = when.date()
@@ -283,7 +283,7 @@ def parse_days(text: str) -> list[int]:
 
 def format_day(periods: Iterable, weekday: int, separator: str = ", ") -> str:
     """The spans of one weekday: ``09:00-12:00, 14:00-18:00`` (inverse: :func:`parse_spans`)."""
-    day = sorted((p for p in map(_as_period, periods) if p.weekday == weekday), key=lambda p: p.opens)
+    day = sorted((p for p in map(as_period, periods) if p.weekday == weekday), key=lambda p: p.opens)
     return separator.join(fmt_period(p) for p in day)
 
 
@@ -307,7 +307,7 @@ def format_day_spans(spans_by_day: Mapping[int, Sequence[str]]) -> str:
 
 def format_periods(periods: Iterable) -> str:
     """Compact, re-parseable text: ``月 09:00-12:00,14:00-18:00; 祝 09:00-12:00``."""
-    periods = list(map(_as_period, periods))
+    periods = list(map(as_period, periods))
     return format_day_spans({day: [fmt_period(p) for p in sorted(
         (p for p in periods if p.weekday == day), key=lambda p: p.opens)] for day in range(8)})
 
@@ -440,7 +440,7 @@ def parse_exceptions(text: str) -> list[dict[str, Any]]:
 def week_summary(periods: Iterable, english: bool = False) -> list[tuple[str, str]]:
     """Rows like ('月〜金', '09:00-12:00, 14:00-18:00'), grouping consecutive equal days."""
     labels = WEEKDAY_LABELS_EN if english else WEEKDAY_LABELS
-    periods = [_as_period(p) for p in periods]
+    periods = [as_period(p) for p in periods]
     per_day = [format_day(periods, weekday) for weekday in range(8)]
     rows: list[tuple[str, str]] = []
     start = 0
@@ -539,7 +539,7 @@ def reach_at(
     after_hours: Iterable[str] = (),
 ) -> Reach:
     """Open now (with closing time), reachable after hours, closed or unknown at ``when``."""
-    periods = [_as_period(p) for p in periods]
+    periods = [as_period(p) for p in periods]
     exceptions = list(exceptions)
     status = status_at(when, periods, exceptions, hours_unknown)
     if status == OPEN:
@@ -570,7 +570,7 @@ def provider_reach(provider, when: dt.datetime) -> Reach:
 
 def day_spans_text(day: dt.date, periods: Iterable, exceptions: Sequence = ()) -> list[str]:
     """The opening periods that start on ``day`` as text (dated exceptions applied)."""
-    periods = [_as_period(p) for p in periods]
+    periods = [as_period(p) for p in periods]
     out = []
     for start, end in sorted(_spans_on(day, periods, list(exceptions))):
         if start == 0 and end == DAY_MINUTES:

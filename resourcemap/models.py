@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime as dt
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -346,10 +348,31 @@ class Capability(LocalizedNameMixin, models.Model):
         return self.count_label
 
 
+# Ids bound in one ``IN (…)`` at the most (SQLite allows 999 parameters in a statement).
+ID_CHUNK = 900
+
+
 class ProviderQuerySet(models.QuerySet):
     def published(self) -> ProviderQuerySet:
         """What the public may see: active or temporarily closed, never pending or closed."""
         return self.filter(status__in=Provider.PUBLIC_STATUSES)
+
+    def data_as_of(self, ids: Iterable[int] | None = None) -> dt.date | None:
+        """"Data as of": the newest 最終確認日 or update (local date) among these providers,
+        or among those of ``ids`` (read in chunks: any number of ids counts)."""
+        if ids is None:
+            parts = [self]
+        else:
+            ids = list(ids)
+            parts = [self.filter(pk__in=ids[i:i + ID_CHUNK]) for i in range(0, len(ids), ID_CHUNK)]
+        dates = []
+        for part in parts:
+            stats = part.aggregate(confirmed=Max("last_confirmed_on"), updated=Max("updated_at"))
+            if stats["confirmed"]:
+                dates.append(stats["confirmed"])
+            if stats["updated"]:
+                dates.append(timezone.localdate(stats["updated"]))
+        return max(dates, default=None)
 
     def with_related(self) -> ProviderQuerySet:
         return self.select_related("provider_type", "area", "area__parent")

@@ -29,7 +29,7 @@ def providers_csv(request):
     stamp = timezone.localdate().strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="providers-{stamp}.csv"'
     response["X-Data-License"] = municipality.data_license if municipality else ""
-    response["X-Data-As-Of"] = _as_of_text(opendata.data_as_of(result.ids))
+    response["X-Data-As-Of"] = _as_of_text(Provider.objects.published().data_as_of(result.ids))
     response["Link"] = f'<{request.build_absolute_uri(reverse("opendata"))}>; rel="describedby"'
     response["Cache-Control"] = "public, max-age=300"
     return response
@@ -61,7 +61,7 @@ COLUMN_NOTES = (
 def opendata_page(request):
     municipality = Municipality.current()
     context = {
-        "as_of": opendata.data_as_of(),
+        "as_of": Provider.objects.published().data_as_of(),
         "license": municipality.data_license if municipality else "",
         "count": Provider.objects.published().count(),
         "column_notes": COLUMN_NOTES,

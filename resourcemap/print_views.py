@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from . import hours as hours_mod
 from . import links, printing, search, staticmap
 from .language import english
-from .models import Area, Capability, Flyer, Municipality, Weekday
+from .models import Area, Capability, Flyer, Municipality, Provider, Weekday
 from .pdfguard import pdf_view
 from .shortlist_views import back_url as origin_back_url
 from .shortlist_views import origin_conditions, origin_query, shortlist_query, shortlist_url
@@ -328,7 +328,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
             "distance": provider.distance_m,
             "distance_label": distance(provider.distance_m),
         })
-    as_of = max((p.updated_at for p in providers), default=None)
+    as_of = Provider.objects.data_as_of([p.pk for p in providers]) if providers else None
 
     querystring = result.querystring
     # The search a shortlist was made in (cleaned; only ever this site's map search).
@@ -371,7 +371,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
         "conditions": result.conditions,
         "ignored": ignored,
         "shortlist": shortlist,
-        "as_of": _local_date(as_of),
+        "as_of": as_of,
         "online_url": online_url,
         "qr": printing.qr_svg_fluid(online_url),
         "map": map_data,
@@ -422,7 +422,7 @@ def _provider_context(request, pk: int, *, pdf: bool) -> dict:
     periods = list(provider.opening_periods.all())
     hours_rows = []
     for weekday in Weekday:
-        spans = [hours_mod.fmt_period(hours_mod._as_period(p)) for p in periods if p.weekday == weekday]
+        spans = [hours_mod.fmt_period(hours_mod.as_period(p)) for p in periods if p.weekday == weekday]
         hours_rows.append({"label": weekday.label, "spans": spans})
     today = common["printed_on"]
     exceptions = [e for e in provider.hours_exceptions.all() if e.end_date >= today][:8]

@@ -556,7 +556,7 @@ class PublicProviderResource(ProviderResource):
         return _("事業所（非公開の連絡先を除く）")
 
     def filter_export(self, queryset, **kwargs):
-        return super().filter_export(queryset, **kwargs).filter(status__in=Provider.PUBLIC_STATUSES)
+        return super().filter_export(queryset, **kwargs).published()
 
 
 # Labels for the admin pages (lazy: evaluated per request language).

@@ -226,7 +226,7 @@ def _hours_rows(provider: Provider, today: dt.date) -> list[dict]:
     rows = []
     today_key = hours_mod.day_key(today)
     for weekday in range(8):
-        spans = [hours_mod.fmt_period(hours_mod._as_period(p)) for p in periods if p.weekday == weekday]
+        spans = [hours_mod.fmt_period(hours_mod.as_period(p)) for p in periods if p.weekday == weekday]
         rows.append(
             {
                 "label": labels[weekday],

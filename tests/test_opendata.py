@@ -449,6 +449,20 @@ def test_export_public_only_and_filters_honoured(client, reference):
     assert response.status_code == 200 and str(clinic.pk) in ids(response)
 
 
+def test_data_as_of_follows_the_chosen_providers_however_many_ids(time_machine, reference):
+    time_machine.move_to("2025-03-03 10:00:00+09:00")
+    old = make_provider(last_confirmed_on=dt.date(2025, 3, 1))
+    time_machine.move_to("2026-06-10 10:00:00+09:00")
+    make_provider(last_confirmed_on=dt.date(2026, 6, 1))
+    published = Provider.objects.published()
+    assert published.data_as_of() == dt.date(2026, 6, 10)
+    assert published.data_as_of([old.pk]) == dt.date(2025, 3, 3)
+    # More ids than one SQL statement may bind: still only the chosen providers count.
+    many = [*range(10**9, 10**9 + 2500), old.pk]
+    assert published.data_as_of(many) == dt.date(2025, 3, 3)
+    assert published.data_as_of([]) is None
+
+
 def test_opendata_page_and_footer_link(client, reference):
     make_provider(last_confirmed_on=dt.date(2026, 4, 1))
     response = client.get(reverse("opendata"))
@@ -457,7 +471,7 @@ def test_opendata_page_and_footer_link(client, reference):
     assert "CC BY 4.0" in text
     assert reverse("opendata_csv") in text and reverse("api_geojson") in text
     assert "自治体標準オープンデータセット" in text and "所在地_連結表記" in text
-    assert opendata.data_as_of().isoformat() in text
+    assert Provider.objects.published().data_as_of().isoformat() in text
     assert reverse("opendata") in page_text(client.get(reverse("map")))
 
 

@@ -67,7 +67,7 @@ The package, by job:
 - ``rows``: reading one row into provider fields (``matching`` finds the stored provider);
 - ``importing``: ``import_file``, the only part that writes (through ``providers``);
 - ``report``: ``ImportReport`` and ``left_out_csv``;
-- ``export``: the municipal-standard export and ``data_as_of``.
+- ``export``: the municipal-standard export (its "as of" date: ``ProviderQuerySet.data_as_of``).
 """
 
 from .export import (
@@ -75,7 +75,6 @@ from .export import (
     EXPORT_HEADERS,
     PORTAL_HEADERS,
     STANDARD_HEADERS,
-    data_as_of,
     export_csv,
     export_row,
     export_rows,
@@ -184,7 +183,6 @@ __all__ = [
     "V1_MEDICAL",
     "address_key",
     "column_map",
-    "data_as_of",
     "detect_layout",
     "export_csv",
     "export_row",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable
 
@@ -68,20 +67,3 @@ def export_rows(ids: list[int], municipality: Municipality | None) -> Iterable[l
 def export_csv(ids: list[int], municipality: Municipality | None) -> bytes:
     """UTF-8 with BOM, CRLF, RFC 4180 quoting, formula cells escaped (``formats.write_csv``)."""
     return formats.write_csv(EXPORT_HEADERS, export_rows(ids, municipality))
-
-
-def data_as_of(ids: Iterable[int] | None = None) -> dt.date | None:
-    """Newest 最終確認日 or update among public providers (of ``ids`` when given)."""
-    from django.db.models import Max
-    from django.utils import timezone
-
-    qs = Provider.objects.published()
-    if ids is not None:
-        ids = list(ids)
-        if not ids:
-            return None
-        if len(ids) <= 900:
-            qs = qs.filter(pk__in=ids)
-    stats = qs.aggregate(confirmed=Max("last_confirmed_on"), updated=Max("updated_at"))
-    dates = [d for d in (stats["confirmed"], stats["updated"] and timezone.localdate(stats["updated"])) if d]
-    return max(dates) if dates else None

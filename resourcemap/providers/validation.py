@@ -81,7 +81,7 @@ def _normalise_capabilities(
 
 
 def _normalise_periods(periods: Iterable) -> list[hours_mod.Period]:
-    normalised = [hours_mod._as_period(p) for p in periods]
+    normalised = [hours_mod.as_period(p) for p in periods]
     errors = hours_mod.validate_periods(normalised)
     if errors:
         raise ValidationError({HOURS_KEY: errors})
