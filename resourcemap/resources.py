@@ -3,14 +3,14 @@
 Columns have Japanese headers. Every row is written through ``resourcemap.providers`` with
 ``actor_kind="import"``, so imports are validated exactly like admin edits and leave history.
 
-Matching a row to an existing provider, in order:
-1. 医療機関コード;
-2. 介護保険事業所番号 + 種別 (one office number is shared by its services);
-3. 名称 + 住所 (only when that provider has no different code).
+Rows are matched to stored providers by the rule of every import
+(``opendata.matching.provider_match``: codes, then name + address of the same type; a row
+that may be a stored provider but is not surely it is a problem at its row, never a second
+provider).
 
 A missing column leaves that value as it is on update (and empty on create). Export followed
-by import changes nothing: values are compared with the stored ones first and a row without
-differences is skipped without touching the database.
+by import changes nothing: every value of a row is given to ``providers.provider_update``,
+which compares them with the stored ones and writes nothing for a row without differences.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from .models import (
     ProviderChange,
     ProviderType,
 )
+from .opendata.matching import ProviderIndex, provider_match
 
 YES = ("はい", "有", "あり", "1", "true", "yes", "○", "〇", "y")
 NO = ("いいえ", "無", "なし", "0", "false", "no", "×", "n", "")
@@ -187,7 +188,7 @@ class ProviderResource(resources.Resource):
         self._types: dict[str, ProviderType] | None = None
         self._areas: dict[str, Area] | None = None
         self._header_errors: list[str] = []
-        self._seen: dict[tuple, int] = {}
+        self._index: ProviderIndex | None = None
 
     @classmethod
     def get_display_name(cls):
@@ -242,7 +243,7 @@ class ProviderResource(resources.Resource):
             if present:
                 errors.append(_("非公開の列は取り込めません: %(names)s") % {"names": "、".join(present)})
         self._header_errors = errors
-        self._seen = {}
+        self._index = None
         if errors:
             raise ValueError(" ".join(errors))
         dataset.headers = headers
@@ -257,12 +258,15 @@ class ProviderResource(resources.Resource):
         try:
             parsed = self.parse_row(row)
             provider = self.match(parsed, line)
-            before = providers.provider_snapshot(provider) if provider else {}
-            provider, import_type = self.write(provider, parsed, before, kwargs)
+            provider, import_type, change = self.write(provider, parsed, kwargs)
             row_result.import_type = import_type
             row_result.add_instance_info(provider)
             row_result.instance = provider
-            after = before if import_type == RowResult.IMPORT_TYPE_SKIP else providers.provider_snapshot(provider)
+            after = providers.provider_snapshot(provider)
+            # The values before this row, from what the write path recorded as changed.
+            before = {} if import_type == RowResult.IMPORT_TYPE_NEW else {
+                **after, **{k: old for k, (old, _new) in (change.changes if change else {}).items()}
+            }
             row_result.diff = self.diff_cells(before, snapshot_values(after, self._names()))
         except RowErrors as error:
             row_result.import_type = RowResult.IMPORT_TYPE_INVALID
@@ -370,58 +374,31 @@ class ProviderResource(resources.Resource):
         return self._areas
 
     def match(self, data: Mapping[str, Any], line: int) -> Provider | None:
-        medical = data.get("medical_code") or ""
-        care = data.get("care_code") or ""
-        type_code = data.get("provider_type")
-        if medical:
-            key, column = ("medical", medical), "医療機関コード"
-        elif care:
-            key, column = ("care", care, type_code), "介護保険事業所番号"
-        else:
-            key, column = ("name", data.get("name"), data.get("address")), "名称"
-        first = self._seen.get(key)
-        if first is not None:
-            raise RowErrors(
-                {column: [_("%(line)d行目と同じ事業所です（同じファイルに2回あります）。") % {"line": first}]}
-            )
-        self._seen[key] = line
+        """The stored provider a row is (``opendata.matching.provider_match``, the rule of every
+        import), None for a new one. Raises RowErrors when staff must decide."""
+        if self._index is None:
+            self._index = ProviderIndex()
+        ptype = self._type_lookup().get(data.get("provider_type") or "")
+        found = provider_match(data, type_id=ptype.pk if ptype else None, index=self._index, line=line)
+        if found.problem:
+            raise RowErrors({COLUMN_BY_FIELD[found.field].header: [found.problem]})
+        return found.provider
 
-        qs = Provider.objects.select_related("provider_type", "area")
-        if medical:
-            found = qs.filter(medical_code=medical).first()
-            if found:
-                return found
-        if care and type_code:
-            found = qs.filter(care_code=care, provider_type__code=type_code).first()
-            if found:
-                return found
-        candidates = list(qs.filter(name=data.get("name"), address=data.get("address"))[:2])
-        if len(candidates) > 1:
-            raise RowErrors(
-                {"名称": [_("同じ名称・住所の事業所が複数登録されています。医療機関コードか事業所番号を入れてください。")]}
-            )
-        if candidates:
-            found = candidates[0]
-            if (medical and found.medical_code and found.medical_code != medical) or (
-                care and found.care_code and found.care_code != care
-            ):
-                return None
-            return found
-        return None
-
-    def write(self, provider, data, before, kwargs) -> tuple[Provider, str]:
+    def write(self, provider, data, kwargs) -> tuple[Provider, str, ProviderChange | None]:
+        """Create, or update with every value of the row: the write path finds what differs."""
         user = kwargs.get("user")
         source = _("一括取込") + (f" {kwargs['file_name']}" if kwargs.get("file_name") else "")
         fields_ = {k: v for k, v in data.items() if k not in RELATED_KEYS}
-        caps = data.get(providers.CAPABILITIES_KEY)
-        periods = data.get(providers.HOURS_KEY)
-        exceptions = data.get(providers.EXCEPTIONS_KEY)
+        related = {
+            "capabilities": data.get(providers.CAPABILITIES_KEY),
+            "periods": data.get(providers.HOURS_KEY),
+            "exceptions": data.get(providers.EXCEPTIONS_KEY),
+        }
         if provider is None:
             created = providers.provider_create(
-                data=fields_, capabilities=caps, periods=periods, exceptions=exceptions,
-                actor_kind=ProviderChange.Actor.IMPORT, user=user, source=source,
+                data=fields_, **related, actor_kind=ProviderChange.Actor.IMPORT, user=user, source=source,
             )
-            return created, RowResult.IMPORT_TYPE_NEW
+            return created, RowResult.IMPORT_TYPE_NEW, None
         if self.seen_versions is not None:
             self.seen_versions[provider.pk] = provider.version
         base_version = None
@@ -429,23 +406,11 @@ class ProviderResource(resources.Resource):
             base_version = self.base_versions.get(provider.pk)
             if base_version is None:
                 raise RowErrors({"名称": [_("確認画面の後に登録された事業所と同じです。もう一度ファイルを選んでください。")]})
-        changes = {k: v for k, v in fields_.items() if providers.plain_value(v) != before.get(k)}
-        if caps is not None and providers.capabilities_text(
-            (code, v["count"], v["note"]) for code, v in caps.items()
-        ) == before[providers.CAPABILITIES_KEY]:
-            caps = None
-        if periods is not None and hours_mod.format_periods(periods) == before[providers.HOURS_KEY]:
-            periods = None
-        if exceptions is not None and hours_mod.format_exceptions(exceptions) == before[providers.EXCEPTIONS_KEY]:
-            exceptions = None
-        if not changes and caps is None and periods is None and exceptions is None:
-            return provider, RowResult.IMPORT_TYPE_SKIP
         change = providers.provider_update(
-            provider=provider, changes=changes, capabilities=caps, periods=periods,
-            exceptions=exceptions, actor_kind=ProviderChange.Actor.IMPORT, user=user, source=source,
-            base_version=base_version,
+            provider=provider, changes=fields_, **related, actor_kind=ProviderChange.Actor.IMPORT,
+            user=user, source=source, base_version=base_version,
         )
-        return provider, (RowResult.IMPORT_TYPE_UPDATE if change else RowResult.IMPORT_TYPE_SKIP)
+        return provider, (RowResult.IMPORT_TYPE_UPDATE if change else RowResult.IMPORT_TYPE_SKIP), change
 
     def _names(self) -> dict[str, dict[str, str]]:
         if not hasattr(self, "_name_cache"):

@@ -118,8 +118,27 @@ def test_import_matches_care_code_with_type_and_name_address():
     resource = ProviderResource()
     assert resource.match({"care_code": "1371200001", "provider_type": "home_help"}, 2) == helper
     assert resource.match({"care_code": "1371200001", "provider_type": "nursing"}, 3) == nursing
-    assert resource.match({"name": "名称住所一致", "address": "東京都世田谷区用賀3-3-3"}, 4) == plain
-    assert resource.match({"name": "名称住所一致", "address": "別の住所"}, 5) is None
+    assert resource.match({"name": "名称住所一致", "address": "東京都世田谷区用賀3-3-3", "provider_type": "clinic"}, 4) == plain
+    # Written differently (full-width, 丁目・番・号) it is the same address (in another file).
+    assert ProviderResource().match(
+        {"name": "名称住所一致", "address": "東京都世田谷区用賀三丁目３番３号", "provider_type": "clinic"}, 5) == plain
+    assert resource.match({"name": "別の医院", "address": "別の住所", "provider_type": "clinic"}, 6) is None
+
+
+def test_import_refuses_rows_that_may_be_a_stored_provider_instead_of_creating_a_second(staff_client):
+    same = [make_provider(name="二重登録クリニック", address="東京都世田谷区用賀4-4-4") for _i in range(2)]
+    moved = make_provider(name="移転したかもしれない医院", address="東京都世田谷区用賀5-5-5")
+    data = csv_bytes([
+        row(名称="二重登録クリニック", 住所="東京都世田谷区用賀4-4-4"),
+        row(名称="移転したかもしれない医院", 住所="東京都世田谷区用賀6-6-6"),
+        row(名称="移転したかもしれない医院", 住所="東京都世田谷区用賀7-7-7", 医療機関コード="1310000777"),
+    ])
+    preview = upload(staff_client, data)
+    text = page_text(preview)
+    assert "同じ名称・住所の事業所が複数登録されています" in text
+    assert f"登録済みの「{moved.name}」（{moved.address}、ID {moved.pk}）と同じ事業所かもしれません" in text
+    assert preview.context.get("confirm_form") is None
+    assert Provider.objects.count() == 3 and all(Provider.objects.filter(pk=p.pk).exists() for p in same)
 
 
 def test_export_then_import_changes_nothing(staff_client):

@@ -232,6 +232,21 @@ def test_match_by_care_code_and_type_then_name_address(reference):
     assert by_name.latitude is not None
 
 
+def test_two_stored_providers_with_the_rows_name_and_address_are_a_problem_not_a_third(reference):
+    twins = [
+        make_provider(type_code="nursing", name="つばき訪問看護", kana="ツバキホウモンカンゴ",
+                      address="東京都世田谷区北沢2-10-5")
+        for _i in range(2)
+    ]
+    report = opendata.import_file(sample("jigyosho_130.csv"), file_name="jigyosho_130.csv", commit=True,
+                                  leave_out_errors=True)
+    outcome = next(r for r in report.rows if r.name == "つばき訪問看護")
+    assert outcome.status == opendata.ERROR
+    assert "同じ名称・住所の事業所が複数登録されています" in outcome.errors[0][1]
+    assert Provider.objects.filter(name="つばき訪問看護").count() == 2
+    assert all(not Provider.objects.get(pk=p.pk).care_code for p in twins)
+
+
 # --- dry run, errors, all-or-nothing ------------------------------------------------------------
 
 

@@ -48,6 +48,32 @@ def test_update_records_only_the_diff_and_user(django_user_model):
     assert provider.changes.count() == 2
 
 
+def test_update_with_the_stored_values_writes_nothing(django_assert_num_queries):
+    """Callers give every value they have; the write path finds what differs."""
+    provider = make_provider(name="同じ値", capabilities={"mitori": {"count": 3, "note": ""}},
+                             periods=[(0, T(9), T(12))])
+    period_ids = list(provider.opening_periods.values_list("pk", flat=True))
+    version, data_version = provider.version, DataVersion.current()
+    same = {"name": "同じ値", "phone": provider.phone, "provider_type": "clinic", "area": "yoga"}
+    with django_assert_num_queries(0):
+        assert providers.provider_update(provider=provider, changes=same, actor_kind="import") is None
+    assert providers.provider_update(
+        provider=provider, changes=same, capabilities={"mitori": {"count": 3, "note": ""}},
+        periods=[(0, T(9), T(12))], exceptions=[], actor_kind="import",
+    ) is None
+    provider.refresh_from_db()
+    assert provider.version == version and DataVersion.current() == data_version
+    assert list(provider.opening_periods.values_list("pk", flat=True)) == period_ids
+    assert provider.changes.count() == 1
+    # Only what differs is recorded, and related data as stored is not rewritten.
+    change = providers.provider_update(
+        provider=provider, changes={**same, "phone": "03-5555-0000"}, periods=[(0, T(9), T(12))],
+        actor_kind="import",
+    )
+    assert list(change.changes) == ["phone"]
+    assert list(provider.opening_periods.values_list("pk", flat=True)) == period_ids
+
+
 def test_invalid_update_saves_nothing():
     provider = make_provider(name="元の名前", capabilities={"h24": {}})
     with pytest.raises(ValidationError) as caught:

@@ -23,7 +23,7 @@ from .layouts import (
     column_map,
     detect_layout,
 )
-from .matching import _Index, same_as_key
+from .matching import ProviderIndex, provider_match, same_as_key
 from .navii import read_navii_hours
 from .normalise import _norm, katakana, norm_name
 from .report import ERROR, NEW, NOT_LISTED, SKIPPED, UNCHANGED, UPDATE, ImportReport, RowOutcome
@@ -99,7 +99,7 @@ def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, 
     rows_by_line: dict[int, list[str]] = {}
 
     with transaction.atomic():
-        index = _Index()
+        index = ProviderIndex()
         new_rows: list[dict[str, Any]] = []
         new_outcomes: list[RowOutcome] = []
         wanted: list[tuple[dict, str]] = []
@@ -140,34 +140,23 @@ def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, 
             for ptype in ptypes:
                 outcome = RowOutcome(line, UNCHANGED, name=data["name"], type_name=ptype.name)
                 report.rows.append(outcome)
-                key = importer.key_for(data, ptype, navii_id)
-                if key in importer.seen:
-                    outcome.status = ERROR
-                    outcome.errors.append((importer.header("name"), _(
-                        "%(line)d行目と同じ事業所です（同じファイルに2回あります）。"
-                    ) % {"line": importer.seen[key]}))
-                    continue
-                importer.seen[key] = line
-                existing, likely = importer.match(data, ptype, index, navii_id)
+                found = provider_match(data, type_id=ptype.pk, index=index, line=line, external_id=navii_id)
                 same_as = None
-                if existing is None:
+                if found.provider is None and not found.duplicate:
                     same_as = index.same_as(data, ptype)
-                    if same_as is None and likely is not None and merges.get(line) == likely.pk:
-                        same_as = likely
-                        outcome.merged_id = likely.pk
-                if existing is not None or same_as is not None:
-                    _update(importer, existing or same_as, data, outcome, user, source, actor_kind, navii_id,
+                    if same_as is None and found.likely is not None and merges.get(line) == found.likely.pk:
+                        same_as = found.likely
+                        outcome.merged_id = found.likely.pk
+                if found.provider is not None or same_as is not None:
+                    existing = found.provider or same_as
+                    _update(importer, existing, data, outcome, user, source, actor_kind, navii_id,
                             index, base_versions=base_versions,
                             fill_only=same_as is not None or existing.pk in index.merged)
-                elif likely is not None:
+                elif found.problem:
                     outcome.status = ERROR
-                    outcome.provider_id = outcome.likely_id = likely.pk
-                    outcome.errors.append((importer.header("name"), _(
-                        "登録済みの「%(name)s」（%(address)s、ID %(id)d）と同じ事業所かもしれません。"
-                        "同じなら、その事業所に%(code)sを書き足してから取り込み直してください。"
-                        "別の事業所なら、名称か住所の違いが分かるように直してください。"
-                    ) % {"name": likely.name, "address": likely.address, "id": likely.pk,
-                         "code": _("事業所番号などのコード")}))
+                    if found.likely is not None:
+                        outcome.provider_id = outcome.likely_id = found.likely.pk
+                    outcome.errors.append((importer.header("name"), found.problem))
                 else:
                     _prepare_new(importer, row, data, ptype, outcome, new_rows, new_outcomes, navii_id)
         if new_rows:
@@ -275,7 +264,7 @@ def _create_all(importer, new_rows, new_outcomes, user, source, actor_kind) -> N
 
 
 def _update(importer, provider: Provider, data, outcome: RowOutcome, user, source, actor_kind,
-            navii_id: str = "", index: _Index | None = None,
+            navii_id: str = "", index: ProviderIndex | None = None,
             base_versions: Mapping[int, int] | None = None, fill_only: bool = False) -> None:
     outcome.provider_id = provider.pk
     outcome.version = provider.version
@@ -287,15 +276,13 @@ def _update(importer, provider: Provider, data, outcome: RowOutcome, user, sourc
                 "確認画面の後に登録された事業所と同じです。もう一度ファイルを選んでください。"
             )))
             return
-    # Only the fields the file has are compared (the rest are never touched by an import);
-    # a provider fed by two sources (merged by staff) only gets what it lacks.
-    before = {name: providers.field_value(provider, name) for name in (*data, "area")}
-    changes = {k: v for k, v in data.items() if providers.plain_value(v) != before.get(k)
-               and not (fill_only and before.get(k) not in (None, ""))}
-    if "latitude" in changes or "longitude" in changes:
-        changes["latitude"], changes["longitude"] = data["latitude"], data["longitude"]
-        if provider.area_id is None:
-            changes["area"], _how = importer.district_for(data)
+    # Only the fields the file has are given (the rest are never touched by an import), and to
+    # a provider fed by two sources (merged by staff) only what it lacks; capabilities, hours
+    # and exceptions are left as they are (None). The write path finds what differs.
+    changes = {k: v for k, v in data.items()
+               if not (fill_only and providers.field_value(provider, k) not in (None, ""))}
+    if provider.area_id is None and "latitude" in changes:
+        changes["area"], _how = importer.district_for(data)
     new_ids = []
     if navii_id and index is not None and (ProviderExternalId.Scheme.NAVII, navii_id) not in index.external:
         new_ids.append((ProviderExternalId.Scheme.NAVII, navii_id))
@@ -303,23 +290,21 @@ def _update(importer, provider: Provider, data, outcome: RowOutcome, user, sourc
         key = same_as_key(data, provider.provider_type)
         if (ProviderExternalId.Scheme.SAME_AS, key) not in index.external:
             new_ids.append((ProviderExternalId.Scheme.SAME_AS, key))
-    if not changes and not new_ids:
+    try:
+        change = providers.provider_update(
+            provider=provider, changes=changes, actor_kind=actor_kind, user=user, source=source,
+            base_version=base_version,
+        )
+    except ValidationError as error:
+        for field_name, messages in error.message_dict.items():
+            outcome.errors.extend((importer.error_column(field_name), m) for m in messages)
+        return
+    if change is None and not new_ids:
         return
     outcome.status = UPDATE
-    outcome.changes = {k: [before.get(k), providers.plain_value(v)] for k, v in changes.items()}
+    outcome.changes = dict(change.changes) if change is not None else {}
     if any(scheme == ProviderExternalId.Scheme.NAVII for scheme, _value in new_ids):
         outcome.changes["navii_id"] = [None, navii_id]
-    if changes:
-        try:
-            # Capabilities, hours and exceptions are left as they are (None).
-            providers.provider_update(
-                provider=provider, changes=changes, actor_kind=actor_kind, user=user, source=source,
-                base_version=base_version,
-            )
-        except ValidationError as error:
-            for field_name, messages in error.message_dict.items():
-                outcome.errors.extend((importer.error_column(field_name), m) for m in messages)
-            return
     if new_ids:
         providers.provider_external_ids_add(ids=[(provider.pk, scheme, value) for scheme, value in new_ids])
         for scheme, value in new_ids:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from .. import hours as hours_mod
 from .. import providers
-from ..models import Area, Municipality, Provider, ProviderExternalId, ProviderType
+from ..models import Area, Municipality, ProviderType
 from .layouts import (
     ALIASES,
     FIELD_ALIASES,
@@ -22,7 +22,6 @@ from .layouts import (
     NAVII_KINDS,
     V1_CARE,
 )
-from .matching import _different_places, _Index
 from .navii import NaviiHours, navii_open_days, parse_closures
 from .normalise import (
     PREFECTURE_RE,
@@ -31,10 +30,8 @@ from .normalise import (
     _digits_code,
     _norm,
     _service_keys,
-    address_key,
     full_address,
     katakana,
-    name_key,
     nearest_district,
     norm_address,
     norm_name,
@@ -77,7 +74,6 @@ class _Importer:
             if not a.center_derived or a.located
         ]
         self.district_table = DistrictTable(self.municipality)
-        self.seen: dict[tuple, int] = {}
         self.today = timezone.localdate()
         self.hours: NaviiHours | None = None
 
@@ -268,45 +264,6 @@ class _Importer:
         if other:
             note_parts.append(_("その他の休診日: %(days)s") % {"days": "、".join(other)})
         return periods, " ".join(note_parts)[:300], exceptions
-
-    def match(self, data: Mapping[str, Any], ptype: ProviderType, index: _Index,
-              navii_id: str) -> tuple[Provider | None, Provider | None]:
-        """(the provider this row is, or a likely duplicate to show staff)."""
-        found_id = None
-        if data.get("medical_code"):
-            found_id = index.medical.get(data["medical_code"])
-        if found_id is None and data.get("care_code"):
-            found_id = index.care.get((data["care_code"], ptype.pk))
-        if found_id is None and navii_id:
-            found_id = index.external.get((ProviderExternalId.Scheme.NAVII, navii_id))
-        if found_id is not None:
-            return index.by_pk.get(found_id), None
-        name, address = name_key(data.get("name", "")), address_key(data.get("address", ""))
-        candidates = index.by_name_address.get((ptype.pk, name, address), [])
-        if len(candidates) == 1:
-            found = index.by_pk[candidates[0]]
-            clash = any(
-                data.get(key) and getattr(found, key) and getattr(found, key) != data[key]
-                for key in ("medical_code", "care_code")
-            )
-            if not clash:
-                return found, None
-        likely = [
-            pk for pk in index.by_address.get((ptype.pk, address), []) + index.by_name.get((ptype.pk, name), [])
-            if not _different_places(data, index.by_pk[pk])
-        ]
-        if candidates or likely:
-            return None, index.by_pk[(candidates or likely)[0]]
-        return None, None
-
-    def key_for(self, data: Mapping[str, Any], ptype: ProviderType, navii_id: str) -> tuple:
-        if data.get("medical_code"):
-            return ("medical", data["medical_code"])
-        if data.get("care_code"):
-            return ("care", data["care_code"], ptype.pk)
-        if navii_id:
-            return ("navii", navii_id)
-        return ("name", ptype.pk, name_key(data.get("name", "")), address_key(data.get("address", "")))
 
     def district_for(self, data: Mapping[str, Any]) -> tuple[str | None, str]:
         """(district code, how it was found)."""

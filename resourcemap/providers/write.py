@@ -24,9 +24,11 @@ from .snapshot import (
     HOURS_KEY,
     CapabilityInput,
     _diff,
+    field_value,
+    plain_value,
     provider_snapshot,
 )
-from .validation import check_write
+from .validation import _related_text, check_write
 
 
 def _write_related(provider, capabilities, periods, exceptions) -> None:
@@ -67,6 +69,16 @@ def _save(
         exceptions=exceptions, creating=creating, base_version=base_version,
     )
     normalised = checked.related
+    if not creating:
+        # The diff is computed here, once, for every caller: related data whose text is as
+        # stored is not rewritten, and a save that changes nothing writes nothing.
+        expected = {name: field_value(provider, name) for name in Provider.TRACKED_FIELDS}
+        for key, value in normalised.items():
+            expected[key] = checked.before[key] if value is None else _related_text(key, value)
+            if value is not None and expected[key] == checked.before[key]:
+                normalised[key] = None
+        if not _diff(checked.before, expected):
+            return None
     with transaction.atomic():
         provider.save()
         _write_related(provider, normalised[CAPABILITIES_KEY], normalised[HOURS_KEY], normalised[EXCEPTIONS_KEY])
@@ -115,6 +127,15 @@ def provider_create(
     return provider
 
 
+def _same_as_loaded(provider: Provider, changes: Mapping[str, Any], base_version: int | None) -> bool:
+    if base_version is not None and base_version != provider.version:
+        return False
+    return all(
+        name in Provider.TRACKED_FIELDS and plain_value(value) == field_value(provider, name)
+        for name, value in changes.items()
+    )
+
+
 def provider_update(
     *,
     provider: Provider,
@@ -138,7 +159,14 @@ def provider_update(
     saved meanwhile by others stay; a field changed both meanwhile and by the caller (to a
     different value) raises :class:`ProviderConflict`. Without it the given values are applied
     as they are. Either way the row is locked from the read to the commit.
+
+    Callers pass the values they have, changed or not: what differs is found here. Values all
+    equal to the given ``provider`` as loaded (no related data, no older ``base_version``)
+    return None at once, without a query (an import of an unchanged file).
     """
+    if _same_as_loaded(provider, changes, base_version) and capabilities is None and periods is None \
+            and exceptions is None:
+        return None
     with transaction.atomic():
         fresh = (
             Provider.objects.select_for_update(of=("self",))
