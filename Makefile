@@ -69,7 +69,7 @@ demo-data: install
 bench: install
 	mkdir -p var
 	rm -f var/bench.sqlite3
-	DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 $(PY) bench/run.py
+	PG_URL=$(PG_URL) DATABASE_URL=sqlite:///$(CURDIR)/var/bench.sqlite3 $(PY) bench/run.py
 
 # A fresh scratch database next to PG_URL's (its name + "_bench" / "_national").
 bench-postgres: install

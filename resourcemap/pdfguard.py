@@ -6,11 +6,16 @@
    and the local date (the date is printed on the sheet); a repeat is answered from there
    without rendering. Any change of provider data moves the data version, so nothing stale
    is served.
-2. A client may start ``RATELIMIT_PRINT_PDF`` renders (cache misses) per period.
-3. At most ``PDF_MAX_CONCURRENT`` renders run at once across all app servers (a counter row in
-   the shared database, changed atomically like the rate limits). Over that the visitor gets a
-   "busy, try again" page (503 with ``Retry-After``) instead of a queue that holds every worker.
-   A slot of a killed process frees itself when the counter's window (``PDF_SLOT_SECONDS``) ends.
+2. A client may start ``RATELIMIT_PRINT_PDF`` renders (cache misses) per period; a request
+   refused as busy (below) does not count.
+3. At most ``PDF_MAX_CONCURRENT`` renders run at once across all app servers: each render
+   holds one of that many slot rows in the shared counter table (taken with one atomic
+   ``INSERT … ON CONFLICT``, given back by its owner only). Over that the visitor gets a "busy,
+   try again" page (503 with ``Retry-After``) instead of a queue that holds every worker. The
+   slot of a killed process frees itself after ``PDF_SLOT_SECONDS``.
+4. The render itself (WeasyPrint, CPU bound) runs at a lower CPU priority
+   (``printing.html_to_pdf``, ``PDF_RENDER_NICE``), so on a busy machine the map and the API
+   are served first.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import random
+import secrets
 
 from django.conf import settings
 from django.core.cache import caches
@@ -41,26 +48,32 @@ def cache_key(request) -> str:
     return "pdf:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _acquire_slot() -> bool:
+def _slot_key(index: int) -> str:
+    return f"{SLOT_KEY}:{index}"
+
+
+def _acquire_slot() -> tuple[str, int] | None:
+    """One free render slot (its key and the owner's token), or None when all are taken."""
     counters = caches[settings.RATELIMIT_USE_CACHE]
-    for _attempt in range(3):
-        counters.add(SLOT_KEY, 0, settings.PDF_SLOT_SECONDS)
-        try:
-            running = counters.incr(SLOT_KEY)
-        except ValueError:  # the window ended between add and incr
-            continue
-        if running <= settings.PDF_MAX_CONCURRENT:
-            return True
-        _release_slot()
-        return False
-    return False
+    token = secrets.randbelow(2**62) + 1
+    slots = list(range(settings.PDF_MAX_CONCURRENT))
+    random.shuffle(slots)  # spread the tries over the rows
+    for index in slots:
+        if counters.add(_slot_key(index), token, settings.PDF_SLOT_SECONDS):
+            return _slot_key(index), token
+    return None
 
 
-def _release_slot() -> None:
-    try:
-        caches[settings.RATELIMIT_USE_CACHE].decr(SLOT_KEY)
-    except ValueError:  # the window ended: the counter started again at zero
-        pass
+def _release_slot(slot: tuple[str, int]) -> None:
+    # Only while it is still ours: after PDF_SLOT_SECONDS another render may hold the row.
+    caches[settings.RATELIMIT_USE_CACHE].delete_if(*slot)
+
+
+def renders_running() -> int:
+    counters = caches[settings.RATELIMIT_USE_CACHE]
+    return sum(
+        counters.get(_slot_key(index)) is not None for index in range(settings.PDF_MAX_CONCURRENT)
+    )
 
 
 def busy(request, *, retry_after: int = 30):
@@ -82,14 +95,15 @@ def pdf_view(view):
             response["Content-Disposition"] = disposition
             response["X-PDF-Cache"] = "hit"
             return response
-        if not ratelimits.hit(request, "print-pdf", settings.RATELIMITS["print_pdf"]):
-            return ratelimits.too_many(request)
-        if not _acquire_slot():
+        slot = _acquire_slot()
+        if slot is None:  # not counted against the client: trying again later is right
             return busy(request)
         try:
+            if not ratelimits.hit(request, "print-pdf", settings.RATELIMITS["print_pdf"]):
+                return ratelimits.too_many(request)
             response = view(request, *args, **kwargs)
         finally:
-            _release_slot()
+            _release_slot(slot)
         if key and response.status_code == 200 and response.get("Content-Type") == "application/pdf":
             store.set(key, (response.content, response["Content-Disposition"]), settings.PDF_CACHE_SECONDS)
             response["X-PDF-Cache"] = "miss"

@@ -6,9 +6,13 @@ Fonts and CSS are parsed once per process and reused between renders.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import io
+import os
 import re
+import sys
+import threading
 from pathlib import Path
 
 import segno
@@ -45,11 +49,44 @@ def html_to_pdf(
     from weasyprint import HTML
 
     extra = {"url_fetcher": url_fetcher} if url_fetcher else {}
-    document = HTML(string=html, base_url=base_url or str(settings.BASE_DIR), **extra)
-    return document.write_pdf(
-        stylesheets=[stylesheet(str(p)) for p in stylesheets],
-        font_config=font_config(),
-    )
+
+    def render() -> bytes:
+        document = HTML(string=html, base_url=base_url or str(settings.BASE_DIR), **extra)
+        return document.write_pdf(
+            stylesheets=[stylesheet(str(p)) for p in stylesheets],
+            font_config=font_config(),
+        )
+
+    return at_low_priority(render)
+
+
+def at_low_priority(work):
+    """Run ``work()`` in a thread of its own at nice ``PDF_RENDER_NICE`` and return its result.
+
+    Rendering is CPU bound: on a machine whose cores are busy with renders, requests of the
+    map and the API (nice 0) are scheduled first. Linux keeps a nice value per thread, so the
+    calling thread (a web worker, which cannot lower its nice value again) stays at its own;
+    where that is not possible (another OS, ``PDF_RENDER_NICE=0``) ``work`` runs as it is.
+    """
+    nice = int(getattr(settings, "PDF_RENDER_NICE", 0))
+    if nice <= 0 or not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return work()
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+            outcome["value"] = work()
+        except BaseException as error:  # noqa: BLE001 - raised again in the calling thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="pdf-render", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def safe_url_fetcher(url: str, timeout: int = 10, ssl_context=None, http_headers=None):

@@ -170,6 +170,16 @@ class CounterCache(BaseCache):
             cursor.execute(f"DELETE FROM {_TABLE} WHERE bucket = %s", [key])  # noqa: S608
             return cursor.rowcount == 1
 
+    def delete_if(self, key, value, version=None) -> bool:
+        """Delete ``key`` only while it still holds ``value`` (a lease given back by its owner)."""
+        key = self.make_and_validate_key(key, version=version)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {_TABLE} WHERE bucket = %s AND count = %s",  # noqa: S608
+                [key, int(value)],
+            )
+            return cursor.rowcount == 1
+
     def has_key(self, key, version=None):
         return self.get(key, version=version) is not None
 

@@ -205,6 +205,8 @@ RATELIMITS = {
 PDF_CACHE_SECONDS = int(os.environ.get("PDF_CACHE_SECONDS", "3600"))
 PDF_MAX_CONCURRENT = int(os.environ.get("PDF_MAX_CONCURRENT", "2"))
 PDF_SLOT_SECONDS = int(os.environ.get("PDF_SLOT_SECONDS", "300"))
+# CPU priority (nice) of PDF renders, below the map and API requests (0: same priority).
+PDF_RENDER_NICE = int(os.environ.get("PDF_RENDER_NICE", "10"))
 # Our counter cache is atomic, which django-ratelimit cannot know about a backend of its own.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 

@@ -74,7 +74,7 @@ def test_a_render_slot_is_given_back_even_when_rendering_fails(client, renders, 
     monkeypatch.setattr(printing, "html_to_pdf", broken)
     with pytest.raises(RuntimeError):
         client.get("/flyer/pdf/")
-    assert caches["ratelimit"].get(pdfguard.SLOT_KEY) == 0
+    assert pdfguard.renders_running() == 0
     monkeypatch.setattr(printing, "html_to_pdf", lambda html, **kw: b"%PDF ok")
     assert client.get("/flyer/pdf/").status_code == 200
 
@@ -90,3 +90,72 @@ def test_renders_are_rate_limited_per_client(renders, settings):
     # Cached PDFs are still served, and other clients are not affected.
     assert one.get("/print/pdf/?type=dental").status_code == 200
     assert Client(REMOTE_ADDR="192.0.2.2").get("/print/pdf/?type=nursing").status_code == 200
+
+
+def test_a_slot_outlived_by_its_render_is_not_given_back_twice(reference, settings, time_machine):
+    """A render older than PDF_SLOT_SECONDS (or of a killed process) loses its slot to a new
+    one; when the old render ends it must not free the new render's slot."""
+    settings.PDF_MAX_CONCURRENT = 1
+    settings.PDF_SLOT_SECONDS = 60
+    from django.utils import timezone
+
+    time_machine.move_to(timezone.now(), tick=False)
+    old = pdfguard._acquire_slot()
+    assert old is not None
+    assert pdfguard._acquire_slot() is None, "one render at a time"
+    time_machine.shift(61)
+    new = pdfguard._acquire_slot()
+    assert new is not None, "a slot frees itself after PDF_SLOT_SECONDS"
+    pdfguard._release_slot(old)
+    assert pdfguard.renders_running() == 1
+    assert pdfguard._acquire_slot() is None, "still one render at a time"
+    pdfguard._release_slot(new)
+    assert pdfguard._acquire_slot() is not None
+
+
+def test_slots_are_counted_on_all_servers_together(reference, settings):
+    """Two app servers (their own cache objects, one table) share PDF_MAX_CONCURRENT."""
+    from resourcemap.ratelimits import CounterCache
+
+    settings.PDF_MAX_CONCURRENT = 2
+    taken = [pdfguard._acquire_slot(), pdfguard._acquire_slot()]
+    assert None not in taken
+    other_server = CounterCache(None, {})
+    assert all(other_server.get(key) == token for key, token in taken)
+    assert pdfguard._acquire_slot() is None
+
+
+def test_renders_run_at_a_lower_cpu_priority_than_the_web_worker(settings):
+    """WeasyPrint runs in a thread at PDF_RENDER_NICE; the calling worker keeps its priority."""
+    import os
+    import sys
+    import threading
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread nice values are a Linux feature")
+    settings.PDF_RENDER_NICE = 7
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+
+    def fetcher(url, **kwargs):  # WeasyPrint calls it while rendering
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return printing.safe_url_fetcher(url, **kwargs)
+
+    pdf = printing.html_to_pdf(
+        '<html><head><link rel="stylesheet" href="static/css/print.css"></head>'
+        "<body><p>在宅</p></body></html>", url_fetcher=fetcher,
+    )
+    assert pdf.startswith(b"%PDF")
+    assert seen and all(value == min(own + 7, 19) for value in seen), seen
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
+
+
+def test_a_render_error_reaches_the_caller(settings):
+    settings.PDF_RENDER_NICE = 5
+
+    def broken():
+        raise ValueError("bad page")
+
+    with pytest.raises(ValueError, match="bad page"):
+        printing.at_low_priority(broken)
+    assert printing.at_low_priority(lambda: b"%PDF") == b"%PDF"
