@@ -14,7 +14,7 @@ import json
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import BooleanField, Count, Value
 from django.forms.widgets import Script
 from django.http import HttpResponseRedirect
 from django.urls import reverse as _reverse
@@ -54,7 +54,12 @@ from .models import (
     ProviderChange,
     ProviderType,
 )
-from .resources import IMPORT_HELP, ProviderResource, PublicProviderResource
+from .resources import (
+    IMPORT_HELP,
+    ContactlessProviderResource,
+    ProviderResource,
+    PublicProviderResource,
+)
 
 STAFF_SOURCE = "管理画面"
 
@@ -299,11 +304,30 @@ class ProviderChangeInline(admin.TabularInline):
         )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
+        return _with_contact_access(super().get_queryset(request).select_related("user"), request)
 
     @admin.display(description=_("変更内容（変更前 → 変更後）"))
     def changes_table(self, obj):
-        return render_changes(obj.changes)
+        return render_changes(_visible_changes(obj))
+
+
+def _with_contact_access(queryset, request):
+    """Each history row knows whether this request may see the survey contact in it."""
+    return queryset.annotate(
+        contact_visible=Value(Provider.may_see_private_contact(request.user), output_field=BooleanField())
+    )
+
+
+def _visible_changes(change) -> dict:
+    """A change's fields, the survey contact's old and new values hidden from staff without
+    ``Provider.PRIVATE_CONTACT_PERMISSION``."""
+    if getattr(change, "contact_visible", False):
+        return change.changes
+    hidden = gettext("（非公開）")
+    return {
+        name: [hidden, hidden] if name in Provider.PRIVATE_FIELDS else values
+        for name, values in (change.changes or {}).items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,6 +390,12 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
+        if not Provider.may_see_private_contact(request.user):
+            # The survey contact is neither shown nor changed without its own permission.
+            fieldsets = [
+                (name, opts) for name, opts in fieldsets
+                if not set(opts["fields"]) & set(Provider.PRIVATE_FIELDS)
+            ]
         if obj is not None and self.has_change_permission(request, obj):
             return fieldsets
         # The hidden version only matters to a change; a new record or a read-only page has none.
@@ -529,14 +559,17 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
     def _export_in_background(self, request, queryset, fmt):
         from jobs.runner import can_use
 
-        from .exports import EXPORT_KIND, start_export
+        from .exports import export_kind, start_export
 
-        if not can_use(request.user, EXPORT_KIND):
+        contact = Provider.may_see_private_contact(request.user)
+        if not can_use(request.user, export_kind(contact=contact)):
             raise PermissionDenied
-        job = start_export(user=request.user, fmt=fmt,
+        job = start_export(user=request.user, fmt=fmt, contact=contact,
                            provider_ids=list(queryset.values_list("pk", flat=True)))
         messages.success(request, gettext(
             "書き出しを始めました。できあがったファイルは「バックグラウンド処理」からダウンロードできます。"))
+        if not contact:
+            messages.info(request, gettext("調査の連絡先（非公開）の列は含まれません。"))
         return HttpResponseRedirect(_reverse("admin:jobs_job_change", args=[job.pk]))
 
     @admin.action(description=_("選んだ事業所をExcel（xlsx）に書き出す（大量でも可）"), permissions=["view"])
@@ -555,6 +588,12 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
     def get_import_resource_classes(self, request):
         return [ProviderResource]
 
+    def get_export_resource_classes(self, request):
+        # The full sheet holds the survey contact: only with its permission.
+        if Provider.may_see_private_contact(request.user):
+            return [ProviderResource, PublicProviderResource]
+        return [ContactlessProviderResource, PublicProviderResource]
+
     # The preview records the version of every provider it matched; the confirmation sends
     # them back (signed), and each update is based on them: nothing saved after the preview
     # is overwritten without notice.
@@ -562,6 +601,8 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
 
     def get_import_resource_kwargs(self, request, **kwargs):
         resource_kwargs = super().get_import_resource_kwargs(request, **kwargs)
+        # Without the survey contact permission a sheet with those columns is refused.
+        resource_kwargs["include_private"] = Provider.may_see_private_contact(request.user)
         form = kwargs.get("form")
         if isinstance(form, VersionedConfirmImportForm):
             resource_kwargs["base_versions"] = form.cleaned_data["base_versions"]
@@ -646,13 +687,16 @@ class ProviderChangeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        return _with_contact_access(super().get_queryset(request), request)
+
     @admin.display(description=_("変更した項目"))
     def field_list(self, obj):
         return "、".join(field_label(name) for name in obj.changes) or "—"
 
     @admin.display(description=_("変更内容（変更前 → 変更後）"))
     def changes_table(self, obj):
-        return render_changes(obj.changes)
+        return render_changes(_visible_changes(obj))
 
 
 # ---- QR flyers (printing) ---------------------------------------------------------------------

@@ -15,25 +15,42 @@ from jobs import runner
 
 from . import formats
 from .models import Provider
-from .resources import ProviderResource, PublicProviderResource
+from .resources import ContactlessProviderResource, ProviderResource, PublicProviderResource
 
-EXPORT_KIND = "providers_export"
+EXPORT_KIND = "providers_export"  # every column, the survey contact included
+CONTACTLESS_EXPORT_KIND = "providers_export_contactless"  # without the survey contact
 
 
-def start_export(*, user=None, fmt: str = "xlsx", public: bool = False,
+def export_kind(*, contact: bool) -> str:
+    return EXPORT_KIND if contact else CONTACTLESS_EXPORT_KIND
+
+
+def start_export(*, user=None, fmt: str = "xlsx", public: bool = False, contact: bool = True,
                  provider_ids: list[int] | None = None):
+    """``public``: only public providers and columns; ``contact=False``: every provider
+    without the survey contact (for staff without ``Provider.PRIVATE_CONTACT_PERMISSION``)."""
     params = {"format": "xlsx" if fmt == "xlsx" else "csv", "public": bool(public)}
     if provider_ids is not None:
         params["ids"] = list(provider_ids)
-    return runner.start(EXPORT_KIND, params=params, scope="providers", user=user)
+    kind = export_kind(contact=contact and not public)
+    return runner.start(kind, params=params, scope="providers", user=user)
 
 
-# The full sheet holds private contact fields: the same permission as the admin export.
+# Starting a job and downloading its file need the kind's permission: the full sheet holds the
+# survey contact, so it needs that permission, the others only the view permission.
 @runner.register_kind(EXPORT_KIND, label=gettext_lazy("事業所の書き出し"),
+                      permission=Provider.PRIVATE_CONTACT_PERMISSION)
+@runner.register_kind(CONTACTLESS_EXPORT_KIND,
+                      label=gettext_lazy("事業所の書き出し（調査の連絡先を除く）"),
                       permission="resourcemap.view_provider")
 def providers_export_job(job, progress) -> str:
     public = job.params.get("public", False)
-    resource = PublicProviderResource() if public else ProviderResource()
+    if public:
+        resource = PublicProviderResource()
+    elif job.kind == EXPORT_KIND:
+        resource = ProviderResource()
+    else:
+        resource = ContactlessProviderResource()
     queryset = Provider.objects.all()
     if "ids" in job.params:
         queryset = queryset.filter(pk__in=job.params["ids"])

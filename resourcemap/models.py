@@ -402,6 +402,7 @@ class Provider(models.Model):
         "corporate_name", "last_confirmed_on", "last_confirmed_source", "is_demo",
     )
     PRIVATE_FIELDS = ("contact_person", "contact_email", "contact_phone")
+    PRIVATE_CONTACT_PERMISSION = "resourcemap.access_private_contact"
 
     name = models.CharField(_("名称"), max_length=120)
     kana = models.CharField(
@@ -490,6 +491,9 @@ class Provider(models.Model):
         verbose_name = _("事業所")
         verbose_name_plural = _("事業所")
         ordering = ["kana", "pk"]
+        # PRIVATE_FIELDS (the survey contact) are shown and exported only with this permission;
+        # 区職員（閲覧） sees and exports providers without them.
+        permissions = [("access_private_contact", _("調査の連絡先（非公開）を見る・書き出す"))]
         indexes = [
             models.Index(fields=["status", "provider_type"]),
             models.Index(fields=["area"]),
@@ -524,6 +528,11 @@ class Provider(models.Model):
         if update_fields is not None and set(update_fields) & set(folding.SEARCH_FIELDS):
             kwargs["update_fields"] = {*update_fields, "search_text"}
         super().save(*args, **kwargs)
+
+    @classmethod
+    def may_see_private_contact(cls, user) -> bool:
+        """Staff who may see and export the survey contact (``PRIVATE_FIELDS``)."""
+        return bool(user and user.is_active and user.has_perm(cls.PRIVATE_CONTACT_PERMISSION))
 
     def refresh_search_text(self) -> None:
         self.search_text = folding.search_text(getattr(self, name) for name in folding.SEARCH_FIELDS)

@@ -160,11 +160,14 @@ def derive_geometry() -> bool:
 
 
 def ensure_staff_groups() -> None:
-    """区職員（編集） may add/change/view; 区職員（閲覧） may only view. Nobody may delete."""
+    """区職員（編集） may add/change/view and see the survey contact of providers; 区職員（閲覧）
+    may only view, without the survey contact. Nobody may delete."""
     perms = Permission.objects.filter(content_type__app_label__in=STAFF_APPS)
+    private = Provider.PRIVATE_CONTACT_PERMISSION.split(".", 1)[1]
     editor, _created = Group.objects.get_or_create(name=EDITOR_GROUP)
     editor.permissions.set(
-        [p for p in perms if p.codename.split("_", 1)[0] in {"add", "change", "view"}]
+        [p for p in perms
+         if p.codename.split("_", 1)[0] in {"add", "change", "view"} or p.codename == private]
     )
     viewer, _created = Group.objects.get_or_create(name=VIEWER_GROUP)
     viewer.permissions.set([p for p in perms if p.codename.startswith("view_")])

@@ -510,6 +510,17 @@ def snapshot_values(snapshot: Mapping[str, Any], names: Mapping[str, Mapping[str
     return values
 
 
+class ContactlessProviderResource(ProviderResource):
+    """Every provider without the survey contact: the sheet for staff who may not see it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(include_private=False)
+
+    @classmethod
+    def get_display_name(cls):
+        return _("事業所（調査の連絡先を除く）")
+
+
 class PublicProviderResource(ProviderResource):
     """The same sheet without private contact fields, for sharing outside the ward office."""
 

@@ -21,7 +21,7 @@ from jobs.models import Job
 from resourcemap import formats
 from resourcemap import providers as provider_service
 from resourcemap.inputs import positive_id
-from resourcemap.models import ProviderChange
+from resourcemap.models import Provider, ProviderChange
 
 from . import emails, letters, selectors, services, views
 from .models import (
@@ -174,17 +174,22 @@ class SurveyRoundAdmin(admin.ModelAdmin):
 
     def nonrespondents_csv(self, request, pk):
         survey_round = self._round(request, pk)
+        # The survey contact only for staff with its permission (区職員（閲覧） gets the rest).
+        contact = Provider.may_see_private_contact(request.user)
         headers = [
-            _("事業所ID"), _("名称"), _("種別"), _("地区"), _("電話"), _("FAX"), _("担当者"),
-            _("連絡用電話"), _("連絡用メール"), _("公開メール"), _("案内メール送信"), _("初めて開いた日時"),
+            _("事業所ID"), _("名称"), _("種別"), _("地区"), _("電話"), _("FAX"),
+            *((_("担当者"), _("連絡用電話"), _("連絡用メール")) if contact else ()),
+            _("公開メール"), _("案内メール送信"), _("初めて開いた日時"),
         ]
         invitations = selectors.non_respondents(survey_round, paper_only=request.GET.get("paper") == "1")
         rows = (
             (
                 inv.provider.pk, inv.provider.name, inv.provider.provider_type.name,
                 inv.provider.area.name if inv.provider.area else "", inv.provider.phone,
-                inv.provider.fax, inv.provider.contact_person, inv.provider.contact_phone,
-                inv.provider.contact_email, inv.provider.email,
+                inv.provider.fax,
+                *((inv.provider.contact_person, inv.provider.contact_phone,
+                   inv.provider.contact_email) if contact else ()),
+                inv.provider.email,
                 timezone.localtime(inv.emailed_at).strftime("%Y-%m-%d") if inv.emailed_at else "",
                 timezone.localtime(inv.opened_at).strftime("%Y-%m-%d %H:%M") if inv.opened_at else "",
             )

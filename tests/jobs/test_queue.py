@@ -155,8 +155,6 @@ def test_email_fails_for_good_after_the_last_retry_and_staff_can_resend(settings
     assert mail.outbox[0].subject == "件名X"
 
 
-@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-                    reason="threads on the in-memory SQLite test database lock whole tables")
 @pytest.mark.django_db(transaction=True)
 def test_an_idle_worker_still_sends_retries_when_they_fall_due(monkeypatch):
     from django.db import connection
