@@ -25,7 +25,7 @@ def grant_editors(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("resourcemap", "0011_capability_after_hours_values"),
+        ("resourcemap", "0013_external_id_same_as"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
