@@ -109,3 +109,107 @@ def same_document(app_body: bytes, floor_body: bytes, label: str) -> None:
 
 def fmt_ratio(app_ms: float, floor_ms: float) -> str:
     return f"{app_ms:.1f} ms (floor {floor_ms:.1f} ms, {app_ms / floor_ms:.2f}x)" if floor_ms else f"{app_ms:.1f} ms"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """A gunicorn server on a free local port with the current (production) environment.
+
+    ``with Gunicorn(workers=4) as server: server.url("/")``; ``app`` is the WSGI module path
+    (run from the repository root, with bench/ importable for the benchmarks' own apps).
+    """
+
+    def __init__(self, workers: int = 4, app: str = "resourcemap.wsgi", env: dict | None = None,
+                 ready_path: str = "/api/providers.json?type=none"):
+        self.workers = workers
+        self.app = app
+        self.env = dict(os.environ, **(env or {}))
+        self.env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT / "bench"), self.env.get("PYTHONPATH"))))
+        self.ready_path = ready_path
+        self.port = free_port()
+        self.process = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def __enter__(self):
+        import subprocess
+        import urllib.error
+        import urllib.request
+
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), self.app, "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(self.workers), "--chdir", str(ROOT)],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(self.url(self.ready_path), timeout=5)  # noqa: S310 - local server
+                break
+            except urllib.error.HTTPError:
+                break  # answering (a 400 for the unknown type is an answer)
+            except OSError:
+                if self.process.poll() is not None:
+                    raise SystemExit(f"gunicorn {self.app} did not start") from None
+                time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+def load(url: str, concurrency: int, seconds: float, headers: dict | None = None) -> dict:
+    """Requests per second and latency of GET ``url`` with ``concurrency`` clients at once.
+
+    One asyncio loop, a new connection per request (gunicorn's sync workers close it anyway),
+    so the client costs little of the machine it shares with the server. Every answer must be
+    a 200; returns {"rps", "p50_ms", "p90_ms", "requests"}.
+    """
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    target = parts.path + ("?" + parts.query if parts.query else "")
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    request = (
+        f"GET {target} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\nConnection: close\r\n{extra}\r\n"
+    ).encode()
+    latencies: list[float] = []
+    failures: list[bytes] = []
+
+    async def client(deadline: float) -> None:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            writer.write(request)
+            await writer.drain()
+            body = await reader.read(-1)
+            writer.close()
+            if not body.startswith(b"HTTP/1.1 200"):
+                failures.append(body[:200])
+                return
+            latencies.append(time.perf_counter() - start)
+
+    async def main() -> float:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(start + seconds) for _ in range(concurrency)))
+        return time.perf_counter() - start
+
+    elapsed = asyncio.run(main())
+    if failures:
+        raise SystemExit(f"{url}: answered {failures[0]!r}")
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p90_ms": latencies[int(len(latencies) * 0.9)] * 1000,
+        "requests": len(latencies),
+    }

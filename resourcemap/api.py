@@ -41,7 +41,7 @@ from .models import (
 
 MAX_AGE = 300
 # A map view with more matches than this gets grid clusters instead of points.
-MAX_POINTS = int(getattr(settings, "MAP_MAX_POINTS", 2500))
+MAX_POINTS = settings.MAP_MAX_POINTS
 MAX_ZOOM = 22
 CLUSTER_CELL_PX = 80
 # Public columns. Provider.PRIVATE_FIELDS never appear here.

@@ -860,18 +860,58 @@ class DataVersion(models.Model):
 
     @classmethod
     def current(cls) -> str:
-        """A short text that changes whenever public data changes (one primary-key read)."""
+        """A short text that changes whenever public data changes (one primary-key read).
+
+        Inside :func:`request_scope` (every web request, ``DataVersionMiddleware``) it is read
+        once per request; :meth:`bump` forgets the remembered value, so a request that writes
+        sees its own change. (A bump rolled back after a read can only leave a version that
+        names nothing until the request ends: a cache miss, never stale data.)
+        """
+        scope = _version_scope.get()
+        if scope is not None and "value" in scope:
+            return scope["value"]
         row = cls.objects.filter(pk=1).values_list("value", "changed_at").first()
-        if row is None:
-            return "0"
-        return f"{row[0]}.{row[1].timestamp():.6f}"
+        value = "0" if row is None else f"{row[0]}.{row[1].timestamp():.6f}"
+        if scope is not None:
+            scope["value"] = value
+        return value
 
     @classmethod
     def bump(cls) -> None:
         """Move the version; call inside the transaction that changes the data."""
+        scope = _version_scope.get()
+        if scope is not None:
+            scope.pop("value", None)
         now = timezone.now()
         if not cls.objects.filter(pk=1).update(value=models.F("value") + 1, changed_at=now):
             cls.objects.get_or_create(pk=1, defaults={"value": 1, "changed_at": now})
+
+
+# The data version read once per web request (ETag, page cache key, reference cache all ask).
+_version_scope: contextvars.ContextVar[dict | None] = contextvars.ContextVar("data_version_scope", default=None)
+
+
+@contextlib.contextmanager
+def request_scope():
+    """Remember :meth:`DataVersion.current` until the block ends (one read per request)."""
+    token = _version_scope.set({})
+    try:
+        yield
+    finally:
+        _version_scope.reset(token)
+
+
+class DataVersionMiddleware:
+    """Each request reads the data version at most once (see :func:`request_scope`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with request_scope():
+            return self.get_response(request)
+
+
 class ProviderExternalId(models.Model):
     """A provider's id in a public source without a field of its own (e.g. the ナビイ ID).
 

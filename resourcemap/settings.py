@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "resourcemap.inputs.CleanQueryMiddleware",
+    # One read of the data version per request (ETags, page cache, reference data cache).
+    "resourcemap.models.DataVersionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -334,6 +336,8 @@ MAP_TILE_ATTRIBUTION = os.environ.get(
     "MAP_TILE_ATTRIBUTION",
     '<a href="https://maps.gsi.go.jp/development/ichiran.html">国土地理院</a>',
 )
+# A map view (bbox) with more matches than this gets counts per grid cell instead of points.
+MAP_MAX_POINTS = int(os.environ.get("MAP_MAX_POINTS", "2500"))
 # Printed maps are composed on the server from these tiles (cached in TILE_CACHE_DIR); without
 # them the sheet falls back to a vector map. Print requests over the maximum ask to narrow down.
 PRINT_MAP_TILE_URL = os.environ.get("PRINT_MAP_TILE_URL", MAP_TILE_URL)

@@ -126,6 +126,16 @@ def map_page(request):
     types = list(ProviderType.objects.all())
     regions = list(Area.objects.filter(level=Area.Level.REGION).prefetch_related("districts"))
     municipality = Municipality.current()
+    api_url = reverse("api_json") + "?" + "&".join(
+        part for part in (result.querystring, "lang=en" if english() else "") if part
+    )
+    first_url = None
+    if municipality:
+        bbox = ",".join(
+            f"{float(v):.5f}"
+            for v in (municipality.min_lng, municipality.min_lat, municipality.max_lng, municipality.max_lat)
+        )
+        first_url = f"{api_url}{'' if api_url.endswith('?') else '&'}bbox={bbox}&zoom={municipality.zoom}"
     map_config = {
         "tileUrl": settings.MAP_TILE_URL,
         "attribution": settings.MAP_TILE_ATTRIBUTION,
@@ -140,9 +150,10 @@ def map_page(request):
         ]
         if municipality
         else None,
-        "apiUrl": reverse("api_json") + "?" + "&".join(
-            part for part in (result.querystring, "lang=en" if english() else "") if part
-        ),
+        "apiUrl": api_url,
+        # The first view's request, also preloaded by the page head so that it runs while the
+        # scripts load (map.js asks for exactly this URL first).
+        "firstUrl": first_url,
         "detailUrl": reverse("provider_detail", args=[0])[:-2],
         "types": {
             t.code: {"name": t.display_name, "svg": icon_svg(t.shape, t.color, t.short_name)}

@@ -186,3 +186,51 @@ def test_staff_pages_are_not_cached(staff_client, many):
     with CaptureQueriesContext(connection) as ctx:
         staff_client.get("/")
     assert provider_selects(ctx.captured_queries)
+
+
+# --- the data version, once per request -----------------------------------------------------
+
+def version_reads(queries) -> int:
+    return sum('FROM "resourcemap_dataversion"' in q["sql"] for q in queries)
+
+
+@pytest.mark.parametrize("path", ["/api/providers.json?type=clinic", "/api/providers.geojson", "/", "/?q=診療所"])
+def test_a_request_reads_the_data_version_once(client, many, path):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    assert response.status_code == 200
+    assert version_reads(ctx.captured_queries) == 1
+
+
+def test_a_request_that_writes_sees_its_own_version():
+    from resourcemap.models import DataVersion, request_scope
+
+    with request_scope():
+        before = DataVersion.current()
+        assert DataVersion.current() == before
+        DataVersion.bump()
+        after = DataVersion.current()
+        assert after != before
+        with CaptureQueriesContext(connection) as ctx:
+            assert DataVersion.current() == after
+        assert version_reads(ctx.captured_queries) == 0
+    # Outside a request every call reads the row (workers, commands).
+    with CaptureQueriesContext(connection) as ctx:
+        assert DataVersion.current() == after
+        DataVersion.current()
+    assert version_reads(ctx.captured_queries) == 2
+
+
+def test_etag_follows_a_write_between_requests(client, many):
+    from resourcemap import providers
+    from resourcemap.models import Provider, ProviderChange
+
+    first = client.get("/api/providers.json?type=clinic")
+    provider = Provider.objects.get(name="診療所00")
+    providers.provider_update(
+        provider=provider, changes={"name": "診療所00改"},
+        actor_kind=ProviderChange.Actor.SYSTEM, source="test",
+    )
+    second = client.get("/api/providers.json?type=clinic", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert second.status_code == 200
+    assert "診療所00改" in second.content.decode()

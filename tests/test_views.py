@@ -8,7 +8,7 @@ import time_machine
 from django.test import override_settings
 from django.urls import reverse
 
-from resourcemap.models import Provider
+from resourcemap.models import Municipality, Provider
 from tests.factories import make_provider
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +33,12 @@ def test_front_page_lists_results_without_javascript(client):
     # The map reads the same search from the API.
     config = response.context["map_config"]
     assert config["apiUrl"] == "/api/providers.json?type=nursing&cap=h24&district=yoga"
+    # Its first view (the municipality's box) is asked for by the page head, before the scripts.
+    municipality = Municipality.current()
+    box = f"{municipality.min_lng:.5f},{municipality.min_lat:.5f},{municipality.max_lng:.5f},{municipality.max_lat:.5f}"
+    assert config["firstUrl"] == f"{config['apiUrl']}&bbox={box}&zoom={municipality.zoom}"
+    head = response.content.decode().split("</head>")[0]
+    assert f'<link rel="preload" href="{config["firstUrl"].replace("&", "&amp;")}" as="fetch"' in head
     # Filters keep their state.
     assert 'value="nursing" checked' in response.content.decode()
 

@@ -78,19 +78,21 @@ function ensurePopup(marker, row, columns) {
 }
 
 function pointMarker(row, columns, icons) {
+  // No listener per marker: one on the cluster group opens any marker's popup (onMarkerClick).
   const [id, lat, lng, type, name] = row;
   icons[type] = icons[type] || iconFor(type);
   const marker = L.marker([lat, lng], { icon: icons[type], title: name, alt: name, keyboard: true });
-  marker.once("click", () => {
-    if (!marker.getPopup()) {
-      ensurePopup(marker, row, columns);
-      marker.openPopup();
-    }
-  });
   marker.portalRow = row;
   marker.portalColumns = columns;
   markers.set(id, marker);
   return marker;
+}
+
+function onMarkerClick(event) {
+  const marker = event.layer;
+  if (!marker || !marker.portalRow || marker.getPopup()) return;
+  ensurePopup(marker, marker.portalRow, marker.portalColumns);
+  marker.openPopup();
 }
 
 function cellMarker([lat, lng, n]) {
@@ -102,9 +104,10 @@ function cellMarker([lat, lng, n]) {
   return marker;
 }
 
-async function fetchView(bounds, zoom) {
+async function fetchView(bounds, zoom, url = null) {
   const seq = ++requestSeq;
-  const response = await fetch(viewQuery(bounds, zoom), { headers: { Accept: "application/json" } });
+  // No extra request headers: the first view's request must match the page's preload.
+  const response = await fetch(url || viewQuery(bounds, zoom));
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const data = await response.json();
   if (seq !== requestSeq) return null; // a newer view was asked for meanwhile
@@ -142,7 +145,7 @@ async function loadMarkers() {
   const start = config.bounds
     ? L.latLngBounds([config.bounds[0], config.bounds[1]], [config.bounds[2], config.bounds[3]])
     : map.getBounds().pad(0.5);
-  const data = await fetchView(start, map.getZoom());
+  const data = await fetchView(start, map.getZoom(), config.bounds ? config.firstUrl : null);
   const count = await draw(data, start, map.getZoom());
   if (config.point) {
     const centre = [config.point.lat, config.point.lng];
@@ -287,6 +290,7 @@ function init() {
     chunkedLoading: true, disableClusteringAtZoom: SHOW_ZOOM, showCoverageOnHover: false, maxClusterRadius: 50,
     iconCreateFunction: clusterIcon,
   });
+  cluster.on("click", onMarkerClick);
   map.addLayer(cluster);
   serverClusters = L.layerGroup().addTo(map);
   map.on("popupopen", (event) => {

@@ -162,3 +162,25 @@ def test_map_asks_only_for_its_view_and_shows_counts_when_zoomed_out(live_server
     assert int(page.get_attribute("#map", "data-marker-count")) <= 5
     assert len(asked) >= 2
     assert page.console_errors == []
+
+
+def test_first_view_is_one_preloaded_request_and_a_marker_opens_its_popup(live_server, browser_page, providers):
+    page = browser_page
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/providers.json" in r.url else None)
+    page.goto(live_server.url + "/?type=nursing&cap=h24&district=yoga")
+    assert wait_for_map(page) == 3
+    # The page head preloads the first view; the map's own request uses that answer.
+    preload = page.get_attribute("link[rel=preload][as=fetch]", "href")
+    assert "bbox=" in preload and "zoom=" in preload and "district=yoga" in preload
+    assert len(asked) == 1 and asked[0].endswith(preload)
+    # Close in, a marker itself (no list button) opens its popup with the provider's link.
+    page.evaluate("window.portalMap.map.setView([35.6265, 139.6335], 18, { animate: false })")
+    marker = page.locator(".leaflet-marker-icon[title='用賀24時間看護0']")
+    marker.wait_for()
+    marker.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert "用賀24時間看護0" in popup.inner_text()
+    assert popup.locator("a").first.get_attribute("href").endswith(f"/providers/{providers[0].pk}/")
+    assert page.console_errors == []
