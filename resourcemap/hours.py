@@ -34,6 +34,7 @@ NOON = dt.time(12, 0)
 MIDNIGHT = dt.time(0, 0)
 WEEKDAY_LABELS = ("月", "火", "水", "木", "金", "土", "日", "祝")
 WEEKDAY_LABELS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Hol")
+WEEKDAY_CHARS = "".join(WEEKDAY_LABELS[:HOLIDAY])  # 月火水木金土日, for patterns and column names
 # Full names for form labels and choices (translated per request).
 WEEKDAY_NAMES = (
     gettext_lazy("月曜日"), gettext_lazy("火曜日"), gettext_lazy("水曜日"), gettext_lazy("木曜日"),
@@ -248,10 +249,9 @@ def format_days(days: Iterable[int]) -> str:
 
 
 _DAYS_SPLIT_RE = re.compile(r"\s*[;；、,，・]\s*")
-_WEEKDAY_CHARS = "".join(WEEKDAY_LABELS[:HOLIDAY])
 _DAY_WORDS = {label: [i] for i, label in enumerate(WEEKDAY_LABELS)}
 _DAY_WORDS["平日"] = [0, 1, 2, 3, 4]
-_DAY_RANGE_RE = re.compile(f"([{_WEEKDAY_CHARS}])[~〜～\\-ー]([{_WEEKDAY_CHARS}])")
+_DAY_RANGE_RE = re.compile(f"([{WEEKDAY_CHARS}])[~〜～\\-ー]([{WEEKDAY_CHARS}])")
 
 
 def parse_days(text: str) -> list[int]:
@@ -264,7 +264,7 @@ def parse_days(text: str) -> list[int]:
         word = part.replace("曜日", "").replace("曜", "").replace("祝日", "祝")
         range_match = _DAY_RANGE_RE.fullmatch(word)
         if range_match:
-            a, b = _WEEKDAY_CHARS.index(range_match[1]), _WEEKDAY_CHARS.index(range_match[2])
+            a, b = WEEKDAY_CHARS.index(range_match[1]), WEEKDAY_CHARS.index(range_match[2])
             found = list(range(a, b + 1)) if a <= b else []
         elif word in _DAY_WORDS:
             found = _DAY_WORDS[word]

@@ -15,13 +15,11 @@ from .. import hours as hours_mod
 from .layouts import NAVII_WEEKDAY_HEADER, LayoutError
 from .normalise import _norm, split_multi
 
-_WEEKDAY_CHARS = "".join(hours_mod.WEEKDAY_LABELS[:hours_mod.HOLIDAY])
-
 
 def navii_open_days(row: Mapping[str, str], columns: Mapping[str, str]) -> list[int] | None:
     """Weekdays (7 = 祝日) flagged 1 = open; None when nothing was reported (all zero/empty)."""
     days = []
-    for index, char in enumerate(_WEEKDAY_CHARS):
+    for index, char in enumerate(hours_mod.WEEKDAY_CHARS):
         if _norm(row.get(_norm(NAVII_WEEKDAY_HEADER.format(day=char))) or "") == "1":
             days.append(index)
     holiday = columns.get("holiday_open")
@@ -31,7 +29,7 @@ def navii_open_days(row: Mapping[str, str], columns: Mapping[str, str]) -> list[
 
 
 _DATE_RE = re.compile(r"^(\d{1,2})月(\d{1,2})日$")
-_NTH_RE = re.compile(rf"^(\d{{1,2}})月第([1-5一二三四五])([{_WEEKDAY_CHARS}])曜日?$")
+_NTH_RE = re.compile(rf"^(\d{{1,2}})月第([1-5一二三四五])([{hours_mod.WEEKDAY_CHARS}])曜日?$")
 
 
 def _next_occurrence(month: int, day: int, today: dt.date) -> dt.date | None:
