@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import folding, geo
+from .hours import period_error
 from .language import english
 
 postal_code_validator = RegexValidator(
@@ -627,8 +628,6 @@ class OpeningPeriod(models.Model):
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
 
     def clean(self) -> None:
-        from .hours import period_error
-
         message = period_error(self.opens, self.closes)
         if message:
             raise ValidationError({"closes": message})
@@ -660,8 +659,6 @@ class HoursException(models.Model):
         return f"{self.start_date}–{self.end_date} {self.note}"
 
     def clean(self) -> None:
-        from .hours import period_error
-
         errors = {}
         if self.start_date and self.end_date and self.end_date < self.start_date:
             errors["end_date"] = _("終了日は開始日と同じかそれより後にしてください。")

@@ -37,6 +37,7 @@ from .models import (
     HoursException,
     OpeningPeriod,
     Provider,
+    ProviderCapability,
     ProviderChange,
     ProviderType,
 )
@@ -436,8 +437,6 @@ class ProviderResource(resources.Resource):
 
 
 def _caps_qs():
-    from .models import ProviderCapability
-
     return ProviderCapability.objects.select_related("capability")
 
 

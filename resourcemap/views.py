@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import caches
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
@@ -320,8 +320,6 @@ def provider_detail(request, pk: int):
     upcoming = [e for e in exceptions if e.end_date >= now.date()][:10]
     back_query = ""
     if request.GET.get("from"):
-        from django.http import QueryDict
-
         cleaned, _ignored = search.clean(QueryDict(request.GET["from"][:2000]))
         back_query = search.querystring(cleaned)
     context = {

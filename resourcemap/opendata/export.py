@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .. import formats
+from .. import formats, search
 from ..models import Municipality, Provider
 from .normalise import PREFECTURE_RE
 
@@ -56,8 +56,6 @@ def export_row(provider: Provider, municipality: Municipality | None) -> list[st
 
 
 def export_rows(ids: list[int], municipality: Municipality | None) -> Iterable[list[str]]:
-    from .. import search
-
     for start in range(0, len(ids), 500):
         for provider in search.load_providers(ids[start:start + 500]):
             if provider.is_public:

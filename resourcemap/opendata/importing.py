@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from .. import formats, kana, providers
 from .. import hours as hours_mod
 from ..models import Area, Municipality, Provider, ProviderChange, ProviderExternalId, ProviderType
+from ..reference import derive_geometry
 from .layouts import (
     ALIASES,
     NAVII,
@@ -178,8 +179,6 @@ def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, 
             importer.municipality.geometry_derived or any(a.center_derived for a in importer.districts)
             or Area.objects.filter(center_derived=True).exists()
         ):
-            from ..reference import derive_geometry
-
             derive_geometry()  # a minimal reference file: centre and bounds from the providers
     report.seconds = time.monotonic() - started
     return report

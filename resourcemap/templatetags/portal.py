@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
+
 from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -111,8 +115,6 @@ STALE_AFTER_MONTHS = 13
 
 def months_before(day, months: int):
     """The same day ``months`` earlier (the month's last day when it has fewer days)."""
-    import calendar
-
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
     month += 1
@@ -121,8 +123,6 @@ def months_before(day, months: int):
 
 def is_stale(provider, today=None) -> bool:
     """Not confirmed for more than 13 months (unknown confirmation dates are not flagged)."""
-    from django.utils import timezone
-
     confirmed = getattr(provider, "last_confirmed_on", None)
     if confirmed is None:
         return False
@@ -132,8 +132,6 @@ def is_stale(provider, today=None) -> bool:
 @register.simple_tag
 def stale_notice(provider, css: str = "stale"):
     """情報が古い可能性があります（最終確認 2025年9月3日） for data not confirmed for 13 months."""
-    from django.utils.formats import date_format
-
     if not is_stale(provider):
         return ""
     date = date_format(provider.last_confirmed_on, _("Y年n月j日"))
@@ -146,8 +144,6 @@ def stale_notice(provider, css: str = "stale"):
 @register.filter
 def jdate(value) -> str:
     """A date in the page's language: 2025年9月3日 on Japanese pages, 3 September 2025 in English."""
-    from django.utils.formats import date_format
-
     if not value:
         return ""
     return date_format(value, _("Y年n月j日"))
@@ -156,8 +152,6 @@ def jdate(value) -> str:
 @register.filter
 def jdatetime(value) -> str:
     """A day and time in the page's language: 12月3日 18:00, or 3 December, 18:00 in English."""
-    from django.utils.formats import date_format
-
     if not value:
         return ""
     return date_format(value, _("n月j日 H:i"))
