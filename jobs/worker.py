@@ -6,7 +6,9 @@
   every ``RECOVER_EVERY`` seconds;
 - a clean stop (SIGTERM from systemd, Ctrl+C from ``make run``) interrupts the running task
   and puts it back on the queue at once, so a restart never loses a job;
-- the e-mail sweep (due retries, interrupted sends), see ``jobs.mail.sweep``.
+- the e-mail sweep (due retries, interrupted sends), see ``jobs.mail.sweep``;
+- retention: finished jobs with their files and old e-mails are deleted at start and every
+  ``PRUNE_EVERY`` seconds, see ``jobs.retention``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from django_tasks_db.compat import TaskContext, task_finished, task_started
 from django_tasks_db.management.commands.db_worker import Worker as DBWorker
 from django_tasks_db.models import DBTaskResult
 
-from . import mail
+from . import mail, retention
 from .models import Job, WorkerProcess
 
 log = logging.getLogger("jobs.worker")
@@ -37,6 +39,7 @@ HEARTBEAT_EVERY = 5  # seconds
 STALE_AFTER = dt.timedelta(seconds=60)  # no heartbeat for this long: the worker is gone
 RECOVER_EVERY = 30
 SWEEP_EVERY = 15
+PRUNE_EVERY = 6 * 3600  # old jobs, files and e-mails (jobs.retention)
 
 
 class WorkerStopping(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
@@ -85,6 +88,7 @@ class Worker(DBWorker):
         self._stop_heartbeat = threading.Event()
         self._last_recover = 0.0
         self._last_sweep = 0.0
+        self._last_prune = None
 
     # -- heartbeat ---------------------------------------------------------------------------
 
@@ -137,6 +141,9 @@ class Worker(DBWorker):
             if force or now - self._last_sweep >= SWEEP_EVERY:
                 self._last_sweep = now
                 mail.sweep()
+            if force or self._last_prune is None or now - self._last_prune >= PRUNE_EVERY:
+                self._last_prune = now
+                retention.prune()
         except DatabaseError:
             log.warning("maintenance failed; trying again later", exc_info=True)
 

@@ -104,8 +104,13 @@ class CounterCache(BaseCache):
 
     def _cull(self, now: int) -> None:
         if random.random() < self.cull_probability:  # noqa: S311 - not security relevant
-            with connection.cursor() as cursor:
-                cursor.execute(f"DELETE FROM {_TABLE} WHERE expires < %s", [now])  # noqa: S608
+            self.delete_expired(now)
+
+    def delete_expired(self, now: int | None = None) -> int:
+        """Remove counters whose window is over (also done by ``jobs.retention``)."""
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {_TABLE} WHERE expires < %s", [now or self._now()])  # noqa: S608
+            return cursor.rowcount
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         key = self.make_and_validate_key(key, version=version)

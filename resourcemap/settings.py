@@ -291,6 +291,10 @@ TASKS = {
 }
 # Failed e-mails are tried again after these delays (seconds), then marked 送信できず.
 EMAIL_RETRY_DELAYS = [int(v) for v in env_list("EMAIL_RETRY_DELAYS", "60,300,1800,7200")]
+# Retention (jobs/retention.py): finished jobs with their files, and sent or failed e-mails,
+# are deleted after this many days by every worker (and by `manage.py prune_jobs`).
+JOB_RETENTION_DAYS = int(os.environ.get("JOB_RETENTION_DAYS", "30"))
+EMAIL_RETENTION_DAYS = int(os.environ.get("EMAIL_RETENTION_DAYS", "90"))
 
 # Disk cache for map tiles used in printed maps.
 TILE_CACHE_DIR = Path(os.environ.get("TILE_CACHE_DIR", BASE_DIR / "var" / "tiles"))
