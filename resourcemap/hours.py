@@ -330,8 +330,17 @@ def parse_periods(text: str) -> list[Period]:
 # ---- dated exceptions -------------------------------------------------------------------------
 
 
-def format_exception(item: Mapping[str, Any]) -> str:
-    """One exception: ``2026-12-29..2027-01-03 休(年末年始)`` / ``2026-05-01 10:00-15:00``."""
+def _exception_values(item) -> Mapping[str, Any]:
+    """An exception as a mapping: a dict as it is, a stored ``HoursException`` by its fields."""
+    if isinstance(item, Mapping):
+        return item
+    return {name: getattr(item, name) for name in ("start_date", "end_date", "closed", "opens", "closes", "note")}
+
+
+def format_exception(item) -> str:
+    """One exception (a dict or a stored ``HoursException``):
+    ``2026-12-29..2027-01-03 休(年末年始)`` / ``2026-05-01 10:00-15:00``."""
+    item = _exception_values(item)
     span = item["start_date"].isoformat()
     if item["end_date"] != item["start_date"]:
         span += f"..{item['end_date'].isoformat()}"
@@ -345,12 +354,11 @@ def format_exception(item: Mapping[str, Any]) -> str:
     return text
 
 
-def format_exceptions(items: Iterable[Mapping[str, Any]], separator: str = "; ") -> str:
-    """Exceptions sorted by date, ``; ``-separated (one a line with ``separator="\\n"``).
-    Inverse: :func:`parse_exceptions`."""
-    return separator.join(
-        format_exception(e) for e in sorted(items, key=lambda e: (e["start_date"], e["end_date"]))
-    )
+def format_exceptions(items: Iterable, separator: str = "; ") -> str:
+    """Exceptions (dicts or stored ones) sorted by date, ``; ``-separated (one a line with
+    ``separator="\\n"``). Inverse: :func:`parse_exceptions`."""
+    values = sorted(map(_exception_values, items), key=lambda e: (e["start_date"], e["end_date"]))
+    return separator.join(map(format_exception, values))
 
 
 class ExceptionsError(ValueError):

@@ -444,14 +444,6 @@ def _caps_text(items) -> str:
     return providers.capabilities_text((pc.capability.code, pc.count, pc.note) for pc in items)
 
 
-def _exceptions_items(items) -> list[dict[str, Any]]:
-    return [
-        {"start_date": e.start_date, "end_date": e.end_date, "closed": e.closed,
-         "opens": e.opens, "closes": e.closes, "note": e.note}
-        for e in items
-    ]
-
-
 def _display(field: str, value: Any) -> str:
     """A stored value as the text written in the sheet (and compared on import)."""
     kind = COLUMN_BY_FIELD[field].kind if field in COLUMN_BY_FIELD else "text"
@@ -488,7 +480,7 @@ def export_values(provider: Provider) -> dict[str, str]:
         exceptions = provider.hours_exceptions.all()
     values[providers.CAPABILITIES_KEY] = _caps_text(caps)
     values[providers.HOURS_KEY] = hours_mod.format_periods(periods)
-    values[providers.EXCEPTIONS_KEY] = hours_mod.format_exceptions(_exceptions_items(exceptions))
+    values[providers.EXCEPTIONS_KEY] = hours_mod.format_exceptions(exceptions)
     return values
 
 

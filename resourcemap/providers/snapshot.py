@@ -127,7 +127,7 @@ def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list
 
 
 def _exceptions_plain(exceptions: Iterable[HoursException]) -> str:
-    return hours_mod.format_exceptions(_exception_dict(e) for e in exceptions)
+    return hours_mod.format_exceptions(exceptions)
 
 
 # How staff and providers read a field or a related kind: the model's own names, and one name
