@@ -25,11 +25,10 @@ from django_permissions_policy.decorators import permissions_policy_override
 from . import geocoding, search
 from . import hours as hours_mod
 from .language import english
-from .models import Area, Capability, DataVersion, Municipality, Provider, ProviderType, Weekday
+from .models import Capability, DataVersion, Municipality, Provider, ProviderType, Weekday
 from .templatetags.portal import icon_svg
 
 PAGE_SIZE = 50
-RADII = (500, 1000, 2000, 3000, 5000)
 # schema.org type per provider type group (a municipality can override per type code).
 SCHEMA_ORG_GROUP = {"medical": "MedicalOrganization", "care": "LocalBusiness", "consult": "GovernmentOffice"}
 SCHEMA_ORG_TYPE = getattr(
@@ -124,7 +123,8 @@ def map_page(request):
     for provider in providers:
         _annotate_hours(provider, now, asked)
     types = list(ProviderType.objects.all())
-    regions = list(Area.objects.filter(level=Area.Level.REGION).prefetch_related("districts"))
+    form = search.display_form(result.params)
+    type_options = {option.data["value"]: option for option in form["type"]}
     municipality = Municipality.current()
     api_url = reverse("api_json") + "?" + "&".join(
         part for part in (result.querystring, "lang=en" if english() else "") if part
@@ -187,12 +187,11 @@ def map_page(request):
         "page": page,
         "providers": providers,
         "types": types,
-        "capabilities": _capability_choices(result),
+        "form": form,
+        "type_options": [(t, type_options[t.code]) for t in types if t.code in type_options],
+        "capabilities": _capability_choices(result, form),
         "relaxations": search.relaxations(result, now=aware_now) if result.querystring and not result.count else [],
         "asked": asked,
-        "regions": regions,
-        "weekdays": [(str(i), label) for i, label in Weekday.choices if i < 7],
-        "radii": RADII,
         "place_error": place_error,
         "near_text": near_text if near_text is not None else result.params.get("place", ""),
         "map_config": map_config,
@@ -211,10 +210,12 @@ def _annotate_hours(provider: Provider, now: dt.datetime, asked: dt.datetime | N
     provider.reach_asked = hours_mod.provider_reach(provider, asked) if asked else None
 
 
-def _capability_choices(result: search.SearchResult) -> list[dict]:
-    """Every capability, with its count in the current result and whether it is offered: it
-    applies to one of the chosen types (any type when none is chosen), or it is chosen."""
+def _capability_choices(result: search.SearchResult, form: search.SearchForm) -> list[dict]:
+    """Every capability, with its checkbox, its count in the current result and whether it is
+    offered: it applies to one of the chosen types (any type when none is chosen), or it is
+    chosen."""
     counts = search.capability_counts(result)
+    options = {option.data["value"]: option for option in form["cap"]}
     chosen_types = set(result.params.get("type", []))
     chosen = set(result.params.get("cap", []))
     out = []
@@ -224,6 +225,7 @@ def _capability_choices(result: search.SearchResult) -> list[dict]:
         out.append({
             "capability": capability,
             "code": capability.code,
+            "option": options.get(capability.code),
             "count": counts.get(capability.code, 0),
             "types": " ".join(applies),
             "offered": offered,

@@ -16,7 +16,8 @@ raises on user input.
 
 The package, by job:
 
-- ``params``: reading the parameters (``clean``) and writing the canonical query string;
+- ``form``: ``SearchForm``, every parameter as a form field (``clean`` reads a query string);
+- ``params``: the parameters' names and limits, and the canonical query string;
 - ``query``: running the search (``run``, ``run_cleaned``, ``base_queryset``);
 - ``opening``: the opening-hours filters (``asked_moment``);
 - ``result``: ``SearchResult``, ``LazyIds``, ``load_providers``;
@@ -26,6 +27,7 @@ The package, by job:
 
 from ..folding import fold
 from .describe import conditions
+from .form import RADII, SearchForm, clean, display_form
 from .opening import EARLY_UNTIL, NIGHT_FROM, asked_moment
 from .params import (
     KNOWN_KEYS,
@@ -40,7 +42,6 @@ from .params import (
     _float,
     _reference_cache,
     _split_multi,
-    clean,
     querystring,
 )
 from .query import base_queryset, keyword_terms, needs_python, run, run_cleaned, run_ids
@@ -49,8 +50,8 @@ from .suggest import Relaxation, capability_counts, relaxations
 
 __all__ = [
     "EARLY_UNTIL", "KNOWN_KEYS", "LIST_KEYS", "MAX_IDS", "MAX_Q", "NIGHT_FROM", "QUERY_ORDER",
-    "RADIUS_MAX", "RADIUS_MIN", "SINGLE_KEYS", "SORTS", "LazyIds", "Relaxation", "SearchResult",
+    "RADII", "RADIUS_MAX", "RADIUS_MIN", "SINGLE_KEYS", "SORTS", "LazyIds", "Relaxation", "SearchForm", "SearchResult",
     "_float", "_reference_cache", "_split_multi", "asked_moment", "base_queryset",
-    "capability_counts", "clean", "conditions", "fold", "keyword_terms", "load_providers",
+    "capability_counts", "clean", "conditions", "display_form", "fold", "keyword_terms", "load_providers",
     "needs_python", "querystring", "relaxations", "run", "run_cleaned", "run_ids",
 ]

@@ -16,6 +16,7 @@ from ..folding import fold
 from ..language import english
 from ..models import Provider, ProviderCapability
 from .describe import conditions
+from .form import clean
 from .opening import (
     _night_or_holiday,
     _open_at_date,
@@ -23,7 +24,7 @@ from .opening import (
     _reachable_after_hours,
     _when,
 )
-from .params import clean, querystring
+from .params import querystring
 from .result import LazyIds, SearchResult
 
 
