@@ -162,6 +162,8 @@ def admin_import_view(request, model_admin):
         else:
             job = import_jobs.start_apply(user=request.user, preview=preview, choice=request.POST.get("choice", ""),
                                           run_here=small)
+            if job is None:
+                return _expired(request, here)
             if small:
                 return _after_apply(request, job, here)
         if not small:

@@ -76,13 +76,19 @@ def start_preview(*, user, upload, hours_upload=None, merges: dict[int, int] | N
     return _go(job, run_here)
 
 
-def start_apply(*, user, preview: Job, choice: str, run_here: bool = False) -> Job:
-    """Apply the staff choice (``"all"`` or ``LEAVE_OUT``) to the file a preview job read."""
-    params = {"stage": APPLY, "preview_job": preview.pk, "choice": LEAVE_OUT if choice == LEAVE_OUT else "all",
-              "file_name": preview.params["file_name"], "size": preview.params.get("size", 0)}
-    job = runner.create(IMPORT_KIND, params=params, scope="opendata", user=user)
-    # The preview's token is used up: the same preview is never applied twice.
-    Job.objects.filter(pk=preview.pk).update(params={**preview.params, "token": "", "applied_by": job.pk})
+def start_apply(*, user, preview: Job, choice: str, run_here: bool = False) -> Job | None:
+    """Apply the staff choice (``"all"`` or ``LEAVE_OUT``) to the file a preview job read.
+
+    The preview's token is used up first, in one statement: of two clicks on the same preview
+    one starts the job, the other gets None."""
+    token = preview.params.get("token")
+    with transaction.atomic():
+        claimed = Job.objects.filter(pk=preview.pk, params__token=token).update(params={**preview.params, "token": ""})
+        if not token or not claimed:
+            return None
+        params = {"stage": APPLY, "preview_job": preview.pk, "choice": LEAVE_OUT if choice == LEAVE_OUT else "all",
+                  "file_name": preview.params["file_name"], "size": preview.params.get("size", 0)}
+        job = runner.create(IMPORT_KIND, params=params, scope="opendata", user=user)
     return _go(job, run_here)
 
 

@@ -244,3 +244,17 @@ def test_blank_kana_derived_and_said_in_the_preview(reference):
     assert Provider.objects.get(care_code="1361205001").kana == "セタガヤチュウオウホウモンカンゴ"
     assert "名称から決められませんでした" in unknown.note
     assert Provider.objects.get(care_code="1361205002").kana == "龘訪問看護"
+
+
+@pytest.mark.django_db
+def test_two_clicks_on_the_same_preview_start_one_import(staff_user, reference):
+    from resourcemap import import_jobs
+
+    preview = import_jobs.start_preview(
+        user=staff_user, upload=SimpleUploadedFile("jigyosho_130.csv", mhlw_file(WARD_ROWS[:1])), run_here=True)
+    stale = Job.objects.get(pk=preview.pk)  # what a second request read at the same moment
+    first = import_jobs.start_apply(user=staff_user, preview=preview, choice="all", run_here=True)
+    assert import_jobs.payload(first)["committed"] is True
+    assert import_jobs.start_apply(user=staff_user, preview=stale, choice="all", run_here=True) is None
+    assert Job.objects.filter(kind="opendata_import", params__stage="apply").count() == 1
+    assert Provider.objects.filter(care_code="1361205001").count() == 1
