@@ -126,37 +126,35 @@ def round_emails_job(job, progress) -> str:
         "sent": sent, "skipped": skipped}
 
 
-def send_receipt(response: Response) -> bool:
+def _send_to_respondent(response: Response, *, kind: str, template: str, subject: str, **extra) -> bool:
+    """One e-mail about a response to whoever answered (else the provider); False: no address."""
     to = response.respondent_email or provider_address(response.provider)
     if not to:
         return False
-    body = render_to_string("surveys/email/receipt.txt", {
+    body = render_to_string(template, {
         "response": response,
         "provider": response.provider,
         "survey_round": response.survey_round,
-        "rows": services.changed_rows(response),
         "municipality": Municipality.current(),
+        **extra,
     })
     return queue_email(
-        kind="receipt", to=[to], body=body,
-        subject=_("【受付】%(round)s へのご回答を受け付けました") % {"round": response.survey_round.name},
+        kind=kind, to=[to], body=body, subject=subject % {"round": response.survey_round.name},
     ) is not None
+
+
+def send_receipt(response: Response) -> bool:
+    return _send_to_respondent(
+        response, kind="receipt", template="surveys/email/receipt.txt",
+        subject=_("【受付】%(round)s へのご回答を受け付けました"), rows=services.changed_rows(response),
+    )
 
 
 def send_review_result(response: Response) -> bool:
-    to = response.respondent_email or provider_address(response.provider)
-    if not to:
-        return False
-    body = render_to_string("surveys/email/review_result.txt", {
-        "response": response,
-        "provider": response.provider,
-        "survey_round": response.survey_round,
-        "municipality": Municipality.current(),
-    })
-    return queue_email(
-        kind="review_result", to=[to], body=body,
-        subject=_("%(round)s のご回答について") % {"round": response.survey_round.name},
-    ) is not None
+    return _send_to_respondent(
+        response, kind="review_result", template="surveys/email/review_result.txt",
+        subject=_("%(round)s のご回答について"),
+    )
 
 
 def notify_staff_registration(provider) -> None:
