@@ -139,19 +139,13 @@ class SurveyRoundAdmin(admin.ModelAdmin):
         answered = selectors.answered(invitations).count()
 
         def rate_rows(field):
-            rows = list(
-                invitations.values(field).annotate(
-                    total=Count("pk"), answered=Count("response")
-                ).order_by(field)
-            )
+            rows = selectors.answer_counts(invitations, field)
             for row in rows:
                 row["name"] = row[field] or _("（未設定）")
                 row["rate"] = round(100 * row["answered"] / row["total"]) if row["total"] else 0
             return rows
 
-        statuses = dict(
-            survey_round.responses.values_list("status").annotate(n=Count("pk")).order_by()
-        )
+        statuses = selectors.status_counts(survey_round)
         status_rows = [(label, statuses.get(value, 0), value) for value, label in Response.Status.choices]
         paper_only = request.GET.get("paper") == "1"
         non_respondents = selectors.non_respondents(survey_round, paper_only=paper_only)

@@ -6,7 +6,7 @@ these, so "a non-respondent" or "in scope" means one thing everywhere.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from resourcemap.models import Provider
@@ -46,6 +46,18 @@ def non_respondents(survey_round: SurveyRound, *, paper_only: bool = False) -> Q
         .select_related("provider", "provider__provider_type", "provider__area")
         .order_by(*PROVIDER_ORDER)
     )
+
+
+def answer_counts(invitations: QuerySet[Invitation], field: str) -> list[dict]:
+    """Per value of ``field`` (e.g. ``provider__area__name``): invitations and answers."""
+    return list(
+        invitations.values(field).annotate(total=Count("pk"), answered=Count("response")).order_by(field)
+    )
+
+
+def status_counts(survey_round: SurveyRound) -> dict[str, int]:
+    """Responses of the round by review status."""
+    return dict(survey_round.responses.values_list("status").annotate(n=Count("pk")).order_by())
 
 
 def current_round() -> SurveyRound | None:
