@@ -1,7 +1,11 @@
-"""Production layout: two app servers (gunicorn, different ports) and one worker on one
-PostgreSQL, sharing the file storage. A letters job started on server A is done by the worker
-and downloadable from server B; a worker stopped in the middle of a job puts it back and the
-next worker finishes it; a rate limit hit on A counts on B."""
+"""The README's production layout with N = 2 app servers and M = 2 workers: two gunicorn
+servers (different ports) behind a reverse proxy (``TRUSTED_PROXIES=127.0.0.1``; every request
+carries the ``X-Forwarded-For`` the proxy adds) and two ``manage.py worker`` processes, on one
+PostgreSQL, sharing the file storage. A letters job started on server A is done by a worker;
+the worker running it is stopped in the middle (a systemd restart) and the other worker
+finishes it; the file is downloadable from server B. Rate limits are per visitor behind the
+proxy and shared by the servers, per client and for all access codes together, and the
+rightful provider's link still opens on either server."""
 
 import datetime as dt
 import http.cookiejar
@@ -21,6 +25,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from jobs.models import Job
 from resourcemap.models import ProviderType
@@ -37,6 +42,10 @@ pytestmark = [
 ]
 
 
+CODE_ALL_LIMIT = 15
+WORKERS = ("worker-1", "worker-2")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -46,7 +55,8 @@ def _free_port() -> int:
 class Browser:
     """One staff member's browser: the same cookies go to both servers (same host)."""
 
-    def __init__(self):
+    def __init__(self, address: str = "192.0.2.10"):
+        self.address = address  # the visitor's address, as the proxy forwards it
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
@@ -54,7 +64,8 @@ class Browser:
     def request(self, url, data=None):
         body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
         try:
-            req = urllib.request.Request(url, data=body)  # noqa: S310 - http://127.0.0.1 only
+            req = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+                url, data=body, headers={"X-Forwarded-For": self.address})
             with self.opener.open(req, timeout=60) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as error:
@@ -107,6 +118,8 @@ def layout(tmp_path, reference):
         DEBUG="0", TESTING="1", TASKS_IMMEDIATE="0", DATABASE_URL=url, CONN_MAX_AGE="0",
         SECRET_KEY="multi-server-test-" + "s" * 40, MEDIA_ROOT=str(tmp_path / "shared-media"),
         ALLOWED_HOSTS="127.0.0.1", EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        TRUSTED_PROXIES="127.0.0.1", RATELIMIT_SURVEY_CODE="10/m",
+        RATELIMIT_SURVEY_CODE_ALL=f"{CODE_ALL_LIMIT}/h",
     )
     procs: dict[str, subprocess.Popen] = {}
     logs = {}
@@ -123,7 +136,8 @@ def layout(tmp_path, reference):
         ports[name] = _free_port()
         start(name, [str(ROOT / ".venv/bin/gunicorn"), "resourcemap.wsgi", "--bind",
                      f"127.0.0.1:{ports[name]}", "--workers", "2"])
-    start("worker", [sys.executable, "manage.py", "worker", "--interval", "0.2"])
+    for name in WORKERS:  # as resourcemap-worker@1 and @2 (README "Workers")
+        start(name, [sys.executable, "manage.py", "worker", "--interval", "0.2", "--worker-id", name])
     for name in ("a", "b"):
         _wait_http(f"http://127.0.0.1:{ports[name]}/admin/login/", procs[name], logs[name])
 
@@ -138,8 +152,6 @@ def layout(tmp_path, reference):
                 proc.wait()
 
     yield {"a": f"http://127.0.0.1:{ports['a']}", "b": f"http://127.0.0.1:{ports['b']}",
-           "start_worker": lambda: start("worker", [sys.executable, "manage.py", "worker",
-                                                    "--interval", "0.2"]),
            "stop": stop, "procs": procs, "logs": logs}
     for name in list(procs):
         stop(name)
@@ -173,18 +185,20 @@ def test_letters_job_started_on_a_is_downloadable_from_b_and_survives_a_worker_r
     assert status == 302
     job = Job.objects.get(kind="survey_letters")
 
-    # Stop the worker in the middle of the job (systemd restart): the job goes back on the queue.
+    # Stop the worker running it in the middle (a systemd restart): the job goes back on the
+    # queue and the other worker finishes it.
     _wait(lambda: Job.objects.filter(pk=job.pk, done__gt=0).exists(), what="first chunk")
-    layout["stop"]("worker")
-    assert layout["procs"]["worker"].returncode == 0
-    job.refresh_from_db()
-    assert job.status == Job.Status.QUEUED, (job.status, layout["logs"]["worker"].read_text())
-    layout["start_worker"]()
+    running = DBTaskResult.objects.get(id=job.task_id).worker_ids[-1]
+    assert running in WORKERS
+    layout["stop"](running)
+    assert layout["procs"][running].returncode == 0
+    other = next(name for name in WORKERS if name != running)
     _wait(lambda: Job.objects.filter(pk=job.pk, status__in=["done", "failed"]).exists(),
           what="letters job")
     job.refresh_from_db()
-    assert job.status == Job.Status.DONE, job.error
+    assert job.status == Job.Status.DONE, (job.error, layout["logs"][running].read_text()[-2000:])
     assert job.attempts == 2 and (job.done, job.total) == (220, 220)
+    assert DBTaskResult.objects.get(id=job.task_id).worker_ids[-1] == other
 
     # Server B lists the job and serves its file from the shared storage.
     status, _h, page = browser.request(layout["b"] + letters_path)
@@ -204,14 +218,32 @@ def test_letters_job_started_on_a_is_downloadable_from_b_and_survives_a_worker_r
         assert status == 302 and "/admin/login/" in headers["Location"]
 
 
-def test_a_rate_limit_hit_on_server_a_counts_on_server_b(layout):
-    guesser = Browser()
-    statuses = []
-    for _ in range(40):
-        status, _h, _b = guesser.post_form(layout["a"] + "/survey/", {"code": "ABCD-EFGH-JKMN"})
-        statuses.append(status)
-        if status == 429:
-            break
-    assert statuses[-1] == 429, statuses
-    status, _h, _b = Browser().post_form(layout["b"] + "/survey/", {"code": "ABCD-EFGH-JKMN"})
-    assert status == 429
+def _guess(browser, base) -> int:
+    status, _h, _b = browser.post_form(base + "/survey/", {"code": "ABCD-EFGH-JKMN"})
+    return status
+
+
+def test_rate_limits_behind_the_proxy_are_shared_by_the_servers(layout, reference):
+    today = timezone.localdate()
+    survey_round = SurveyRound.objects.create(
+        name="制限の調査", opens_on=today - dt.timedelta(days=1), closes_on=today + dt.timedelta(days=30))
+    survey_round.provider_types.set(ProviderType.objects.all())
+    provider = make_provider(name="正しい医院")
+    services.issue_round(survey_round=survey_round)
+    token = services.invitation_token(survey_round.invitations.get(provider=provider))
+
+    # One guesser, seen by its own forwarded address: limited on A, and so on B.
+    guesser = Browser("198.51.100.9")
+    statuses = [_guess(guesser, layout["a"]) for _ in range(11)]
+    assert statuses == [404] * 10 + [429], statuses
+    assert _guess(Browser("198.51.100.9"), layout["b"]) == 429
+    # Another visitor behind the same proxy is not locked out.
+    assert _guess(Browser("198.51.100.77"), layout["b"]) == 404
+    # Many addresses over both servers meet the limit for all access codes together (13 tries
+    # so far): one invitation cannot be guessed from many addresses either.
+    spread = [_guess(Browser(f"203.0.113.{i}"), layout["ab"[i % 2]]) for i in range(4)]
+    assert spread == [404] * (CODE_ALL_LIMIT - 13) + [429] * (4 - (CODE_ALL_LIMIT - 13)), spread
+    # The rightful provider still gets in by the letter's link, on either server.
+    for base in (layout["a"], layout["b"]):
+        status, headers, _b = Browser("203.0.113.200").request(f"{base}/survey/t/{token}/")
+        assert status == 303 and headers["Location"].endswith("/survey/form/")
