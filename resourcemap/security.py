@@ -1,5 +1,6 @@
 """Back office session rules: staff sessions end when the browser closes and after a time without
-any request (STAFF_SESSION_IDLE_MINUTES, README "Configuration")."""
+any request (STAFF_SESSION_IDLE_MINUTES, README "Configuration"); request bodies larger than any
+upload may be are refused before they are read."""
 
 from __future__ import annotations
 
@@ -60,3 +61,27 @@ def lockout_response(request, original_response=None, credentials=None):
     response = render(request, "admin/locked_out.html", context, status=429)
     response["Retry-After"] = str(minutes * 60)
     return response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse a request body larger than the largest upload (``MAX_REQUEST_BYTES``) with 413,
+    by its declared length and before anything reads it: an oversized import file is not first
+    written to the server's disk and then refused by the form."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.MAX_REQUEST_BYTES:
+            from . import spreadsheet_limits
+
+            message = _("ファイルが大きすぎます（%(mb)dMBまで）。") % {
+                "mb": spreadsheet_limits.MAX_UPLOAD // (1024 * 1024)}
+            response = render(request, "413.html", {"message": message}, status=413)
+            response["Connection"] = "close"  # the unread body is not kept on the connection
+            return response
+        return self.get_response(request)

@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before any view or CSRF check reads the body: larger than any upload -> 413.
+    "resourcemap.security.RequestSizeLimitMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "resourcemap.security.StaffSessionMiddleware",
@@ -208,6 +210,8 @@ PDF_CACHE_SECONDS = int(os.environ.get("PDF_CACHE_SECONDS", "3600"))
 PDF_MAX_CONCURRENT = int(os.environ.get("PDF_MAX_CONCURRENT", "2"))
 PDF_SLOT_SECONDS = int(os.environ.get("PDF_SLOT_SECONDS", "300"))
 # CPU priority (nice) of PDF renders, below the map and API requests (0: same priority).
+# Largest request body: the 30 MB upload limit (spreadsheet_limits.MAX_UPLOAD) and its form.
+MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", str(31 * 1024 * 1024)))
 PDF_RENDER_NICE = int(os.environ.get("PDF_RENDER_NICE", "10"))
 # Our counter cache is atomic, which django-ratelimit cannot know about a backend of its own.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]

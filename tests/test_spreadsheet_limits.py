@@ -145,3 +145,26 @@ def test_admin_import_has_an_upload_size_limit(staff_client, monkeypatch):
     assert response.status_code == 200
     assert "ファイルが大きすぎます（0MBまで）" in page_text(response) or "ファイルが大きすぎます" in page_text(response)
     assert not Provider.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["admin:resourcemap_provider_import", "surveys:start"])
+def test_a_body_larger_than_any_upload_is_refused_before_it_is_read(staff_client, url, settings):
+    """By its declared length, before the form (or the CSRF check) reads the body into files."""
+    from tests.test_import_export import CSV_INDEX, page_text
+
+    settings.MAX_REQUEST_BYTES = 50_000
+    big = b"a,b\r\n" + b"1,2\r\n" * 20_000  # 100 kB
+    response = staff_client.post(
+        reverse(url),
+        {"format": CSV_INDEX, "resource": "0", "import_file": SimpleUploadedFile("big.csv", big)},
+    )
+    assert response.status_code == 413
+    text = page_text(response)
+    assert "送られたデータが大きすぎます" in text and "ファイルが大きすぎます（30MBまで）" in text
+    assert not Provider.objects.exists()
+    # A file within the limit is read as usual (preview page).
+    small = staff_client.post(reverse("admin:resourcemap_provider_import"), {
+        "format": CSV_INDEX, "resource": "0",
+        "import_file": SimpleUploadedFile("small.csv", b"a,b\r\n1,2\r\n")})
+    assert small.status_code == 200
