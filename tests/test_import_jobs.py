@@ -258,3 +258,12 @@ def test_two_clicks_on_the_same_preview_start_one_import(staff_user, reference):
     assert import_jobs.start_apply(user=staff_user, preview=stale, choice="all", run_here=True) is None
     assert Job.objects.filter(kind="opendata_import", params__stage="apply").count() == 1
     assert Provider.objects.filter(care_code="1361205001").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["１２３", "9" * 30, "-1", "abc", "1\x00", "ｔｏｋｅｎ", "%"])
+def test_hostile_job_and_token_values_never_500(staff_client, value):
+    for query in ({"job": value}, {"left_out": value}):
+        assert staff_client.get(reverse(IMPORT_URL), query).status_code == 302
+    for data in ({"token": value}, {"token": value, "merge_again": "1", "merge": [value, f"{value}:{value}"]}):
+        assert staff_client.post(reverse(IMPORT_URL), data).status_code == 302
