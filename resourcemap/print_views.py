@@ -44,7 +44,10 @@ MAP_PLACES = ("first", "last")
 # Width of the printed table (A4 minus the page margins of print.css), and the least width
 # of the name column: a name must never break one character per line.
 TABLE_WIDTH_MM = {"portrait": 184.0, "landscape": 271.0}
-NAME_MIN_MM = {"portrait": 42.0, "landscape": 60.0}
+NAME_MIN_MM = {"portrait": 40.0, "landscape": 60.0}
+# Left and right padding plus one border of a table cell (print.css): a CSS width is the
+# content box, so the column is that much wider than its width.
+CELL_EDGES_MM = {"": 2 * 1.0 + 0.25, "no": 2 * 0.3 + 0.25, "cap": 2 * 0.3 + 0.25}
 
 
 # ------------------------------------------------------------------------------------------
@@ -89,12 +92,13 @@ def table_layout(orient: str, caps: int, *, hours: bool, distance: bool) -> dict
     wide = orient == "landscape"
     widths = {
         "no": 6.5,
-        "address": 50.0 if wide else 32.0,
-        "phone": 28.0 if wide else 24.0,
+        "address": 50.0 if wide else 31.0,
+        "phone": 28.0 if wide else 25.5,
         "cap": 9.0 if wide else 7.5,
-        "hours": (62.0 if wide else 40.0) if hours else 0.0,
+        "hours": (62.0 if wide else 38.0) if hours else 0.0,
         "distance": 11.0 if distance else 0.0,
     }
+    widths_first = dict(widths)
     floors = {"cap": 6.0, "hours": 30.0 if hours else 0.0, "address": 27.0}
     minimum = NAME_MIN_MM[orient]
 
@@ -110,8 +114,14 @@ def table_layout(orient: str, caps: int, *, hours: bool, distance: bool) -> dict
         widths[key] = max(floor, widths[key] - share)
     merge_phone = name_width() < minimum
     if merge_phone:
-        widths["address"] = max(widths["address"], 32.0)
+        # The phone numbers go under the address; what the name does not need goes back to
+        # the hours and the address, up to their first widths.
         widths["phone"] = 0.0
+        for key in ("address", "hours", "cap"):
+            count = caps if key == "cap" else 1
+            if count:
+                spare = (name_width() - minimum) / count
+                widths[key] += max(0.0, min(spare, widths_first[key] - widths[key]))
     widths["name"] = name_width()
     return {"widths": widths, "merge_phone": merge_phone}
 
@@ -120,7 +130,7 @@ def _layout_css(layout: dict) -> str:
     """The column widths as rules for the sheet's nonced <style> (no style attributes: CSP)."""
     widths = layout["widths"]
     return " ".join(
-        f".list .col-{key} {{ width: {widths[key]:.1f}mm; }}"
+        f".list .col-{key} {{ width: {widths[key] - CELL_EDGES_MM.get(key, CELL_EDGES_MM['']):.2f}mm; }}"
         for key in ("no", "name", "address", "phone", "cap", "hours", "distance")
         if widths[key]
     )
@@ -277,6 +287,18 @@ def _columns(options: QueryDict, cleaned: dict, providers: list) -> tuple[list[C
     return sorted(chosen, key=lambda c: (c.sort_order, c.code)), messages
 
 
+def _set_column_headers(columns: list[Capability]) -> None:
+    """The short heading of each capability column (``print_header``): the reference data's
+    short name; on English pages a Japanese short name is replaced by a letter (A, B, …),
+    which the legend under the table explains with the English name."""
+    letters = iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    for capability in columns:
+        header = capability.short_name or capability.display_name
+        if english() and not header.isascii():
+            header = next(letters)
+        capability.print_header = header
+
+
 def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
     """Context and template name for the search/shortlist sheet."""
     search_params, options = _split_params(request.GET)
@@ -307,6 +329,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
     show_hours = _flag(options, "hours", True)
     columns, column_messages = _columns(options, cleaned, providers)
     ignored.extend(column_messages)
+    _set_column_headers(columns)
     show_distance = any(p.distance_m is not None for p in providers)
     layout = table_layout(orient, len(columns), hours=show_hours, distance=show_distance)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
 
 import pytest
 
@@ -79,6 +80,34 @@ def test_at_least_twelve_rows_per_portrait_page_after_the_first_and_names_stay_w
     assert html.count('<span class="hours-line">月〜水・金 09:00-12:30, 15:00-18:30</span>'
                       '<span class="hours-line">木・土 09:00-12:30</span>') == 40
     print(f"rows per page {options[:30]!r}: {counts}")
+
+
+def _rightmost_word_pt(pdf: bytes) -> float:
+    """The right edge (points) of the rightmost word on any page (pdftotext -bbox)."""
+    html = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True,
+                          check=True).stdout.decode()
+    return max(float(x) for x in re.findall(r'<word [^>]*xMax="([\d.]+)"', html))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lang", ["", "/en"])
+@pytest.mark.parametrize("orient", ["portrait", "landscape"])
+def test_the_table_stays_inside_the_page_margins(client, lang, orient):
+    for clinic in _clinics(14):
+        clinic.name_en = f"Medical Corporation Home Care Clinic No. {clinic.pk}"
+        clinic.save(update_fields=["name_en"])
+    columns = "&".join(f"cols={c}" for c in ALL_COLUMNS)
+    pdf = client.get(f"{lang}/print/pdf/?type=clinic&opts=1&hours=1&orient={orient}&{columns}").content
+    page_width = 595.28 if orient == "portrait" else 841.89
+    right_margin = 13 / 25.4 * 72
+    assert _rightmost_word_pt(pdf) <= page_width - right_margin + 0.5
+    html = client.get(f"{lang}/print/?type=clinic&opts=1&hours=1&orient={orient}&{columns}").content.decode()
+    headers = re.findall(r'<th class="col-cap" scope="col" title="[^"]*">([^<]+)</th>', html)
+    assert len(headers) == len(ALL_COLUMNS)
+    if lang:
+        # English pages: ASCII short names as they are, letters for Japanese ones, explained below.
+        assert all(h.isascii() for h in headers), headers
+        assert "<dt>A</dt><dd>End-of-life care at home</dd>" in html.replace("\n", "")
 
 
 @pytest.mark.django_db
