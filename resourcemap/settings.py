@@ -196,7 +196,9 @@ _RATELIMIT_DEFAULTS = {
     "survey_code": "10/m",  # typed access codes, per client
     "survey_code_all": "300/h",  # typed access codes, all clients together
     "survey_link": "30/m",  # wrong personal links, per client
+    "survey_link_all": "1000/h",  # wrong personal links, all clients together
     "survey_register": "5/10m",  # new registrations, per client
+    "survey_register_all": "100/d",  # new registrations, all clients together
     "correction": "5/10m",  # correction reports, per client
     "correction_provider": "20/d",  # correction reports about one provider, all clients
     "print_pdf": "10/m",  # PDF renders (print, sheets, flyers), per client

@@ -5,9 +5,11 @@
   addresses is stopped too. Over either limit a right code is refused as well (otherwise the
   limit would tell a guesser when it is right); the page explains that the personal link or QR
   code of the letter still works.
-- Personal links (160 bits, not guessable): wrong links are limited per client, but a right link
-  always opens, even when the address (e.g. a shared proxy) is over the limit.
-- New registrations per client; correction reports per client and per provider.
+- Personal links (160 bits, not guessable): wrong links are limited per client and for all
+  clients together, but a right link is never counted and always opens, even when the address
+  (e.g. a shared proxy) or everyone is over the limit.
+- New registrations per client and for all clients together; correction reports per client and
+  per provider.
 
 Rates are settings (README "Configuration"); counting is ``resourcemap.ratelimits.hit``.
 """
@@ -30,13 +32,20 @@ def code_guess_allowed(request) -> bool:
     return per_client and every_code
 
 
-def link_try_allowed(request) -> bool:
-    """One opened personal link (only wrong links are refused over the limit)."""
-    return hit(request, "survey-link", _rate("survey_link"))
+def wrong_link_allowed(request) -> bool:
+    """One wrong personal link: counted per client and for all links together (a right link
+    is never counted and always opens)."""
+    per_client = hit(request, "survey-link", _rate("survey_link"))
+    every_link = hit(request, "survey-link-all", _rate("survey_link_all"), target="every-link")
+    return per_client and every_link
 
 
 def registration_allowed(request) -> bool:
-    return hit(request, "survey-register", _rate("survey_register"))
+    """One sent registration form: per client and for all clients together (a flood from many
+    addresses cannot fill the staff queue)."""
+    per_client = hit(request, "survey-register", _rate("survey_register"))
+    everyone = hit(request, "survey-register-all", _rate("survey_register_all"), target="every-registration")
+    return per_client and everyone
 
 
 def correction_allowed(request, provider_id: int) -> bool:

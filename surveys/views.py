@@ -117,11 +117,10 @@ def open_link(request, token: str):
     The token leaves the address bar, the browser history and any Referer at once; the log
     lines of refused links are redacted (``resourcemap.logfilters``).
     """
-    allowed = ratelimit.link_try_allowed(request)
     invitation = services.find_by_token(token)
     if invitation is None:
-        # Over the limit only wrong links are refused: the right one always opens.
-        return invalid_link(request) if allowed else too_many(request)
+        # Only wrong links are counted and refused over the limit: the right one always opens.
+        return invalid_link(request) if ratelimit.wrong_link_allowed(request) else too_many(request)
     _login(request, invitation)
     response = HttpResponseRedirect(reverse("surveys:form"))
     response.status_code = 303

@@ -112,6 +112,28 @@ def test_one_target_cannot_be_guessed_from_many_addresses(issue):
         assert Client(REMOTE_ADDR="192.0.2.99").get(f"/survey/t/{token}/").status_code in (302, 303)
 
 
+def test_wrong_links_from_many_addresses_meet_the_all_links_limit(issue):
+    """Right links are never counted; wrong ones from many addresses are, together."""
+    _invitation, token, _code = issue(make_provider(name="リンクの医院"))
+    with _rates(survey_link_all="12/h"):
+        for i in range(30):  # the rightful provider opening the link often counts for nothing
+            assert Client(REMOTE_ADDR=f"198.51.100.{i}").get(f"/survey/t/{token}/").status_code == 303
+        answers = [
+            Client(REMOTE_ADDR=f"192.0.2.{i}").get(f"/survey/t/{'B' * 26}{i:02d}/").status_code
+            for i in range(15)
+        ]
+        assert answers == [404] * 12 + [429] * 3
+        opened = Client(REMOTE_ADDR="192.0.2.99").get(f"/survey/t/{token}/")
+        assert opened.status_code == 303
+
+
+def test_registrations_from_many_addresses_meet_the_all_registrations_limit(reference):
+    url = reverse("surveys:register")
+    with _rates(survey_register_all="4/d"):
+        answers = [Client(REMOTE_ADDR=f"192.0.2.{i}").post(url, {}).status_code for i in range(6)]
+    assert answers == [200] * 4 + [429] * 2
+
+
 def test_corrections_are_limited_per_provider_from_any_address(reference):
     provider = make_provider()
     url = reverse("surveys:correction", args=[provider.pk])
