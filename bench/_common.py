@@ -26,6 +26,22 @@ def scratch_dir(prefix: str) -> str:
     return path
 
 
+def scratch_django(prefix: str) -> str:
+    """Django on a scratch folder (removed at exit): a throw-away SQLite database there unless
+    DATABASE_URL is set, uploaded and generated files (MEDIA_ROOT) there, DEBUG settings.
+    Returns the folder."""
+    path = scratch_dir(prefix)
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{path}/bench.sqlite3")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resourcemap.settings")
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("MEDIA_ROOT", f"{path}/media")
+    import django
+
+    django.setup()
+    return path
+
+
 def production_env() -> None:
     """Production settings (DEBUG off) with a throw-away secret; call before django.setup()."""
     sys.path.insert(0, str(ROOT))

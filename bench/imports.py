@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import random
 import sys
 import time
@@ -34,15 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import _common  # noqa: E402
 
-_TMP = _common.scratch_dir("bench-imports-")
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP}/bench.sqlite3")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resourcemap.settings")
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("MEDIA_ROOT", f"{_TMP}/media")
-
-import django  # noqa: E402
-
-django.setup()
+_common.scratch_django("bench-imports-")
 
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.files.base import ContentFile  # noqa: E402

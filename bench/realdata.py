@@ -16,7 +16,6 @@ Runs against a throw-away SQLite database unless DATABASE_URL is set.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,14 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import _common  # noqa: E402
 
-_TMP = _common.scratch_dir("bench-realdata-")
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{_TMP}/bench.sqlite3")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resourcemap.settings")
-os.environ.setdefault("DEBUG", "1")
-
-import django  # noqa: E402
-
-django.setup()
+_common.scratch_django("bench-realdata-")
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
