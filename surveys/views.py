@@ -66,6 +66,8 @@ def invalid_link(request):
 
 def _login(request, invitation: Invitation) -> None:
     request.session.cycle_key()
+    # Ends when the browser closes (care offices share computers); the letter opens it again.
+    request.session.set_expiry(0)
     request.session[SESSION_KEY] = [invitation.pk, tokens.hash_secret(invitation.nonce)]
     request.session.pop(SNAPSHOT_KEY, None)
     if invitation.opened_at is None:

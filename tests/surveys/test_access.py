@@ -3,6 +3,8 @@
 import datetime as dt
 
 import time_machine
+from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 
 from surveys import services
@@ -143,3 +145,16 @@ def test_bad_exception_lines_are_named_by_line(client, issue):
         "2行目「2026-02-30 休」を読み取れません", "3行目「2026-05-02 25:00-26:00」を読み取れません",
     ]
     assert not Response.objects.exists()
+
+
+def test_the_survey_session_ends_when_the_browser_closes(client, issue):
+    """Care offices share computers: the session cookie of an opened survey is a browser-session
+    cookie (no expiry date), for the link and for the typed code alike."""
+    _invitation, token, code = issue(make_provider())
+    client.get(f"/survey/t/{token}/")
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["expires"] == "" and cookie["max-age"] == ""
+    other = Client()
+    other.post(reverse("surveys:start"), {"code": code})
+    cookie = other.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie.value and cookie["expires"] == "" and cookie["max-age"] == ""
