@@ -28,7 +28,7 @@ from .snapshot import (
     plain_value,
     provider_snapshot,
 )
-from .validation import _related_text, check_write
+from .validation import CheckedWrite, _related_text, check_write
 
 
 def _write_related(provider, capabilities, periods, exceptions) -> None:
@@ -52,22 +52,9 @@ def _write_related(provider, capabilities, periods, exceptions) -> None:
 
 
 def _save(
-    *,
-    provider: Provider,
-    changes: Mapping[str, Any],
-    capabilities: CapabilityInput | None,
-    periods: Iterable | None,
-    exceptions: Iterable[Mapping[str, Any]] | None,
-    actor_kind: str,
-    user,
-    source: str,
-    creating: bool,
-    base_version: int | None = None,
+    *, provider: Provider, checked: CheckedWrite, actor_kind: str, user, source: str, creating: bool
 ) -> ProviderChange | None:
-    checked = check_write(
-        provider=provider, changes=changes, capabilities=capabilities, periods=periods,
-        exceptions=exceptions, creating=creating, base_version=base_version,
-    )
+    """Write a provider that passed ``check_write``, its related rows and its history row."""
     normalised = checked.related
     if not creating:
         # The diff is computed here, once, for every caller: related data whose text is as
@@ -113,17 +100,15 @@ def provider_create(
 ) -> Provider:
     """Create a provider with its capabilities and hours; raises ValidationError, saves nothing."""
     provider = Provider()
-    _save(
+    checked = check_write(
         provider=provider,
         changes=data,
         capabilities=capabilities if capabilities is not None else {},
         periods=periods if periods is not None else [],
         exceptions=exceptions if exceptions is not None else [],
-        actor_kind=actor_kind,
-        user=user,
-        source=source,
         creating=True,
     )
+    _save(provider=provider, checked=checked, actor_kind=actor_kind, user=user, source=source, creating=True)
     return provider
 
 
@@ -173,17 +158,13 @@ def provider_update(
             .select_related("provider_type", "area")
             .get(pk=provider.pk)
         )
+        checked = check_write(
+            provider=fresh, changes=changes, capabilities=capabilities, periods=periods,
+            exceptions=exceptions, creating=False, base_version=base_version,
+        )
         change = _save(
-            provider=fresh,
-            changes=changes,
-            capabilities=capabilities,
-            periods=periods,
-            exceptions=exceptions,
-            actor_kind=actor_kind,
-            user=user,
-            source=source,
+            provider=fresh, checked=checked, actor_kind=actor_kind, user=user, source=source,
             creating=False,
-            base_version=base_version,
         )
     provider.refresh_from_db()
     return change
