@@ -310,13 +310,13 @@ class InvitationAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("リンクとコードを再発行する（古いものは使えなくなります）"), permissions=["change"])
     def reissue_selected(self, request, queryset):
         for invitation in queryset:
-            services.reissue(invitation)
+            services.reissue(invitation=invitation)
         self.message_user(request, _("%(n)s 件を再発行しました。案内状を印刷し直してください。") % {"n": queryset.count()})
 
     @admin.action(description=gettext_lazy("リンクとコードを無効にする"), permissions=["change"])
     def revoke_selected(self, request, queryset):
         for invitation in queryset:
-            services.revoke(invitation)
+            services.revoke(invitation=invitation)
         self.message_user(request, _("%(n)s 件を無効にしました。") % {"n": queryset.count()})
 
 

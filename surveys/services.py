@@ -69,7 +69,8 @@ def invite_provider(*, survey_round: SurveyRound, provider: Provider) -> Invitat
     return invitation
 
 
-def reissue(invitation: Invitation) -> Invitation:
+@transaction.atomic
+def reissue(*, invitation: Invitation) -> Invitation:
     """New link and code; the old ones stop working at once."""
     for name, value in _new_secrets().items():
         setattr(invitation, name, value)
@@ -80,7 +81,7 @@ def reissue(invitation: Invitation) -> Invitation:
     return invitation
 
 
-def revoke(invitation: Invitation) -> None:
+def revoke(*, invitation: Invitation) -> None:
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
 

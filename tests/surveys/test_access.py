@@ -34,13 +34,13 @@ def test_wrong_token_gets_the_generic_page(client, issue):
 def test_revoked_and_reissued_links_stop_working(client, issue):
     provider = make_provider(name="再発行クリニック")
     invitation, token, code = issue(provider)
-    services.reissue(invitation)
+    services.reissue(invitation=invitation)
     assert "再発行クリニック" not in _invalid(client.get(f"/survey/t/{token}/"))
     assert "再発行クリニック" not in _invalid(client.post(reverse("surveys:start"), {"code": code}))
     new_token = services.invitation_token(invitation)
     assert new_token != token
     assert open_form(client, new_token).status_code == 200
-    services.revoke(invitation)
+    services.revoke(invitation=invitation)
     # An open session dies with the revoked link as well.
     _invalid(client.get(reverse("surveys:form")))
 
