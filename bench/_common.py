@@ -90,6 +90,10 @@ def timed(fn, runs: int) -> float:
     return median_ms(samples)
 
 
+# A keyword of one or two characters in raw SQL on PostgreSQL: the same GIN index the app uses.
+KEYWORD_FLOOR_PG = "resourcemap_short_grams(p.search_text) @> ARRAY[%s]::text[]"
+
+
 def compact_floor_sql(where: str, order: str = "p.kana, p.id") -> str:
     """Raw SQL giving the compact API's rows for a WHERE clause over ``p`` (provider)."""
     return (

@@ -237,21 +237,21 @@ def main(argv=None) -> None:
         )
         compare(
             "keyword q=用賀 (API)", "/api/providers.json?q=用賀",
-            _common.compact_floor_sql("p.search_text LIKE %s"), (f"%{yoga}%",), "q=%E7%94%A8%E8%B3%80",
+            _common.compact_floor_sql(_common.KEYWORD_FLOOR_PG), (yoga,), "q=%E7%94%A8%E8%B3%80",
         )
         # Tuesday 10:00: open by a period of weekday 1, or reachable through an after-hours
         # capability (24時間対応) — the synthetic data has no overnight periods or exceptions.
         compare(
             "keyword + open now", "/api/providers.json?q=用賀&open=now",
             _common.compact_floor_sql(
-                "p.search_text LIKE %s AND NOT p.hours_unknown AND (EXISTS (SELECT 1 FROM "
+                _common.KEYWORD_FLOOR_PG + " AND NOT p.hours_unknown AND (EXISTS (SELECT 1 FROM "  # noqa: S608 - constant fragments
                 "resourcemap_openingperiod o WHERE o.provider_id = p.id AND o.weekday = 1 AND "
                 "((o.opens <= '10:00:00' AND '10:00:00' < o.closes) OR (o.opens = '00:00:00' AND o.closes = '00:00:00'))) "
                 "OR (p.status = 'active' AND EXISTS (SELECT 1 FROM resourcemap_providercapability pc "
                 "JOIN resourcemap_capability c ON c.id = pc.capability_id WHERE pc.provider_id = p.id "
                 "AND c.after_hours = 'always')))"
             ),
-            (f"%{yoga}%",), "q=%E7%94%A8%E8%B3%80&open=now",
+            (yoga,), "q=%E7%94%A8%E8%B3%80&open=now",
         )
         west, south, east, north = (float(v) for v in CITY_BBOX.split(","))
         compare(

@@ -591,6 +591,9 @@ class ProviderCapability(models.Model):
                 fields=["provider", "capability"], name="providercapability_unique"
             )
         ]
+        # "Providers that can do X": the search's EXISTS semi-join and capability counts read
+        # this index alone (the unique one above starts with the provider).
+        indexes = [models.Index(fields=["capability", "provider"], name="providercap_cap_provider")]
 
     def __str__(self) -> str:
         return str(self.capability)

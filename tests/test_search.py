@@ -169,6 +169,59 @@ def test_postgresql_has_a_trigram_index_on_the_search_column():
     assert "gin_trgm_ops" in definition
 
 
+def test_keywords_of_one_and_two_characters_match_like_longer_ones():
+    make_provider(name="森の診療所", kana="モリノシンリョウジョ", address="東京都世田谷区上馬1-1-1")
+    make_provider(name="林クリニック", kana="ハヤシクリニック", address="東京都世田谷区下馬2-2-2")
+    make_provider(name="ｻｸﾗ薬局", kana="サクラヤッキョク", type_code="pharmacy", address="東京都世田谷区桜3-3-3")
+    assert sorted(names(run("q=森"))) == ["森の診療所"]
+    assert sorted(names(run("q=上馬"))) == ["森の診療所"]
+    assert sorted(names(run("q=馬"))) == ["林クリニック", "森の診療所"]
+    # Folded like the stored text: katakana (full or half width) matches its hiragana.
+    assert names(run("q=サク")) == ["ｻｸﾗ薬局"]
+    assert names(run("q=ｻｸ")) == ["ｻｸﾗ薬局"]
+    # Short and long terms together, each must occur.
+    assert names(run("q=馬 はやし")) == ["林クリニック"]
+    assert names(run("q=馬 さくら")) == []
+    # Never across two fields: the name ends in 局, the reading starts with さ.
+    assert names(run("q=局さ")) == []
+    assert names(run("q=局")) == ["ｻｸﾗ薬局"]
+
+
+def _plan(queryset) -> str:
+    """PostgreSQL's plan for a queryset with sequential scans priced out (tiny test tables)."""
+    from django.db import connection
+
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = on")
+    return plan
+
+
+def test_postgresql_answers_short_keywords_and_capabilities_from_indexes():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the short-keyword index is PostgreSQL only")
+    make_provider(name="用賀の看護", type_code="nursing", capabilities={"h24": None})
+    make_provider(name="上馬の薬局", type_code="pharmacy")
+    from django.db.models import F, Value
+
+    from resourcemap.search.query import ShortGramsContain
+
+    cleaned, _ignored = search.clean({"q": "用賀"})
+    assert "resourcemap_short_grams(" in str(search.base_queryset(cleaned).query)
+    # The search's expression is the index's (the planner would not use it otherwise).
+    grams = Provider.objects.filter(ShortGramsContain(F("search_text"), Value("用賀")))
+    assert "resourcemap_provider_short_grams" in _plan(grams)
+    cleaned, _ignored = search.clean({"cap": "h24"})
+    plan = _plan(search.base_queryset(cleaned))
+    assert "providercap_cap_provider" in plan, plan
+    assert names(search.run({"q": "用賀", "cap": "h24"})) == ["用賀の看護"]
+
+
 # --- opening hours on a frozen clock ---------------------------------------------------------
 
 @pytest.fixture

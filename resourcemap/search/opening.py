@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 from .. import hours as hours_mod
 from ..models import HoursException, OpeningPeriod, Provider, ProviderCapability
-from .params import _DATE_RE
+from .params import _DATE_RE, _reference
 
 # "Night" opening: a period still open after 20:00 or open before 07:00.
 NIGHT_FROM = hours_mod.NIGHT_FROM
@@ -49,7 +49,7 @@ def _open_at_date(candidates: QuerySet, when: dt.datetime) -> set[int]:
     span_of = _span_cache()
     periods = OpeningPeriod.objects.filter(
         provider__in=known, weekday__in={key for _d, key in day_keys}
-    ).values_list("provider_id", "weekday", "opens", "closes")
+    ).order_by().values_list("provider_id", "weekday", "opens", "closes")
     for pid, weekday, opens, closes in periods:
         # Both days can share a key only for two holidays in a row: checking both handles it.
         for key_day, key in day_keys:
@@ -91,7 +91,7 @@ def _open_on_weekday(candidates: QuerySet, weekday: int, minute: int | None) -> 
         keys.append(prev_key)
     rows = OpeningPeriod.objects.filter(
         provider__in=candidates.filter(hours_unknown=False), weekday__in=keys
-    ).values_list("provider_id", "weekday", "opens", "closes")
+    ).order_by().values_list("provider_id", "weekday", "opens", "closes")
     result = set()
     span_of = _span_cache()
     for pid, key, opens, closes in rows:
@@ -107,7 +107,7 @@ def _open_on_weekday(candidates: QuerySet, weekday: int, minute: int | None) -> 
 def _night_or_holiday(candidates: QuerySet) -> set[int]:
     rows = OpeningPeriod.objects.filter(
         provider__in=candidates.filter(hours_unknown=False)
-    ).values_list("provider_id", "weekday", "opens", "closes")
+    ).order_by().values_list("provider_id", "weekday", "opens", "closes")
     result = set()
     for pid, weekday, opens, closes in rows:
         if weekday in (6, hours_mod.HOLIDAY):
@@ -122,16 +122,20 @@ def _night_or_holiday(candidates: QuerySet) -> set[int]:
 def _after_hours(candidates: QuerySet) -> dict[int, set[str]]:
     """Active providers with an after-hours capability (24時間対応 → 'always', 夜間・休日対応 →
     'night', as the reference data says): id -> kinds."""
+    _types, caps, _areas = _reference()
+    kinds = {c.pk: c.after_hours for c in caps.values() if c.after_hours}
+    out: dict[int, set[str]] = {}
+    if not kinds:
+        return out
     rows = (
         ProviderCapability.objects.filter(
-            provider__in=candidates.filter(status=Provider.Status.ACTIVE)
+            provider__in=candidates.filter(status=Provider.Status.ACTIVE), capability_id__in=kinds
         )
-        .exclude(capability__after_hours="")
-        .values_list("provider_id", "capability__after_hours")
+        .order_by()
+        .values_list("provider_id", "capability_id")
     )
-    out: dict[int, set[str]] = {}
-    for pid, kind in rows:
-        out.setdefault(pid, set()).add(kind)
+    for pid, capability_id in rows:
+        out.setdefault(pid, set()).add(kinds[capability_id])
     return out
 
 

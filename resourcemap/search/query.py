@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db import connections
+from django.db.models import BooleanField, Case, Exists, F, Func, OuterRef, QuerySet, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,8 +25,25 @@ from .opening import (
     _reachable_after_hours,
     _when,
 )
-from .params import querystring
+from .params import _reference, querystring
 from .result import LazyIds, SearchResult
+
+# Keyword terms this short have no trigram; on PostgreSQL they are looked up in the GIN index
+# of the 1- and 2-character pieces of the folded text (migration 0015).
+SHORT_TERM = 2
+
+
+class ShortGramsContain(Func):
+    """``resourcemap_short_grams(search_text) @> ARRAY[term]``: the term (one or two
+    characters) occurs in the text; the same expression as the index, so the index answers."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        column, term = self.source_expressions
+        column_sql, column_params = compiler.compile(column)
+        term_sql, term_params = compiler.compile(term)
+        return f"resourcemap_short_grams({column_sql}) @> ARRAY[{term_sql}]::text[]", (*column_params, *term_params)
 
 
 def keyword_terms(cleaned: Mapping) -> list[str]:
@@ -34,18 +52,32 @@ def keyword_terms(cleaned: Mapping) -> list[str]:
 
 
 def base_queryset(cleaned: Mapping) -> QuerySet:
-    """The SQL part of the search (everything except hours, exact radius and order)."""
+    """The SQL part of the search (everything except hours, exact radius and order).
+
+    Codes become ids from the reference data kept per data version, so the query filters the
+    provider table's own columns (no joins): ``provider_type_id IN``, ``area_id IN`` and one
+    ``EXISTS`` semi-join per capability, answered from the (capability, provider) index.
+    """
+    types, caps, areas = _reference()
     qs = Provider.objects.published()
     if cleaned.get("type"):
-        qs = qs.filter(provider_type__code__in=cleaned["type"])
+        qs = qs.filter(provider_type_id__in=[types[c].pk for c in cleaned["type"] if c in types])
     for code in cleaned.get("cap", []):
+        if code not in caps:
+            qs = qs.none()  # a code no longer in the reference data matches nothing
+            continue
         qs = qs.filter(
-            id__in=ProviderCapability.objects.filter(capability__code=code).values("provider_id")
+            Exists(ProviderCapability.objects.filter(provider_id=OuterRef("pk"), capability_id=caps[code].pk))
         )
     if cleaned.get("district"):
-        qs = qs.filter(area__code=cleaned["district"])
+        area = areas.get(cleaned["district"])
+        qs = qs.filter(area_id=area.pk) if area else qs.none()
     elif cleaned.get("region"):
-        qs = qs.filter(Q(area__parent__code=cleaned["region"]) | Q(area__code=cleaned["region"]))
+        # The region itself and its districts (providers are placed in districts).
+        region = cleaned["region"]
+        qs = qs.filter(area_id__in=[
+            a.pk for a in areas.values() if a.code == region or (a.parent is not None and a.parent.code == region)
+        ])
     if cleaned.get("radius"):
         min_lat, max_lat, min_lng, max_lng = geo.bbox_around(
             float(cleaned["lat"]), float(cleaned["lng"]), float(cleaned["radius"])
@@ -54,8 +86,12 @@ def base_queryset(cleaned: Mapping) -> QuerySet:
             latitude__gte=min_lat, latitude__lte=max_lat,
             longitude__gte=min_lng, longitude__lte=max_lng,
         )
+    postgres = connections[qs.db].vendor == "postgresql"
     for term in keyword_terms(cleaned):
-        qs = qs.filter(search_text__contains=term)
+        if postgres and len(term) <= SHORT_TERM:
+            qs = qs.filter(ShortGramsContain(F("search_text"), Value(term)))
+        else:
+            qs = qs.filter(search_text__contains=term)
     if "ids" in cleaned:
         # A shortlist whose ids were all dropped selects nothing, never everything.
         qs = qs.filter(pk__in=cleaned["ids"])

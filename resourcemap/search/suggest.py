@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from ..models import Area, Capability, ProviderCapability, ProviderType
-from .params import querystring
+from .params import _reference, querystring
 from .query import run_cleaned
 from .result import SearchResult
 
@@ -18,23 +18,30 @@ def capability_counts(result: SearchResult) -> dict[str, int]:
     """Capability code -> how many providers of the current result have it (one query)."""
     if result.queryset is None:
         return {}
+    _types, caps, _areas = _reference()
+    code_of = {c.pk: c.code for c in caps.values()}
     if result.in_sql:
         # The result is the queryset itself: count in SQL, without reading its ids.
-        return dict(
-            ProviderCapability.objects.filter(provider__in=result.queryset)
-            .values("capability__code")
+        return {
+            code_of[capability_id]: n
+            for capability_id, n in ProviderCapability.objects.filter(provider__in=result.queryset)
+            .values("capability_id")
             .annotate(n=Count("provider_id"))
             .order_by()
-            .values_list("capability__code", "n")
-        )
+            .values_list("capability_id", "n")
+            if capability_id in code_of
+        }
     if not result.ids:
         return {}
     ids = set(result.ids)
     counts: dict[str, int] = {}
-    for pid, code in ProviderCapability.objects.filter(provider__in=result.queryset).values_list(
-        "provider_id", "capability__code"
+    for pid, capability_id in (
+        ProviderCapability.objects.filter(provider__in=result.queryset)
+        .order_by()
+        .values_list("provider_id", "capability_id")
     ):
-        if pid in ids:
+        if pid in ids and capability_id in code_of:
+            code = code_of[capability_id]
             counts[code] = counts.get(code, 0) + 1
     return counts
 
