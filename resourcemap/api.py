@@ -74,7 +74,7 @@ def _viewport(params) -> tuple[tuple | None, int | None, list[str]]:
     errors: list[str] = []
     bbox = zoom = None
     if raw_bbox:
-        parts = [search._float(part) for part in raw_bbox.split(",")]
+        parts = [search.finite_float(part) for part in raw_bbox.split(",")]
         if len(parts) != 4 or None in parts:
             errors.append(_("地図の範囲（bbox）は「西,南,東,北」の4つの数で指定してください。"))
         else:

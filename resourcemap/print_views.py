@@ -264,7 +264,7 @@ def _columns(options: QueryDict, cleaned: dict, providers: list) -> tuple[list[C
     by_code = {c.code: c for c in all_caps}
     messages: list[str] = []
     if "cols" in options or "opts" in options:
-        codes = search._split_multi(options.getlist("cols"))
+        codes = search.split_list(options.getlist("cols"))
         chosen = []
         for code in codes:
             if code in by_code and by_code[code] not in chosen:

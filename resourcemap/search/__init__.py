@@ -39,10 +39,10 @@ from .params import (
     RADIUS_MIN,
     SINGLE_KEYS,
     SORTS,
-    _float,
     _reference_cache,
-    _split_multi,
+    finite_float,
     querystring,
+    split_list,
 )
 from .query import base_queryset, keyword_terms, needs_python, run, run_cleaned, run_ids
 from .result import LazyIds, SearchResult, load_providers
@@ -51,7 +51,7 @@ from .suggest import Relaxation, capability_counts, relaxations
 __all__ = [
     "EARLY_UNTIL", "KNOWN_KEYS", "LIST_KEYS", "MAX_IDS", "MAX_Q", "NIGHT_FROM", "QUERY_ORDER",
     "RADII", "RADIUS_MAX", "RADIUS_MIN", "SINGLE_KEYS", "SORTS", "LazyIds", "Relaxation", "SearchForm", "SearchResult",
-    "_float", "_reference_cache", "_split_multi", "asked_moment", "base_queryset",
+    "finite_float", "_reference_cache", "split_list", "asked_moment", "base_queryset",
     "capability_counts", "clean", "conditions", "display_form", "fold", "keyword_terms", "load_providers",
     "needs_python", "querystring", "relaxations", "run", "run_cleaned", "run_ids",
 ]

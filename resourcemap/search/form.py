@@ -33,11 +33,11 @@ from .params import (
     RADIUS_MIN,
     SINGLE_KEYS,
     SORTS,
-    _float,
     _get_lists,
     _reference,
-    _split_multi,
     _valid_date,
+    finite_float,
+    split_list,
 )
 
 # The distances offered in the form (any radius in range is accepted from a URL).
@@ -116,7 +116,7 @@ class _GivenList(_Given):
     """A list parameter: repeated and comma-separated values, without blanks and repeats."""
 
     def to_python(self, value):
-        return _split_multi(value if isinstance(value, list) else [])
+        return split_list(value if isinstance(value, list) else [])
 
 
 class _FlagInput(forms.CheckboxInput):
@@ -270,7 +270,7 @@ class SearchForm(forms.Form):
         radius = self.cleaned_data["radius"]
         if not radius:
             return radius
-        value = _float(radius)
+        value = finite_float(radius)
         if value is None or not (RADIUS_MIN <= value <= RADIUS_MAX):
             raise ValidationError(
                 _("半径は%(min)dmから%(max)dmの間で選んでください。無視しました。")
@@ -335,7 +335,7 @@ class SearchForm(forms.Form):
 
         lat_raw, lng_raw = data.get("lat", ""), data.get("lng", "")
         if lat_raw or lng_raw:
-            lat, lng = _float(lat_raw), _float(lng_raw)
+            lat, lng = finite_float(lat_raw), finite_float(lng_raw)
             if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):
                 self.add_error("lat", _("地図上の位置（緯度・経度）が正しくないため、無視しました。"))
                 data.pop("lng", None)

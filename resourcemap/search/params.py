@@ -71,7 +71,8 @@ def _reference() -> tuple[dict[str, ProviderType], dict[str, Capability], dict[s
     return types, caps, areas
 
 
-def _split_multi(values: Iterable[str]) -> list[str]:
+def split_list(values: Iterable[str]) -> list[str]:
+    """``["a,b", "b", " c "]`` -> ``["a", "b", "c"]``: comma lists and repeated keys, once each."""
     out: list[str] = []
     for value in values:
         for part in value.split(","):
@@ -89,7 +90,8 @@ def _valid_date(value: str) -> bool:
     return True
 
 
-def _float(value: str) -> float | None:
+def finite_float(value: str) -> float | None:
+    """A number from a parameter, or None (not a number, NaN or infinite)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
