@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+Place = TypeVar("Place")
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -15,6 +18,23 @@ def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     dl = math.radians(lng2 - lng1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def nearest_district(lat, lng, districts: Iterable[Place]) -> Place | None:
+    """The district whose centre (``center_lat``/``center_lng``, as on ``Area``) is closest to a
+    point by great-circle distance; None without a point or without districts."""
+    if lat is None or lng is None:
+        return None
+    p1, l1 = math.radians(float(lat)), math.radians(float(lng))
+    cos_p1 = math.cos(p1)
+
+    def closeness(district) -> float:
+        # The haversine of the central angle: it orders centres as haversine_m() does.
+        p2 = math.radians(float(district.center_lat))
+        dl = math.radians(float(district.center_lng)) - l1
+        return math.sin((p2 - p1) / 2) ** 2 + cos_p1 * math.cos(p2) * math.sin(dl / 2) ** 2
+
+    return min(districts, key=closeness, default=None)
 
 
 def bbox_around(lat: float, lng: float, radius_m: float) -> tuple[float, float, float, float]:

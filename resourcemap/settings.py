@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "resourcemap.apps.ResourcemapConfig",
     "surveys.apps.SurveysConfig",
     "jobs.apps.JobsConfig",
+    "demo.apps.DemoConfig",
 ]
 
 MIDDLEWARE = [

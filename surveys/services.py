@@ -505,18 +505,6 @@ REGISTRATION_FIELDS = (
 )
 
 
-def nearest_district(lat, lng) -> Area | None:
-    if lat is None or lng is None:
-        return None
-    districts = list(Area.objects.filter(level=Area.Level.DISTRICT))
-    if not districts:
-        return None
-    return min(
-        districts,
-        key=lambda a: geo.haversine_m(float(lat), float(lng), float(a.center_lat), float(a.center_lng)),
-    )
-
-
 @transaction.atomic
 def register_provider(
     *,
@@ -540,7 +528,9 @@ def register_provider(
         provider_type=provider_type, status=Provider.Status.PENDING, contact_person=applicant_name,
         contact_email=applicant_email, contact_phone=applicant_phone,
     )
-    area = nearest_district(data.get("latitude"), data.get("longitude"))
+    area = geo.nearest_district(
+        data.get("latitude"), data.get("longitude"), Area.objects.filter(level=Area.Level.DISTRICT)
+    )
     if area:
         data["area"] = area
     provider = provider_service.provider_create(

@@ -16,7 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from resourcemap import demo, geo, hours
+from demo import generator as demo
+from resourcemap import geo, hours
 from resourcemap.models import (
     Area,
     Capability,
@@ -117,7 +118,7 @@ def test_every_location_is_inside_the_ward_and_its_district(default_rows, demo_r
         lat, lng = data["latitude"], data["longitude"]
         assert municipality.contains(lat, lng), data["name"]
         own = centres[data["area"]]
-        assert demo.nearest_district(demo_ref.districts, float(lat), float(lng)) == own
+        assert geo.nearest_district(float(lat), float(lng), demo_ref.districts) == own
         assert geo.haversine_m(float(lat), float(lng), own.lat, own.lng) <= demo.SCATTER_MAX_M + 50
 
 
@@ -367,6 +368,30 @@ def test_load_demo_rejects_bad_numbers(reference, args):
 def test_generator_from_the_reference_fixture_matches_the_database(demo_ref):
     from_file = demo.reference_from_fixture(ROOT / "fixtures" / "reference.json")
     assert demo.generate_rows(from_file, count=200, seed=5) == demo.generate_rows(demo_ref, count=200, seed=5)
+
+
+def test_words_come_from_the_vocabulary_file_and_places_from_the_reference(tmp_path, demo_ref):
+    """Another municipality: its own name in the addresses, district names where the vocabulary
+    has no towns, and the vocabulary read from the data file (not from the code)."""
+    import dataclasses
+    import json
+
+    from demo import vocabulary
+
+    words = json.loads(vocabulary.PATH.read_text(encoding="utf-8"))
+    assert {t[0] for t in words["towns"]["yoga"]} == {t.name for t in demo.TOWNS["yoga"]}
+    renamed = Municipality.objects.get(pk=demo_ref.municipality.pk)  # not saved
+    renamed.prefecture, renamed.name = "山口県", "下松市"
+    other = dataclasses.replace(
+        demo_ref,
+        municipality=renamed,
+        districts=tuple(dataclasses.replace(d, code=f"x{d.code}") for d in demo_ref.districts),
+    )
+    rows = demo.generate_rows(other, count=60, seed=2)
+    by_code = {d.code: d for d in other.districts}
+    for row in rows:
+        address = row["data"]["address"]
+        assert address.startswith("山口県下松市" + by_code[row["data"]["area"]].name), address
 
 
 # ---------------------------------------------------------------------------------------------

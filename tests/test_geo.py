@@ -54,3 +54,23 @@ def test_municipality_without_an_outline_is_its_bounding_box():
     town.boundary = [[35.60, 139.60], [35.60, 139.70], [35.70, 139.60]]  # the south-west half
     assert town.contains(35.62, 139.62)
     assert not town.contains(35.68, 139.68)
+
+
+def test_nearest_district_is_the_closest_centre_or_none():
+    class Centre:
+        def __init__(self, code, lat, lng):
+            self.code, self.center_lat, self.center_lng = code, lat, lng
+
+    yoga, seijo, ikejiri = Centre("yoga", 35.6265, 139.6335), Centre("seijo", 35.64, 139.6), Centre(
+        "ikejiri", 35.6505, 139.684
+    )
+    centres = [seijo, yoga, ikejiri]
+    assert geo.nearest_district(35.627, 139.634, centres) is yoga
+    assert geo.nearest_district("35.6495", "139.683", centres) is ikejiri  # Decimal or text works too
+    # The same choice as the smallest great-circle distance, for points all over the ward.
+    for lat in (35.60, 35.62, 35.64, 35.66):
+        for lng in (139.58, 139.62, 139.66, 139.70):
+            expected = min(centres, key=lambda c: geo.haversine_m(lat, lng, c.center_lat, c.center_lng))
+            assert geo.nearest_district(lat, lng, centres) is expected
+    assert geo.nearest_district(None, 139.6, centres) is None
+    assert geo.nearest_district(35.6, 139.6, []) is None

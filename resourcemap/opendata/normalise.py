@@ -10,8 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
-from .. import geo
-from ..models import Area, DistrictTown, Municipality
+from ..models import DistrictTown, Municipality
 
 PREFECTURE_RE = re.compile(r"^(東京都|北海道|(?:京都|大阪)府|.{2,3}県)")
 MULTI_SPLIT_RE = re.compile(r"\s*[;；、,，]\s*")
@@ -180,16 +179,6 @@ def strip_building(address: str, building: str) -> str:
             kept = kept[:-1]
         return kept.rstrip(" ") or address
     return address
-
-
-def nearest_district(lat: Decimal | None, lng: Decimal | None, districts: list[Area]) -> str | None:
-    if lat is None or lng is None or not districts:
-        return None
-    best = min(
-        districts,
-        key=lambda a: geo.haversine_m(float(lat), float(lng), float(a.center_lat), float(a.center_lng)),
-    )
-    return best.code
 
 
 _TOWN_CHOME_RE = re.compile(r"^(\D+?)(\d+)(?:-|$)")

@@ -9,8 +9,8 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import geo, providers
 from .. import hours as hours_mod
-from .. import providers
 from ..models import Area, Municipality, ProviderType
 from .layouts import (
     ALIASES,
@@ -32,7 +32,6 @@ from .normalise import (
     _service_keys,
     full_address,
     katakana,
-    nearest_district,
     norm_address,
     norm_name,
     normalise_phone,
@@ -270,8 +269,8 @@ class _Importer:
         code = self.district_table.district_for(data.get("address", ""))
         if code:
             return code, "town"
-        code = nearest_district(data.get("latitude"), data.get("longitude"), self.districts)
-        return code, "nearest" if code else ""
+        nearest = geo.nearest_district(data.get("latitude"), data.get("longitude"), self.districts)
+        return (nearest.code, "nearest") if nearest else (None, "")
 
     def error_column(self, field_name: str) -> str:
         key = FIELD_ALIASES.get(field_name)

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from resourcemap.demo import DEFAULT_COUNT, DEFAULT_SEED, load_demo
+from demo.generator import DEFAULT_COUNT, DEFAULT_SEED, load_demo
+from resourcemap.indicators import load_demo_populations
 from resourcemap.models import Area, Municipality, Provider, ProviderType
 
 
@@ -60,8 +61,6 @@ class Command(BaseCommand):
         for code in ProviderType.objects.order_by("sort_order", "code").values_list("code", flat=True):
             if created.get(code):
                 self.stdout.write(f"  {names[code]}: {created[code]}")
-        from resourcemap.indicators import load_demo_populations
-
         added = load_demo_populations()
         if added:
             self.stdout.write(_("架空の人口（デモ）を%(count)d地区に登録しました。") % {"count": added})

@@ -6,10 +6,12 @@ after the area code, so nobody can reach a real person by dialling a demo number
 and web addresses use the reserved ``example.jp`` domain and the 医療機関コード /
 介護保険事業所番号 are random 10-digit numbers.
 
-Provider types, capabilities (and which types they apply to), districts and the ward's
-boundary come from the reference data. What stays here is the demo vocabulary: the mix of
-types and how rare each capability is (both keyed by code), and the real 町名 of each
-Setagaya 地区 so addresses look right. A district this file does not know gets addresses with
+Provider types, capabilities (and which types they apply to), districts, the ward's name and
+boundary come from the reference data; the words (name parts with their readings, and the
+real 町名 and stations of each Setagaya 地区 so addresses look right) from
+``fixtures/demo_vocabulary.json`` (:mod:`demo.vocabulary`). What stays here is how the rows are
+made: the mix of types and how rare each capability is (both keyed by code), hours and
+capabilities by kind of provider. A district the vocabulary does not know gets addresses with
 its own name, so the generator also runs on another municipality's reference data.
 
 Used by ``manage.py load_demo``, ``fixtures/generate_demo.py`` and the benchmarks.
@@ -28,6 +30,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from django.db import transaction
+
+from resourcemap import geo
+from resourcemap.models import (
+    Area,
+    Capability,
+    Municipality,
+    Provider,
+    ProviderChange,
+    ProviderType,
+)
+from resourcemap.providers import providers_bulk_create
+
+from .vocabulary import Town
+from .vocabulary import load as load_vocabulary
 
 DEFAULT_SEED = 20260401
 SOURCE = "デモデータ"
@@ -81,6 +99,14 @@ class District:
     lat: float
     lng: float
 
+    @property
+    def center_lat(self) -> float:  # as on Area, for geo.nearest_district
+        return self.lat
+
+    @property
+    def center_lng(self) -> float:
+        return self.lng
+
 
 @dataclass(frozen=True)
 class DemoReference:
@@ -100,8 +126,6 @@ def to_katakana(text: str) -> str:
 
 
 def reference_from_db() -> DemoReference:
-    from .models import Area, Capability, Municipality, ProviderType
-
     municipality = Municipality.current()
     districts = tuple(
         District(a.code, a.name, a.name_en, to_katakana(a.kana), float(a.center_lat), float(a.center_lng))
@@ -119,8 +143,6 @@ def reference_from_db() -> DemoReference:
 
 def reference_from_fixture(path: Path) -> DemoReference:
     """The same reference without a database (for ``fixtures/generate_demo.py``)."""
-    from .models import Municipality
-
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     municipality = Municipality(**data["municipality"])
     districts = tuple(
@@ -142,181 +164,21 @@ def reference_from_fixture(path: Path) -> DemoReference:
 
 
 # ---------------------------------------------------------------------------------------------
-# Vocabulary: (text, katakana) pairs
+# Vocabulary: (text, katakana) pairs, from fixtures/demo_vocabulary.json
 
-
-@dataclass(frozen=True)
-class Town:
-    name: str
-    kana: str
-    postal_code: str
-    chome: int  # highest 丁目
-
-
-def _towns(*items: tuple[str, str, str, int]) -> tuple[Town, ...]:
-    return tuple(Town(*item) for item in items)
-
-
-# Real 町名 (with 郵便番号 and the number of 丁目) of each Setagaya 地区, keyed by area code.
-TOWNS: dict[str, tuple[Town, ...]] = {
-    "ikejiri": _towns(("池尻", "イケジリ", "154-0001", 4), ("三宿", "ミシュク", "154-0005", 2)),
-    "taishido": _towns(("太子堂", "タイシドウ", "154-0004", 5), ("三軒茶屋", "サンゲンヂャヤ", "154-0024", 2)),
-    "wakabayashi": _towns(("若林", "ワカバヤシ", "154-0023", 5)),
-    "kamimachi": _towns(
-        ("世田谷", "セタガヤ", "154-0017", 4), ("桜", "サクラ", "156-0053", 3),
-        ("弦巻", "ツルマキ", "154-0016", 5),
-    ),
-    "kyodo": _towns(
-        ("経堂", "キョウドウ", "156-0052", 5), ("宮坂", "ミヤサカ", "156-0051", 3),
-        ("桜丘", "サクラガオカ", "156-0054", 5),
-    ),
-    "shimouma": _towns(("下馬", "シモウマ", "154-0002", 6), ("野沢", "ノザワ", "154-0003", 4)),
-    "kamiuma": _towns(("上馬", "カミウマ", "154-0011", 5), ("駒沢", "コマザワ", "154-0012", 5)),
-    "umegaoka": _towns(("梅丘", "ウメガオカ", "154-0022", 3), ("豪徳寺", "ゴウトクジ", "154-0021", 2)),
-    "daizawa": _towns(("代沢", "ダイザワ", "155-0032", 5)),
-    "shindaita": _towns(("代田", "ダイタ", "155-0033", 6), ("羽根木", "ハネギ", "156-0042", 2)),
-    "kitazawa_d": _towns(("北沢", "キタザワ", "155-0031", 5)),
-    "matsubara": _towns(("松原", "マツバラ", "156-0043", 6), ("赤堤", "アカツツミ", "156-0044", 3)),
-    "matsuzawa": _towns(("桜上水", "サクラジョウスイ", "156-0045", 5), ("赤堤", "アカツツミ", "156-0044", 5)),
-    "okusawa": _towns(("奥沢", "オクサワ", "158-0083", 6), ("東玉川", "ヒガシタマガワ", "158-0084", 2)),
-    "kuhonbutsu": _towns(
-        ("奥沢", "オクサワ", "158-0083", 8), ("玉川田園調布", "タマガワデンエンチョウフ", "158-0085", 2),
-        ("尾山台", "オヤマダイ", "158-0086", 3),
-    ),
-    "todoroki": _towns(("等々力", "トドロキ", "158-0082", 8), ("中町", "ナカマチ", "158-0091", 5)),
-    "kaminoge": _towns(("上野毛", "カミノゲ", "158-0093", 4), ("野毛", "ノゲ", "158-0092", 3)),
-    "yoga": _towns(
-        ("用賀", "ヨウガ", "158-0097", 4), ("上用賀", "カミヨウガ", "158-0098", 6),
-        ("玉川台", "タマガワダイ", "158-0096", 2),
-    ),
-    "futakotamagawa": _towns(("玉川", "タマガワ", "158-0094", 4), ("瀬田", "セタ", "158-0095", 5)),
-    "fukasawa": _towns(
-        ("深沢", "フカサワ", "158-0081", 8), ("新町", "シンマチ", "154-0014", 3),
-        ("桜新町", "サクラシンマチ", "154-0015", 2),
-    ),
-    "soshigaya": _towns(("祖師谷", "ソシガヤ", "157-0072", 6)),
-    "seijo": _towns(("成城", "セイジョウ", "157-0066", 9)),
-    "funabashi": _towns(("船橋", "フナバシ", "156-0055", 7), ("千歳台", "チトセダイ", "157-0071", 6)),
-    "kitami": _towns(
-        ("喜多見", "キタミ", "157-0067", 9), ("宇奈根", "ウナネ", "157-0068", 3),
-        ("鎌田", "カマタ", "157-0077", 4),
-    ),
-    "kinuta_d": _towns(
-        ("砧", "キヌタ", "157-0073", 8), ("大蔵", "オオクラ", "157-0074", 6),
-        ("岡本", "オカモト", "157-0076", 3),
-    ),
-    "kamikitazawa": _towns(("上北沢", "カミキタザワ", "156-0057", 5), ("八幡山", "ハチマンヤマ", "156-0056", 3)),
-    "kamisoshigaya": _towns(("上祖師谷", "カミソシガヤ", "157-0065", 7), ("粕谷", "カスヤ", "157-0063", 4)),
-    "karasuyama_d": _towns(
-        ("南烏山", "ミナミカラスヤマ", "157-0062", 6), ("北烏山", "キタカラスヤマ", "157-0061", 9),
-        ("給田", "キュウデン", "157-0064", 5),
-    ),
-}
-
-# Stations in or next to each 地区, for names such as 用賀駅前歯科.
-STATIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "ikejiri": (("池尻大橋", "イケジリオオハシ"),),
-    "taishido": (("三軒茶屋", "サンゲンヂャヤ"),),
-    "wakabayashi": (("若林", "ワカバヤシ"), ("西太子堂", "ニシタイシドウ")),
-    "kamimachi": (("上町", "カミマチ"), ("世田谷", "セタガヤ")),
-    "kyodo": (("経堂", "キョウドウ"), ("宮の坂", "ミヤノサカ")),
-    "shimouma": (),
-    "kamiuma": (("駒沢大学", "コマザワダイガク"),),
-    "umegaoka": (("梅ヶ丘", "ウメガオカ"), ("豪徳寺", "ゴウトクジ")),
-    "daizawa": (("池ノ上", "イケノウエ"),),
-    "shindaita": (("新代田", "シンダイタ"), ("世田谷代田", "セタガヤダイタ")),
-    "kitazawa_d": (("下北沢", "シモキタザワ"), ("東北沢", "ヒガシキタザワ")),
-    "matsubara": (("明大前", "メイダイマエ"), ("松原", "マツバラ")),
-    "matsuzawa": (("桜上水", "サクラジョウスイ"), ("下高井戸", "シモタカイド")),
-    "okusawa": (("奥沢", "オクサワ"),),
-    "kuhonbutsu": (("九品仏", "クホンブツ"), ("尾山台", "オヤマダイ")),
-    "todoroki": (("等々力", "トドロキ"),),
-    "kaminoge": (("上野毛", "カミノゲ"),),
-    "yoga": (("用賀", "ヨウガ"),),
-    "futakotamagawa": (("二子玉川", "フタコタマガワ"),),
-    "fukasawa": (("桜新町", "サクラシンマチ"),),
-    "soshigaya": (("祖師ヶ谷大蔵", "ソシガヤオオクラ"),),
-    "seijo": (("成城学園前", "セイジョウガクエンマエ"),),
-    "funabashi": (("千歳船橋", "チトセフナバシ"),),
-    "kitami": (("喜多見", "キタミ"),),
-    "kinuta_d": (),
-    "kamikitazawa": (("上北沢", "カミキタザワ"), ("八幡山", "ハチマンヤマ")),
-    "kamisoshigaya": (),
-    "karasuyama_d": (("千歳烏山", "チトセカラスヤマ"), ("芦花公園", "ロカコウエン")),
-}
-
-SOFT = (  # friendly words used in names of clinics, pharmacies and care offices
-    ("さくら", "サクラ"), ("ひまわり", "ヒマワリ"), ("たんぽぽ", "タンポポ"), ("あおば", "アオバ"),
-    ("みどり", "ミドリ"), ("ひだまり", "ヒダマリ"), ("すずらん", "スズラン"), ("けやき", "ケヤキ"),
-    ("かえで", "カエデ"), ("なごみ", "ナゴミ"), ("こもれび", "コモレビ"), ("つばさ", "ツバサ"),
-    ("ほほえみ", "ホホエミ"), ("はなみずき", "ハナミズキ"), ("あさひ", "アサヒ"), ("のぞみ", "ノゾミ"),
-    ("すみれ", "スミレ"), ("ふたば", "フタバ"), ("いちょう", "イチョウ"), ("わかば", "ワカバ"),
-    ("あじさい", "アジサイ"), ("もみじ", "モミジ"), ("つくし", "ツクシ"), ("こぶし", "コブシ"),
-    ("やまびこ", "ヤマビコ"), ("せせらぎ", "セセラギ"), ("そよかぜ", "ソヨカゼ"), ("あかり", "アカリ"),
-    ("ぬくもり", "ヌクモリ"), ("まごころ", "マゴコロ"), ("ふれあい", "フレアイ"), ("やすらぎ", "ヤスラギ"),
-    ("いずみ", "イズミ"), ("オリーブ", "オリーブ"), ("ポプラ", "ポプラ"), ("クローバー", "クローバー"),
-    ("ハーモニー", "ハーモニー"), ("リーフ", "リーフ"), ("スマイル", "スマイル"), ("ハート", "ハート"),
-)
-KANJI = (  # for hospitals and corporations
-    ("清和", "セイワ"), ("健生", "ケンセイ"), ("和光", "ワコウ"), ("明和", "メイワ"),
-    ("緑風", "リョクフウ"), ("青葉", "アオバ"), ("松風", "マツカゼ"), ("白樺", "シラカバ"),
-    ("若竹", "ワカタケ"), ("永寿", "エイジュ"), ("康和", "コウワ"), ("仁愛", "ジンアイ"),
-    ("朋友", "ホウユウ"), ("桜華", "オウカ"), ("光陽", "コウヨウ"), ("翠嵐", "スイラン"),
-    ("泉心", "センシン"), ("秀峰", "シュウホウ"), ("恵風", "ケイフウ"), ("瑞穂", "ミズホ"),
-)
-SURNAMES = (
-    ("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"),
-    ("田中", "タナカ"), ("渡辺", "ワタナベ"), ("伊藤", "イトウ"), ("中村", "ナカムラ"),
-    ("小林", "コバヤシ"), ("加藤", "カトウ"), ("吉田", "ヨシダ"), ("山本", "ヤマモト"),
-    ("松本", "マツモト"), ("井上", "イノウエ"), ("木村", "キムラ"), ("林", "ハヤシ"),
-    ("清水", "シミズ"), ("森", "モリ"), ("池田", "イケダ"), ("橋本", "ハシモト"),
-    ("石川", "イシカワ"), ("前田", "マエダ"), ("藤田", "フジタ"), ("岡田", "オカダ"),
-    ("長谷川", "ハセガワ"), ("村上", "ムラカミ"), ("近藤", "コンドウ"), ("坂本", "サカモト"),
-    ("遠藤", "エンドウ"), ("青木", "アオキ"), ("西村", "ニシムラ"), ("福田", "フクダ"),
-)
-EKIMAE = ("駅前", "エキマエ")
-
+VOCABULARY = load_vocabulary()
+TOWNS = VOCABULARY.towns  # 地区 code -> real 町名 (with 郵便番号 and the number of 丁目)
+STATIONS = VOCABULARY.stations  # 地区 code -> stations in or next to it (用賀駅前歯科)
+SOFT = VOCABULARY.soft
+KANJI = VOCABULARY.kanji
+SURNAMES = VOCABULARY.surnames
+EKIMAE = VOCABULARY.ekimae
 # (suffix, kana, weight, tag); the tag steers hours and capabilities.
-CLINIC_KINDS = (
-    ("内科", "ナイカ", 30, "general"), ("内科クリニック", "ナイカクリニック", 20, "general"),
-    ("クリニック", "クリニック", 15, "general"), ("医院", "イイン", 10, "general"),
-    ("ファミリークリニック", "ファミリークリニック", 3, "general"), ("診療所", "シンリョウジョ", 3, "general"),
-    ("循環器内科", "ジュンカンキナイカ", 4, "general"), ("消化器内科", "ショウカキナイカ", 4, "general"),
-    ("整形外科", "セイケイゲカ", 8, "ortho"), ("皮膚科", "ヒフカ", 6, "other"),
-    ("眼科", "ガンカ", 6, "other"), ("耳鼻咽喉科", "ジビインコウカ", 5, "other"),
-    ("小児科", "ショウニカ", 3, "pediatric"), ("こどもクリニック", "コドモクリニック", 2, "pediatric"),
-    ("心療内科", "シンリョウナイカ", 2, "psych"), ("メンタルクリニック", "メンタルクリニック", 2, "psych"),
-    ("在宅クリニック", "ザイタククリニック", 4, "homecare"), ("在宅診療所", "ザイタクシンリョウジョ", 2, "homecare"),
-    ("ホームケアクリニック", "ホームケアクリニック", 2, "homecare"),
-)
-DENTAL_KINDS = (
-    ("歯科", "シカ", 30, "general"), ("歯科医院", "シカイイン", 25, "general"),
-    ("歯科クリニック", "シカクリニック", 20, "general"), ("デンタルクリニック", "デンタルクリニック", 12, "general"),
-    ("歯科・矯正歯科", "シカキョウセイシカ", 5, "general"), ("こども歯科", "コドモシカ", 3, "pediatric"),
-    ("訪問歯科クリニック", "ホウモンシカクリニック", 3, "visit"),
-)
-KIND_EN = {
-    "内科": "Internal Medicine", "内科クリニック": "Internal Medicine Clinic", "クリニック": "Clinic",
-    "医院": "Clinic", "ファミリークリニック": "Family Clinic", "診療所": "Clinic",
-    "循環器内科": "Cardiology Clinic", "消化器内科": "Gastroenterology Clinic",
-    "整形外科": "Orthopedics", "皮膚科": "Dermatology", "眼科": "Eye Clinic",
-    "耳鼻咽喉科": "ENT Clinic", "小児科": "Pediatrics", "こどもクリニック": "Children's Clinic",
-    "心療内科": "Psychosomatic Medicine", "メンタルクリニック": "Mental Clinic",
-    "在宅クリニック": "Home Care Clinic", "在宅診療所": "Home Care Clinic",
-    "ホームケアクリニック": "Home Care Clinic", "歯科": "Dental Clinic", "歯科医院": "Dental Clinic",
-    "歯科クリニック": "Dental Clinic", "デンタルクリニック": "Dental Clinic",
-    "歯科・矯正歯科": "Dental and Orthodontic Clinic", "こども歯科": "Children's Dental Clinic",
-    "訪問歯科クリニック": "Home-Visit Dental Clinic",
-}
-BUILDINGS = (
-    ("ビル", 6), ("メディカルビル", 3), ("ハイツ", 2), ("プラザ", 2), ("第一ビル", 2),
-    ("センタービル", 2), ("メディカルモール", 1), ("レジデンス", 1),
-)
-NOTES = (
-    "駐車場があります。", "予約をおすすめします。お電話でどうぞ。", "車いすのまま入れます。",
-    "ご家族からのご相談もお受けしています。", "初めての方は保険証・お薬手帳をお持ちください。",
-    "手話通訳の方と一緒にお越しいただけます。", "エレベーターがあります。",
-)
+CLINIC_KINDS = VOCABULARY.clinic_kinds
+DENTAL_KINDS = VOCABULARY.dental_kinds
+KIND_EN = VOCABULARY.kind_en
+BUILDINGS = VOCABULARY.buildings
+NOTES = VOCABULARY.notes
 
 # Capability rarity per type. Values are probabilities; a dict value means "depends on the
 # profile" and is resolved in _capabilities(). Capabilities this table does not know (another
@@ -394,20 +256,7 @@ _ROMAJI = dict(
         strict=True,
     )
 )
-ROMAJI_WORDS = {  # loanwords read better in their own spelling
-    "オリーブ": "Olive", "ポプラ": "Poplar", "クローバー": "Clover", "ハーモニー": "Harmony",
-    "リーフ": "Leaf", "スマイル": "Smile", "ハート": "Heart",
-    # compound place names, and ones where "ou" is two syllables
-    "イケジリオオハシ": "Ikejiri-Ohashi", "チトセカラスヤマ": "Chitose-Karasuyama",
-    "チトセフナバシ": "Chitose-Funabashi", "セイジョウガクエンマエ": "Seijogakuen-mae",
-    "ソシガヤオオクラ": "Soshigaya-Okura", "コマザワダイガク": "Komazawa-Daigaku",
-    "ニシタイシドウ": "Nishi-Taishido", "セタガヤダイタ": "Setagaya-Daita",
-    "シモキタザワ": "Shimo-Kitazawa", "ヒガシキタザワ": "Higashi-Kitazawa",
-    "シモタカイド": "Shimo-Takaido", "ロカコウエン": "Roka-Koen", "フタコタマガワ": "Futako-Tamagawa",
-    "サンゲンヂャヤ": "Sangen-Jaya", "タマガワデンエンチョウフ": "Tamagawa-Denenchofu",
-    "シモウマ": "Shimouma", "カミウマ": "Kamiuma", "ミナミカラスヤマ": "Minami-Karasuyama",
-    "キタカラスヤマ": "Kita-Karasuyama", "ヒガシタマガワ": "Higashi-Tamagawa",
-}
+ROMAJI_WORDS = VOCABULARY.romaji_words  # loanwords and compound place names, as usually spelled
 
 
 def romaji(kana: str) -> str:
@@ -506,16 +355,18 @@ class DemoGenerator:
 
     def _consult_centre(self, district: District) -> dict[str, Any]:
         profile = _Profile(CONSULT_TYPE, district, hours="office_sat")
-        name = f"あんしんすこやかセンター{district.name}"
-        kana = f"アンシンスコヤカセンター{district.kana}"
-        row = self._row(profile, name, kana, scatter=CENTRE_SCATTER_M)
+        words = VOCABULARY.consult_centre
+        names = {"district": district.name, "district_kana": district.kana, "district_en": district.name_en}
+        row = self._row(
+            profile, words["name"].format(**names), words["kana"].format(**names), scatter=CENTRE_SCATTER_M
+        )
         data = row["data"]
-        data["name_en"] = f"Anshin Sukoyaka Center {district.name_en}".strip()
+        data["name_en"] = words["name_en"].format(**names).strip()
         data["status"] = "active"
         data["hours_unknown"] = False
-        data["hours_note"] = "日曜・祝日・年末年始はお休みです。"
-        data["corporate_name"] = f"社会福祉法人{self.rng.choice(KANJI)[0]}福祉会"
-        data["notes"] = "高齢者の介護・福祉・健康の身近な相談窓口です。ご家族からのご相談もどうぞ。"
+        data["hours_note"] = words["hours_note"]
+        data["corporate_name"] = words["corporate_name"].format(kanji=self.rng.choice(KANJI)[0])
+        data["notes"] = words["notes"]
         row["periods"] = _days((0, 1, 2, 3, 4, 5), ("08:30", "17:15"))
         row["exceptions"] = [dict(YEAR_END)]
         return row
@@ -573,8 +424,10 @@ class DemoGenerator:
         district = profile.district
         lat, lng = self._coordinates(district, scatter)
         town = rng.choice(TOWNS.get(district.code) or (Town(district.name, district.kana, "", 5),))
+        municipality = self.ref.municipality
         address = (
-            f"東京都世田谷区{town.name}{rng.randint(1, town.chome)}-{rng.randint(1, 40)}-{rng.randint(1, 25)}"
+            f"{municipality.prefecture}{municipality.name}{town.name}"
+            f"{rng.randint(1, town.chome)}-{rng.randint(1, 40)}-{rng.randint(1, 25)}"
         )
         building = ""
         if type_code in {"clinic", "dental", "pharmacy"} and rng.random() < 0.45 or rng.random() < 0.15:
@@ -705,71 +558,15 @@ class DemoGenerator:
         return f"{prefix}薬局", f"{prefix_kana}ヤッキョク", f"{prefix_en} Pharmacy"
 
     def _hospital_name(self, district: District) -> tuple[str, str, str]:
-        rng = self.rng
-        kanji, kanji_kana = rng.choice(KANJI)
-        place, place_kana = self._place(district)
-        k, p = romaji(kanji_kana), romaji(place_kana)
-        return rng.choice(
-            (
-                (f"{kanji}記念病院", f"{kanji_kana}キネンビョウイン", f"{k} Memorial Hospital"),
-                (f"{place}{kanji}病院", f"{place_kana}{kanji_kana}ビョウイン", f"{p} {k} Hospital"),
-                (f"{kanji}会{place}病院", f"{kanji_kana}カイ{place_kana}ビョウイン", f"{k}kai {p} Hospital"),
-                (
-                    f"{place}リハビリテーション病院", f"{place_kana}リハビリテーションビョウイン",
-                    f"{p} Rehabilitation Hospital",
-                ),
-                (f"{kanji}中央病院", f"{kanji_kana}チュウオウビョウイン", f"{k} Central Hospital"),
-            )
-        )
+        kanji = self.rng.choice(KANJI)
+        place = self._place(district)
+        return _filled(self.rng.choice(VOCABULARY.hospital_names), kanji=kanji, place=place)
 
     def _care_name(self, type_code: str, district: District) -> tuple[str, str, str]:
-        rng = self.rng
-        soft, soft_kana = rng.choice(SOFT)
-        place, place_kana = self._place(district)
-        s, p = romaji(soft_kana), romaji(place_kana)
-        patterns = {
-            "nursing": (
-                (f"訪問看護ステーション{soft}", f"ホウモンカンゴステーション{soft_kana}", f"Home-Visit Nursing Station {s}"),
-                (f"{soft}訪問看護ステーション", f"{soft_kana}ホウモンカンゴステーション", f"{s} Home-Visit Nursing Station"),
-                (f"{place}訪問看護ステーション", f"{place_kana}ホウモンカンゴステーション", f"{p} Home-Visit Nursing Station"),
-                (
-                    f"訪問看護リハビリステーション{soft}", f"ホウモンカンゴリハビリステーション{soft_kana}",
-                    f"Home-Visit Nursing and Rehabilitation Station {s}",
-                ),
-            ),
-            "care_management": (
-                (f"{soft}ケアプランセンター", f"{soft_kana}ケアプランセンター", f"{s} Care Plan Center"),
-                (f"居宅介護支援事業所{soft}", f"キョタクカイゴシエンジギョウショ{soft_kana}", f"Care Management Office {s}"),
-                (f"{place}ケアマネジメントセンター", f"{place_kana}ケアマネジメントセンター", f"{p} Care Management Center"),
-                (f"ケアプラン{soft}", f"ケアプラン{soft_kana}", f"Care Plan {s}"),
-            ),
-            "home_help": (
-                (f"ヘルパーステーション{soft}", f"ヘルパーステーション{soft_kana}", f"Helper Station {s}"),
-                (f"{soft}訪問介護", f"{soft_kana}ホウモンカイゴ", f"{s} Home Help Service"),
-                (f"{place}ホームヘルプサービス", f"{place_kana}ホームヘルプサービス", f"{p} Home Help Service"),
-                (f"ケアサービス{soft}", f"ケアサービス{soft_kana}", f"Care Service {s}"),
-            ),
-            "home_rehab": (
-                (f"{soft}訪問リハビリテーション", f"{soft_kana}ホウモンリハビリテーション", f"{s} Home-Visit Rehabilitation"),
-                (f"{place}訪問リハビリ", f"{place_kana}ホウモンリハビリ", f"{p} Home-Visit Rehabilitation"),
-            ),
-            "kantaki": (
-                (
-                    f"看護小規模多機能型居宅介護{soft}", f"カンゴショウキボタキノウガタキョタクカイゴ{soft_kana}",
-                    f"Nursing Small-Scale Multifunctional Care {s}",
-                ),
-                (f"かんたき{soft}", f"カンタキ{soft_kana}", f"Kantaki {s}"),
-            ),
-            "teiki": (
-                (
-                    f"定期巡回・随時対応サービス{soft}", f"テイキジュンカイズイジタイオウサービス{soft_kana}",
-                    f"Regular-Visit and On-Call Care {s}",
-                ),
-                (f"{place}24時間ケアサービス", f"{place_kana}ニジュウヨジカンケアサービス", f"{p} 24-Hour Care Service"),
-            ),
-        }
-        options = patterns.get(type_code) or ((f"{soft}{place}", f"{soft_kana}{place_kana}", f"{s} {p}"),)
-        return rng.choice(options)
+        soft = self.rng.choice(SOFT)
+        place = self._place(district)
+        patterns = VOCABULARY.care_names.get(type_code) or VOCABULARY.care_names["*"]
+        return _filled(self.rng.choice(patterns), soft=soft, place=place)
 
     def _corporate_name(self, type_code: str, district: District) -> str:
         rng = self.rng
@@ -812,7 +609,7 @@ class DemoGenerator:
                 continue
             lat = round(district.lat + dy / self.m_per_deg_lat, 6)
             lng = round(district.lng + dx / self.m_per_deg_lng, 6)
-            if nearest_district(self.ref.districts, lat, lng) != district:
+            if geo.nearest_district(lat, lng, self.ref.districts) != district:
                 continue
             if self.ref.municipality.contains(lat, lng):
                 return lat, lng
@@ -977,10 +774,14 @@ class DemoGenerator:
         return result
 
 
-def nearest_district(districts: Sequence[District], lat: float, lng: float) -> District:
-    """The district whose centre is closest (equirectangular distance is plenty at ward scale)."""
-    k = math.cos(math.radians(lat))
-    return min(districts, key=lambda d: (d.lat - lat) ** 2 + ((d.lng - lng) * k) ** 2)
+def _filled(pattern: tuple[str, str, str], **words: tuple[str, str]) -> tuple[str, str, str]:
+    """A (name, katakana, English) pattern of the vocabulary with (text, katakana) words put in:
+    ``{soft}``, ``{soft_kana}`` and ``{soft_en}`` (romanised) for ``soft=``, and so on."""
+    forms: dict[str, str] = {}
+    for key, (text, kana) in words.items():
+        forms[key], forms[f"{key}_kana"], forms[f"{key}_en"] = text, kana, romaji(kana)
+    name, kana, english = pattern
+    return name.format(**forms), kana.format(**forms), english.format(**forms)
 
 
 def generate_rows(
@@ -1007,11 +808,6 @@ def load_demo(
 
     Returns the number created per provider type code.
     """
-    from django.db import transaction
-
-    from .models import Provider, ProviderChange
-    from .providers import providers_bulk_create
-
     reference = reference_from_db()
     taken = set(Provider.objects.exclude(medical_code="").values_list("medical_code", flat=True))
     taken |= set(Provider.objects.exclude(care_code="").values_list("care_code", flat=True))
@@ -1021,15 +817,15 @@ def load_demo(
         for row in iter_rows(reference, count=count, seed=seed, taken_codes=taken):
             chunk.append(row)
             if len(chunk) >= chunk_size:
-                _save_chunk(chunk, created, providers_bulk_create, ProviderChange)
+                _save_chunk(chunk, created)
                 chunk = []
         if chunk:
-            _save_chunk(chunk, created, providers_bulk_create, ProviderChange)
+            _save_chunk(chunk, created)
     return created
 
 
-def _save_chunk(chunk, created: Counter, bulk_create, change_model) -> None:
-    bulk_create(rows=chunk, actor_kind=change_model.Actor.SYSTEM, source=SOURCE)
+def _save_chunk(chunk, created: Counter) -> None:
+    providers_bulk_create(rows=chunk, actor_kind=ProviderChange.Actor.SYSTEM, source=SOURCE)
     created.update(row["data"]["provider_type"] for row in chunk)
 
 
