@@ -215,7 +215,7 @@ PDF_SLOT_SECONDS = int(os.environ.get("PDF_SLOT_SECONDS", "300"))
 # CPU priority (nice) of PDF renders, below the map and API requests (0: same priority).
 # Largest request body: the 30 MB upload limit (spreadsheet_limits.MAX_UPLOAD) and its form.
 MAX_REQUEST_BYTES = int(os.environ.get("MAX_REQUEST_BYTES", str(31 * 1024 * 1024)))
-PDF_RENDER_NICE = int(os.environ.get("PDF_RENDER_NICE", "10"))
+PDF_RENDER_NICE = int(os.environ.get("PDF_RENDER_NICE", "19"))
 # Our counter cache is atomic, which django-ratelimit cannot know about a backend of its own.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
