@@ -430,6 +430,9 @@ class ResponseAdmin(admin.ModelAdmin):
         elif can_change:
             services.mark_in_review(response)
         rows = services.diff_rows(response)
+        contact = Provider.may_see_private_contact(request.user)
+        if not contact:  # the survey contact (and who answered) only with its permission
+            rows = [row for row in rows if row.key not in Provider.PRIVATE_FIELDS]
         provider = response.provider
         history = ProviderChange.objects.filter(provider=provider).select_related("user")[:20]
         other_responses = (
@@ -447,6 +450,7 @@ class ResponseAdmin(admin.ModelAdmin):
             "history": history,
             "other_responses": other_responses,
             "can_change": can_change and not response.is_reviewed,
+            "show_contact": contact,
             "opts": self.model._meta,
             "original": response,
         }
@@ -475,9 +479,23 @@ class RegistrationAdmin(admin.ModelAdmin):
                        "created_at", "status", "reviewed_by", "reviewed_at")
     fields = readonly_fields + ("review_note",)
     actions = ["approve", "reject"]
+    # The applicant is the new office's survey contact: shown with that permission only.
+    CONTACT_FIELDS = ("applicant_name", "applicant_email", "applicant_phone")
 
     def has_add_permission(self, request):
         return False
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if Provider.may_see_private_contact(request.user):
+            return shown
+        return tuple(name for name in shown if name not in self.CONTACT_FIELDS)
+
+    def get_fields(self, request, obj=None):
+        shown = super().get_fields(request, obj)
+        if Provider.may_see_private_contact(request.user):
+            return shown
+        return tuple(name for name in shown if name not in self.CONTACT_FIELDS)
 
     @admin.display(description=gettext_lazy("種別"))
     def provider_type(self, obj):

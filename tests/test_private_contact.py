@@ -153,3 +153,63 @@ def test_contactless_job_never_writes_the_contact(staff_user, reference):
     with job.result_file.open("rb") as handle:
         dataset = formats.CSV().create_dataset(handle.read())
     assert "種類医院" in repr(list(dataset)) and _leaks(repr(list(dataset))) == []
+
+
+def _round():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from surveys.models import SurveyRound
+
+    today = timezone.localdate()
+    survey_round = SurveyRound.objects.create(
+        name="調査", opens_on=today - dt.timedelta(days=1), closes_on=today + dt.timedelta(days=9))
+    survey_round.provider_types.set(ProviderType.objects.all())
+    return survey_round
+
+
+def test_viewer_review_page_hides_the_contact_in_an_answer(viewer, staff_client, reference):
+    from resourcemap.providers import provider_snapshot
+    from surveys import services
+    from surveys.models import Response
+
+    provider = make_provider(name="回答医院", **SECRET)
+    survey_round = _round()
+    services.issue_round(survey_round=survey_round)
+    invitation = survey_round.invitations.get(provider=provider)
+    response = services.submit_response(
+        invitation=invitation, kind=Response.Kind.UPDATE,
+        proposed={"contact_email": "answer-secret@example.jp", "fax": "03-0999-7777"},
+        snapshot=provider_snapshot(provider), respondent_name="回答者秘密",
+        respondent_email="respondent-secret@example.jp",
+    )
+    url = reverse("admin:surveys_response_change", args=[response.pk])
+    seen = viewer.get(url).content.decode()
+    assert "回答医院" in seen and "03-0999-7777" in seen
+    for secret in ("answer-secret@example.jp", "回答者秘密", "respondent-secret@example.jp",
+                   *SECRET.values()):
+        assert secret not in seen, secret
+    editor = staff_client.get(url).content.decode()
+    assert "answer-secret@example.jp" in editor and "respondent-secret@example.jp" in editor
+
+
+def test_viewer_registration_pages_hide_the_applicant(viewer, staff_client, reference):
+    from surveys import services
+
+    registration = services.register_provider(
+        provider_type=ProviderType.objects.get(code="clinic"),
+        fields={"name": "新規登録医院", "kana": "シンキトウロクイイン", "address": "東京都世田谷区用賀1-1-1",
+                "phone": "03-0999-2222"},
+        capabilities={}, periods=[], applicant_name="申請者秘密",
+        applicant_email="applicant-secret@example.jp", applicant_phone="03-0999-3333",
+    )
+    for url in (reverse("admin:surveys_registration_changelist"),
+                reverse("admin:surveys_registration_change", args=[registration.pk])):
+        seen = viewer.get(url).content.decode()
+        assert "新規登録医院" in seen
+        for secret in ("申請者秘密", "applicant-secret@example.jp", "03-0999-3333"):
+            assert secret not in seen, (url, secret)
+    editor = staff_client.get(
+        reverse("admin:surveys_registration_change", args=[registration.pk])).content.decode()
+    assert "applicant-secret@example.jp" in editor
