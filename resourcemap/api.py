@@ -43,7 +43,6 @@ MAX_AGE = 300
 # A map view with more matches than this gets grid clusters instead of points.
 MAX_POINTS = settings.MAP_MAX_POINTS
 MAX_ZOOM = 22
-CLUSTER_CELL_PX = 80
 # Public columns. Provider.PRIVATE_FIELDS never appear here.
 COLUMNS = (
     "id", "name", "name_en", "kana", "provider_type__code", "status", "postal_code", "address",
@@ -92,9 +91,9 @@ def _viewport(params) -> tuple[tuple | None, int | None, list[str]]:
 
 
 def _cell_degrees(bbox: tuple, zoom: int | None) -> float:
-    """Grid cell size: about CLUSTER_CELL_PX screen pixels at ``zoom``, else 1/16 of the view."""
+    """Grid cell size: about 80 screen pixels at ``zoom`` (``search.cell_size``), else 1/16 of the view."""
     if zoom is not None:
-        return 360.0 / (256 * 2**zoom) * CLUSTER_CELL_PX
+        return search.cell_size(zoom)
     return max(bbox[3] - bbox[1], bbox[2] - bbox[0]) / 16
 
 
@@ -281,14 +280,24 @@ def providers_json(request):
     """Compact form for the map: one array per provider, column names given once.
 
     With ``bbox`` only the providers in that view; when they are more than MAX_POINTS, grid
-    clusters (``[lat, lng, count]``, counted in SQL) instead of providers.
+    clusters (``[lat, lng, count]``, counted in SQL) instead of providers. With ``zoom`` too
+    (the map always sends it), the cells are the global grid's (``search.grid``): the count
+    and the cells are those of the whole cells the view touches.
     """
     prepared, error = _prepare(request, "json")
     if error:
         return error
     result, etag, bbox, zoom = prepared
     columns = ["id", "lat", "lng", "type", "name", "address", "distance_m", "phone"]
-    if bbox is not None and result.count > MAX_POINTS:
+    if bbox is not None and zoom is not None and not search.needs_python(result.params):
+        cells, total = search.cell_counts(result.params, bbox, zoom)
+        if total > MAX_POINTS:
+            data = {
+                "count": total, "query": result.querystring, "columns": columns, "providers": [],
+                "clusters": cells,
+            }
+            return _finish(_json(data), etag, result.params)
+    elif bbox is not None and result.count > MAX_POINTS:
         data = {
             "count": result.count,
             "query": result.querystring,

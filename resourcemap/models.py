@@ -841,6 +841,35 @@ class KeyIndicator(models.Model):
             raise ValidationError(
                 {"provider_type": _("この種別には「%(cap)s」がありません。") % {"cap": self.capability.name}}
             )
+class ProviderCell(models.Model):
+    """Published providers with a point, counted per map grid cell, zoom level and type.
+
+    The cell of a point at ``zoom`` is ``floor(degrees / (112.5 / 2**zoom))`` (about 80 screen
+    pixels, as ``api.py`` draws them), for zooms 0 to ``MAX_ZOOM``. On PostgreSQL a trigger on
+    the provider table keeps these rows (migration 0016), whatever writes a provider, so a
+    zoomed-out map reads a few cells instead of every provider; SQLite counts live.
+    """
+
+    MAX_ZOOM = 10
+
+    zoom = models.PositiveSmallIntegerField()
+    provider_type = models.ForeignKey(ProviderType, on_delete=models.CASCADE, related_name="+")
+    cy = models.IntegerField()
+    cx = models.IntegerField()
+    n = models.IntegerField(default=0)
+    sum_lat = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    sum_lng = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+
+    class Meta:
+        # Not shown anywhere (no admin page): no verbose names to translate.
+        constraints = [
+            models.UniqueConstraint(fields=["zoom", "provider_type", "cy", "cx"], name="providercell_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.zoom}/{self.cy}/{self.cx}: {self.n}"
+
+
 class DataVersion(models.Model):
     """One row whose counter moves with every change of public data.
 

@@ -22,12 +22,14 @@ The package, by job:
 - ``opening``: the opening-hours filters (``asked_moment``);
 - ``result``: ``SearchResult``, ``LazyIds``, ``load_providers``;
 - ``describe``: the conditions in words (``conditions``);
+- ``grid``: counts per map grid cell for zoomed-out views (``cell_counts``);
 - ``suggest``: capability counts and "drop this condition" after zero results.
 """
 
 from ..folding import fold
 from .describe import conditions
 from .form import RADII, SearchForm, clean, display_form
+from .grid import cell_counts, cell_size
 from .opening import EARLY_UNTIL, NIGHT_FROM, asked_moment
 from .params import (
     KNOWN_KEYS,
@@ -52,6 +54,7 @@ __all__ = [
     "EARLY_UNTIL", "KNOWN_KEYS", "LIST_KEYS", "MAX_IDS", "MAX_Q", "NIGHT_FROM", "QUERY_ORDER",
     "RADII", "RADIUS_MAX", "RADIUS_MIN", "SINGLE_KEYS", "SORTS", "LazyIds", "Relaxation", "SearchForm", "SearchResult",
     "finite_float", "_reference_cache", "split_list", "asked_moment", "base_queryset",
-    "capability_counts", "clean", "conditions", "display_form", "fold", "keyword_terms", "load_providers",
+    "capability_counts", "cell_counts", "cell_size", "clean", "conditions", "display_form", "fold", "keyword_terms",
+    "load_providers",
     "needs_python", "querystring", "relaxations", "run", "run_cleaned", "run_ids",
 ]
