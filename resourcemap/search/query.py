@@ -162,19 +162,27 @@ def run_cleaned(
         ordered = ordered.annotate(**annotations)
     extra = list(columns or ())
 
-    if not needs_python(cleaned):
-        _check_shortlist(cleaned, ignored)
-        return SearchResult(
-            ids=LazyIds(ordered),
-            params=cleaned,
-            ignored=ignored,
-            conditions=conditions(cleaned, now) if with_conditions else [],
-            querystring=querystring(cleaned),
-            queryset=qs,
-            in_sql=True,
-            _row_query=ordered.values_list(*extra) if extra else None,
-        )
+    if needs_python(cleaned):
+        ids, distances, rows = _filter_in_python(qs, ordered, cleaned, now, point, extra)
+        extra_fields = {"distances": distances, "_rows": rows}
+    else:
+        ids = LazyIds(ordered)
+        extra_fields = {"in_sql": True, "_row_query": ordered.values_list(*extra) if extra else None}
+    _check_shortlist(cleaned, ignored)
+    return SearchResult(
+        ids=ids,
+        params=cleaned,
+        ignored=ignored,
+        conditions=conditions(cleaned, now) if with_conditions else [],
+        querystring=querystring(cleaned),
+        queryset=qs,
+        **extra_fields,
+    )
 
+
+def _filter_in_python(qs, ordered, cleaned: Mapping, now: dt.datetime, point, extra: list[str]):
+    """Hours, exact radius and distance order on the rows SQL returned:
+    (ids, distances, the ``extra`` columns per id or None)."""
     fields = ["id", "latitude", "longitude"] if point else ["id"]
     rows = list(ordered.values_list(*fields, *extra))
     result_ids = [row[0] for row in rows]
@@ -213,18 +221,7 @@ def run_cleaned(
         offset = len(fields)
         by_id = {row[0]: row[offset:] for row in rows}
         selected_rows = [by_id[pk] for pk in result_ids]
-
-    _check_shortlist(cleaned, ignored)
-    return SearchResult(
-        ids=result_ids,
-        params=cleaned,
-        ignored=ignored,
-        conditions=conditions(cleaned, now) if with_conditions else [],
-        querystring=querystring(cleaned),
-        distances=distances,
-        queryset=qs,
-        _rows=selected_rows,
-    )
+    return result_ids, distances, selected_rows
 
 
 def _check_shortlist(cleaned: dict, ignored: list[str]) -> None:
