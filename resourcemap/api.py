@@ -131,15 +131,22 @@ def _etag(kind: str, cleaned: dict, lang: str, extra: str = "") -> str:
     return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
 
 
+def _activate_language(lang: str) -> HttpResponse | None:
+    """Answers in ``?lang=`` (none: Japanese); a 400 for a language the site does not have."""
+    if lang:
+        if lang not in dict(settings.LANGUAGES):
+            return _bad_request([_("言語「%(lang)s」には対応していません。") % {"lang": lang[:10]}])
+        translation.activate(lang)
+    return None
+
+
 def _prepare(request, kind: str):
     """(result, None) or (None, response) for a 400 or 304."""
     params = request.GET.copy()
     params.pop("page", None)  # the API returns every match
-    lang = params.pop("lang", [""])[-1]
-    if lang:
-        if lang not in dict(settings.LANGUAGES):
-            return None, _bad_request([_("言語「%(lang)s」には対応していません。") % {"lang": lang[:10]}])
-        translation.activate(lang)
+    refused = _activate_language(params.pop("lang", [""])[-1])
+    if refused:
+        return None, refused
     bbox, zoom, view_errors = _viewport(params)
     cleaned, ignored = search.clean(params)
     if ignored or view_errors:
@@ -346,8 +353,12 @@ def geocode(request):
 @require_GET
 def places(request):
     """Place names for the autocompletion of "near a place": ``?q=三軒`` → up to 8 stations
-    and 町丁目 of the gazetteer whose name or reading starts with the text (O(result))."""
+    and 町丁目 of the gazetteer whose name or reading starts with the text (O(result)).
+    ``lang=en`` gives the kinds (駅 / 町丁目) in English; the names stay as written."""
     text = request.GET.get("q", "")[: geocoding.MAX_TEXT]
+    refused = _activate_language(request.GET.get("lang", ""))
+    if refused:
+        return refused
     kinds = dict(GazetteerPlace.Kind.choices)
     items = [
         {"label": entry.name, "kind": entry.kind, "kind_label": str(kinds[entry.kind]), "detail": entry.detail}

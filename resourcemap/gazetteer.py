@@ -422,12 +422,26 @@ def town_kana(municipality: Municipality) -> dict[str, str]:
     return readings
 
 
+def read_station_readings(path: Path) -> dict[str, str]:
+    """Station readings from a CSV ``name,kana`` (name with or without 駅; kana in hiragana)."""
+    out = {}
+    for row in csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig"))):
+        name, kana = (row.get("name") or "").strip(), fold(row.get("kana") or "")
+        if name and kana:
+            out[name.removesuffix("駅")] = kana
+    return out
+
+
 def build_rows(
-    municipality: Municipality, towns: list[dict], stations: list[dict], margin_m: float = STATION_MARGIN_M
+    municipality: Municipality, towns: list[dict], stations: list[dict], margin_m: float = STATION_MARGIN_M,
+    station_readings: dict[str, str] | None = None,
 ) -> list[dict]:
     """CSV rows: every 町丁目, each town as a whole (mean of its 丁目 points), and the stations
     whose nearest 町丁目 point is within ``margin_m`` (stations just over the boundary that
-    residents use are kept). A station on several lines is one row at the mean of its points."""
+    residents use are kept). A station on several lines is one row at the mean of its points.
+    Stations take their reading from ``station_readings`` (``read_station_readings``); one
+    without it borrows, when the site is searched, the reading of a town of the same name."""
+    station_readings = station_readings or {}
     readings = town_kana(municipality)
     rows: list[dict] = []
     by_town: dict[str, list[dict]] = defaultdict(list)
@@ -457,7 +471,8 @@ def build_rows(
             continue
         lines = list(dict.fromkeys(p["line"] for p in parts if p["line"]))
         rows.append({
-            "kind": "station", "name": name if name.endswith("駅") else f"{name}駅", "kana": "", "town": "",
+            "kind": "station", "name": name if name.endswith("駅") else f"{name}駅",
+            "kana": station_readings.get(name.removesuffix("駅"), ""), "town": "",
             "chome": "", "detail": "・".join(lines), "lat": f"{lat:.6f}", "lng": f"{lng:.6f}",
             "source": "stations" if len(parts) == 1 else "stations (mean of lines)",
         })

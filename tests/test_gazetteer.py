@@ -55,6 +55,10 @@ def point(name):
         ("  三軒茶屋 駅 ", "三軒茶屋駅"),
         ("ｻﾝｹﾞﾝｼﾞｬﾔ", "三軒茶屋駅"),
         ("さんげんじゃや", "三軒茶屋駅"),
+        ("しもきたざわ", "下北沢駅"),
+        ("シモキタザワ駅", "下北沢駅"),
+        ("せたがやだいた", "世田谷代田駅"),
+        ("ひがしまつばら", "東松原駅"),
         ("下北沢駅", "下北沢駅"),
         ("下北沢", "下北沢駅"),
         ("梅ケ丘", "梅ヶ丘駅"),
@@ -138,6 +142,9 @@ def test_suggestions_by_name_and_reading(client):
     assert [p["label"] for p in client.get("/api/places", {"q": "下北沢駅"}).json()["places"]] == ["下北沢駅"]
     taishido = [p["label"] for p in client.get("/api/places", {"q": "太子堂4丁目"}).json()["places"]]
     assert taishido == ["太子堂四丁目"]
+    # Stations not named like a town have their own reading (しもきた → 下北沢駅).
+    assert [p["label"] for p in client.get("/api/places", {"q": "しもきた"}).json()["places"]] == ["下北沢駅"]
+    assert "二子玉川駅" in [p["label"] for p in client.get("/api/places", {"q": "ふたこ"}).json()["places"]]
     many = client.get("/api/places", {"q": "か"}).json()["places"]
     assert len(many) == gazetteer.SUGGEST_LIMIT
     assert client.get("/api/places", {"q": ""}).json()["places"] == []
@@ -187,8 +194,31 @@ def test_failed_lookup_keeps_the_results_with_a_message_at_the_field(client):
 
 def test_the_place_field_offers_suggestions(client):
     body = client.get("/").content.decode()
-    assert 'data-suggest-url="/api/places"' in body and '<datalist id="f-near-list">' in body
+    assert 'data-suggest-url="/api/places?lang=ja"' in body and '<datalist id="f-near-list">' in body
     assert "js/place-suggest" in body
+    assert 'data-suggest-url="/api/places?lang=en"' in client.get("/en/").content.decode()
+
+
+def test_suggestions_on_english_pages_say_what_each_place_is_in_english(client):
+    places = client.get("/api/places", {"q": "三軒", "lang": "en"}).json()["places"]
+    kinds = {p["label"]: p["kind_label"] for p in places}
+    assert kinds["三軒茶屋駅"] == "Station" and kinds["三軒茶屋一丁目"] == "Town block (chōme)"
+    assert client.get("/api/places", {"q": "三軒"}).json()["places"][0]["kind_label"] == "駅"
+    refused = client.get("/api/places", {"q": "三軒", "lang": "xx"})
+    assert refused.status_code == 400 and "xx" in refused.json()["messages"][0]
+
+
+def test_every_station_has_a_reading():
+    """From the readings file (typed by hand, see SOURCES.md) or, for a station named like a
+    town, the town's reading from Japan Post's data; the file holds only the other stations."""
+    index = gazetteer.index()
+    stations = [e for entries in index.by_key.values() for e in entries if e.kind == GazetteerPlace.Kind.STATION]
+    assert len(stations) == 44 and [e.name for e in stations if not e.kana_key] == []
+    typed = gazetteer.read_station_readings(CSV_FILE.parent / "131121-station-readings.csv")
+    towns = {r["name"] for r in ROWS.values() if r["kind"] == "town"}
+    assert all(f"{name}駅" in ROWS and name not in towns for name in typed)
+    assert all(ROWS[f"{name}駅"]["kana"] == kana for name, kana in typed.items())
+    assert "typed in by hand" in (CSV_FILE.parent / "SOURCES.md").read_text(encoding="utf-8")
 
 
 # --- another municipality ----------------------------------------------------------------------
@@ -212,17 +242,20 @@ def test_building_and_loading_for_another_municipality(tmp_path):
         {"type": "Feature", "properties": {"N02_003": "山陽線", "N02_005": "遠い駅"},
          "geometry": {"type": "LineString", "coordinates": [[132.5, 34.5], [132.6, 34.5]]}},
     ]}, ensure_ascii=False), encoding="utf-8")
+    readings = tmp_path / "readings.csv"
+    readings.write_text("name,kana\n生野屋駅,イクノヤ\n", encoding="utf-8")
     out = tmp_path / "352071.csv"
     call_command("build_gazetteer", "--municipality", "352071", "--towns", str(towns),
-                 "--stations", str(stations), "-o", str(out))
+                 "--stations", str(stations), "--station-readings", str(readings), "-o", str(out))
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
-    assert [r["name"] for r in rows if r["kind"] == "station"] == ["生野屋駅"]  # the far one is left out
+    assert [(r["name"], r["kana"]) for r in rows if r["kind"] == "station"] == [("生野屋駅", "いくのや")]  # the far one is left out
     assert {"生野屋南", "生野屋南一丁目", "花岡"} <= {r["name"] for r in rows}
     call_command("load_gazetteer", str(out), "--municipality", "352071")
     assert GazetteerPlace.objects.filter(municipality=other).count() == len(rows)
     found = gazetteer.lookup("生野屋南2-3", other)
     assert (found.label, found.lat, found.lng) == ("生野屋南二丁目", 34.0421, 131.8622)
     assert gazetteer.lookup("生野屋駅", other).label == "生野屋駅"
+    assert gazetteer.lookup("いくのや", other).label == "生野屋駅"
     # Setagaya's rows are untouched.
     assert gazetteer.lookup("三軒茶屋", Municipality.objects.get(code="131121")).label == "三軒茶屋駅"
 

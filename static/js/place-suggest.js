@@ -19,7 +19,9 @@ async function refresh() {
   }
   pending = new AbortController();
   try {
-    const response = await fetch(`${url}?q=${encodeURIComponent(text)}`, {
+    const address = new URL(url, document.baseURI);
+    address.searchParams.set("q", text);
+    const response = await fetch(address, {
       signal: pending.signal,
       headers: { Accept: "application/json" },
     });
