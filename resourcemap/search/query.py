@@ -58,8 +58,9 @@ def base_queryset(cleaned: Mapping) -> QuerySet:
     provider table's own columns (no joins): ``provider_type_id IN``, ``area_id IN`` and one
     ``EXISTS`` semi-join per capability, answered from the (capability, provider) index.
     """
-    types, caps, areas = _reference()
     qs = Provider.objects.published()
+    if any(cleaned.get(key) for key in ("type", "cap", "district", "region")):
+        types, caps, areas = _reference()  # read only when a filter needs the ids
     if cleaned.get("type"):
         qs = qs.filter(provider_type_id__in=[types[c].pk for c in cleaned["type"] if c in types])
     for code in cleaned.get("cap", []):
