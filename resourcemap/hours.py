@@ -474,6 +474,8 @@ EARLY_UNTIL = 7 * 60
 # Capability.after_hours values (reference data says which capability means which).
 AFTER_ALWAYS, AFTER_NIGHT = "always", "night"
 REACH_OPEN, REACH_ALWAYS, REACH_NIGHT = "open", "always", "night"
+# A 休止中 provider is neither open nor reachable, whatever its hours say.
+REACH_SUSPENDED = "suspended"
 
 
 def is_night_or_holiday(when: dt.datetime) -> bool:
@@ -503,8 +505,8 @@ class Reach:
     """How a provider can be reached at a moment.
 
     ``state`` is 'open' (office hours), 'always' (closed, but 24時間連絡可), 'night' (closed,
-    時間外は電話で), 'closed' or 'unknown'. ``closes`` is the end of the current opening period
-    when open ('HH:MM'), empty when open around the clock.
+    時間外は電話で), 'closed', 'suspended' (休止中) or 'unknown'. ``closes`` is the end of the
+    current opening period when open ('HH:MM'), empty when open around the clock.
     """
 
     state: str
@@ -563,10 +565,11 @@ def reach_at(
 
 
 def provider_reach(provider, when: dt.datetime) -> Reach:
-    """:func:`reach_at` for a provider with hours and capabilities prefetched."""
-    after = [pc.capability.after_hours for pc in provider.provider_capabilities.all()]
+    """:func:`reach_at` for a provider with hours and capabilities prefetched (a provider that
+    is not active is :data:`REACH_SUSPENDED`)."""
     if provider.status != "active":
-        after = []
+        return Reach(REACH_SUSPENDED)
+    after = [pc.capability.after_hours for pc in provider.provider_capabilities.all()]
     return reach_at(
         when,
         provider.opening_periods.all(),

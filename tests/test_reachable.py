@@ -45,8 +45,9 @@ def test_night_search_includes_24h_and_night_capabilities(night_providers):
 def test_open_at_monday_night_includes_reachable_providers(night_providers):
     assert names("day=0&time=22:00", TUESDAY_MORNING) == ["24時間不明", "24時間看護", "夜間休日薬局"]
     # Monday 10:00: office hours; the night capability does not make a provider "open" by day.
+    # The 休止中 provider's hours cover it, but it is not open.
     assert names("day=0&time=10:00", TUESDAY_MORNING) == [
-        "24時間不明", "24時間看護", "休止中24時間", "夜間休日薬局", "日中だけ",
+        "24時間不明", "24時間看護", "夜間休日薬局", "日中だけ",
     ]
 
 
@@ -59,6 +60,26 @@ def test_open_now_at_night_and_by_day(night_providers):
 
 def test_suspended_provider_is_not_reachable_after_hours(night_providers):
     assert "休止中24時間" not in names("open=now", MONDAY_NIGHT)
+
+
+def test_suspended_provider_is_never_open_within_its_hours(client, night_providers):
+    # Tuesday 10:00 is inside its 09:00-18:00 hours: by date, by weekday, now and "night" hours.
+    assert "休止中24時間" not in names("open=now", TUESDAY_MORNING)
+    assert "休止中24時間" not in names("day=2025-11-11&time=10:00", TUESDAY_MORNING)
+    assert "休止中24時間" not in names("day=1&time=10:00", TUESDAY_MORNING)
+    assert "休止中24時間" not in names("day=1", TUESDAY_MORNING)
+    make_provider(name="休止夜間", type_code="nursing", periods=[(0, dt.time(18), dt.time(23))],
+                  status=Provider.Status.SUSPENDED)
+    assert "休止夜間" not in names("nightholiday=1", TUESDAY_MORNING)
+    # Its page and the list say 休止中, never 営業中.
+    suspended = Provider.objects.get(name="休止中24時間")
+    with time_machine.travel(TUESDAY_MORNING, tick=False):
+        page = client.get(f"/providers/{suspended.pk}/").content.decode()
+        listing = client.get("/", {"q": "休止中24時間"}).content.decode()
+    assert '<span class="badge badge--closed">休止中</span>' in page
+    assert "営業中" not in page
+    assert '<span class="badge badge--closed">休止中</span>' in listing
+    assert "営業中 18:00まで" not in listing
 
 
 def test_reach_labels_on_a_frozen_clock():

@@ -27,6 +27,12 @@ def _spans(opens: dt.time, closes: dt.time) -> tuple[int, int]:
     return hours_mod.Period(0, opens, closes).minutes()
 
 
+def _with_hours(candidates: QuerySet) -> QuerySet:
+    """The candidates whose opening hours count: active (a 休止中 provider is never open) and
+    with known hours."""
+    return candidates.filter(status=Provider.Status.ACTIVE, hours_unknown=False)
+
+
 def _open_at_date(candidates: QuerySet, when: dt.datetime) -> set[int]:
     """Ids among ``candidates`` open at a local datetime.
 
@@ -37,7 +43,7 @@ def _open_at_date(candidates: QuerySet, when: dt.datetime) -> set[int]:
     prev = day - dt.timedelta(days=1)
     minute = when.hour * 60 + when.minute
     day_keys = ((day, hours_mod.day_key(day)), (prev, hours_mod.day_key(prev)))
-    known = candidates.filter(hours_unknown=False)
+    known = _with_hours(candidates)
     exceptions: dict[int, dict[dt.date, HoursException]] = {}
     for exc in HoursException.objects.filter(
         provider__in=known, start_date__lte=day, end_date__gte=prev
@@ -90,7 +96,7 @@ def _open_on_weekday(candidates: QuerySet, weekday: int, minute: int | None) -> 
     if minute is not None and prev_key is not None:
         keys.append(prev_key)
     rows = OpeningPeriod.objects.filter(
-        provider__in=candidates.filter(hours_unknown=False), weekday__in=keys
+        provider__in=_with_hours(candidates), weekday__in=keys
     ).order_by().values_list("provider_id", "weekday", "opens", "closes")
     result = set()
     span_of = _span_cache()
@@ -106,7 +112,7 @@ def _open_on_weekday(candidates: QuerySet, weekday: int, minute: int | None) -> 
 
 def _night_or_holiday(candidates: QuerySet) -> set[int]:
     rows = OpeningPeriod.objects.filter(
-        provider__in=candidates.filter(hours_unknown=False)
+        provider__in=_with_hours(candidates)
     ).order_by().values_list("provider_id", "weekday", "opens", "closes")
     result = set()
     for pid, weekday, opens, closes in rows:

@@ -105,6 +105,8 @@ def reach_badge(reach):
         text, css = _("時間外は電話で"), "oncall"
     elif reach.state == "closed":
         text, css = _("営業時間外"), "closed"
+    elif reach.state == "suspended":
+        text, css = _("休止中"), "closed"
     else:
         text, css = _("営業時間不明"), "unknown"
     return format_html('<span class="badge badge--{}">{}</span>', css, text)
