@@ -174,11 +174,12 @@ def test_provider_page_offers_directions(live_server, browser, stations, args):
         context.close()
 
 
-def test_print_memo_never_goes_into_a_url(live_server, browser, stations):
+@pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
+def test_print_memo_never_goes_into_a_url(live_server, browser, stations, args):
     from urllib.parse import quote
 
     memo = "山田花子様（長男 太郎さん）"
-    context = _context(browser, PC)
+    context = _context(browser, args)
     try:
         page = context.new_page()
         requests = []
@@ -197,5 +198,49 @@ def test_print_memo_never_goes_into_a_url(live_server, browser, stations):
         assert any(method == "POST" and "/print/pdf/" in url for method, url in requests)
         for _method, url in requests:
             assert memo not in url and quote(memo) not in url and "note=" not in url, url
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
+@pytest.mark.parametrize("filters", ["folded", "open"])
+def test_no_tab_stop_on_the_map_page_is_covered(live_server, browser, stations, args, filters):
+    """Every stop of the keyboard on the map page after a search (header, filters, sticky search
+    buttons, result list, footer), with the filters folded and opened: the focused element is
+    the one seen at its own centre, never hidden under a sticky bar."""
+    context = _context(browser, args)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + SEARCH)
+        _ready(page)
+        if filters == "open" and page.locator("#filters-fold > summary").is_visible():
+            page.click("#filters-fold > summary")
+        page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+        covered, seen = [], []
+        for _i in range(400):
+            page.keyboard.press("Tab")
+            info = page.evaluate("""() => {
+                const el = document.activeElement;
+                if (!el || el === document.body) return null;
+                const r = el.getBoundingClientRect();
+                if (r.width === 0 && r.height === 0) return { key: el.outerHTML.slice(0, 60), ok: true };
+                const x = Math.min(Math.max(r.left + Math.min(r.width / 2, 8), 0), innerWidth - 1);
+                const y = Math.min(Math.max(r.top + r.height / 2, 0), innerHeight - 1);
+                const hit = document.elementFromPoint(x, y);
+                const label = hit && hit.closest('label');
+                const inside = r.bottom > 0 && r.top < innerHeight;
+                return { key: (el.id || el.name || el.getAttribute('href') || el.textContent.trim().slice(0, 20))
+                              + '@' + Math.round(r.top + scrollY),
+                         ok: inside && !!hit && (hit === el || el.contains(hit) || (label !== null && label.contains(el))
+                             || (el.closest('.leaflet-container') !== null && el.closest('.leaflet-container').contains(hit))),
+                         hit: hit ? hit.tagName + '.' + hit.className : null };
+            }""")
+            if info is None or (seen and info["key"] == seen[0]):
+                break
+            seen.append(info["key"])
+            if not info["ok"]:
+                covered.append((info["key"], info["hit"]))
+        assert len(seen) >= (20 if filters == "open" or args is PC else 8), seen
+        assert covered == [], f"{len(covered)} of {len(seen)} tab stops covered: {covered}"
     finally:
         context.close()

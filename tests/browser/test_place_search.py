@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.browser.test_accessibility import _axe, _report
-from tests.browser.test_phone import PHONE, _context, _ready, stations  # noqa: F401 (fixture)
+from tests.browser.test_phone import PC, PHONE, _context, _ready, stations  # noqa: F401 (fixture)
 from tests.browser.waits import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,10 +26,11 @@ class RefuseOutsideGeocoder:
         raise AssertionError(f"the outside geocoder was asked for {text!r}")
 
 
-def test_nursing_station_reachable_tonight_near_sangenjaya(live_server, browser, stations, settings):  # noqa: F811
+@pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
+def test_nursing_station_reachable_tonight_near_sangenjaya(live_server, browser, stations, settings, args):  # noqa: F811
     settings.GEOCODER = "tests.browser.test_place_search.RefuseOutsideGeocoder"
     station = next(r for r in csv.DictReader(GAZETTEER.open(encoding="utf-8")) if r["name"] == "三軒茶屋駅")
-    context = _context(browser, PHONE)
+    context = _context(browser, args)
     try:
         page = context.new_page()
         errors = []
@@ -54,26 +55,28 @@ def test_nursing_station_reachable_tonight_near_sangenjaya(live_server, browser,
         assert query["place"] == ["三軒茶屋"] and query["type"] == ["nursing"]
         assert "f-near-error" not in page.content()
         top = page.evaluate("document.querySelector('.result').getBoundingClientRect().top + scrollY")
-        assert top <= 1.5 * PHONE["viewport"]["height"], f"first result starts {top:.0f}px down"
+        assert top <= 1.5 * args["viewport"]["height"], f"first result starts {top:.0f}px down"
         first = page.locator(".result").first.inner_text()
         assert "三軒茶屋24時間訪問看護ステーション" in first
         assert "24時間連絡可" in first or "営業中" in first
-        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert page.evaluate("document.documentElement.scrollWidth") <= args["viewport"]["width"]
         assert errors == []
     finally:
         context.close()
 
 
-def test_failed_place_keeps_the_results_on_screen(live_server, browser, stations, settings):  # noqa: F811
+@pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
+def test_failed_place_keeps_the_results_on_screen(live_server, browser, stations, settings, args):  # noqa: F811
     settings.GEOCODER = "resourcemap.geocoding.FakeGeocoder"
-    context = _context(browser, PHONE)
+    context = _context(browser, args)
     try:
         page = context.new_page()
         page.goto(live_server.url + "/?type=nursing&nightholiday=1")
         _ready(page)
         count = page.locator(".result").count()
         assert count == len(stations)
-        page.click("[data-filters-toggle]")
+        if not page.locator("#f-near").is_visible():
+            page.click("[data-filters-toggle]")
         page.fill("#f-near", "どこにもない町")
         page.locator("#f-near").press("Enter")
         page.wait_for_url(re.compile(r"near="))
@@ -84,5 +87,33 @@ def test_failed_place_keeps_the_results_on_screen(live_server, browser, stations
         assert page.locator(".result").count() == count
         violations = _axe(page)
         assert violations == [], f"map page with a place error:\n{_report(violations)}"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
+@pytest.mark.parametrize(("prefix", "kind"), [("", "駅"), ("/en", "Station")], ids=["ja", "en"])
+def test_station_typed_in_hiragana_is_suggested_and_found(live_server, browser, stations, settings, args, prefix, kind):  # noqa: F811
+    """しもきた offers 下北沢駅 (its reading, not a town's), labelled in the page's language, and
+    the search near it is resolved offline."""
+    settings.GEOCODER = "tests.browser.test_place_search.RefuseOutsideGeocoder"
+    station = next(r for r in csv.DictReader(GAZETTEER.open(encoding="utf-8")) if r["name"] == "下北沢駅")
+    context = _context(browser, args)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + prefix + "/")
+        _ready(page)
+        page.fill("#f-near", "しもきた")
+        wait_until(page, "[...document.querySelectorAll('#f-near-list option')].some((o) => o.value === '下北沢駅')")
+        option = page.evaluate("document.querySelector('#f-near-list option').textContent")
+        assert option.startswith(kind + "\u3000") and station["detail"] in option, option
+        page.fill("#f-near", "しもきたざわ")
+        page.locator("#f-near").press("Enter")
+        page.wait_for_url(re.compile(r"lat="))
+        _ready(page)
+        query = parse_qs(urlparse(page.url).query)
+        assert query["lat"] == [f"{float(station['lat']):.6f}"] and query["lng"] == [f"{float(station['lng']):.6f}"]
+        assert page.locator(".result").count() == len(stations)
+        assert "f-near-error" not in page.content()
     finally:
         context.close()

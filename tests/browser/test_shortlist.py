@@ -137,6 +137,11 @@ def test_care_manager_shares_five_providers_by_link_or_qr_and_a_family_reads_the
             phone.evaluate("document.documentElement.classList.add('large-text', 'text-200')")
             _no_sideways_scroll(phone, f"{label} at 200% text")
             assert phone.locator("[data-print-link]").is_visible()
+            # The QR shown on the phone (to pass the list on to another phone) opens it too.
+            phone.locator(".share__qr summary").click()
+            phone_qr = tmp_path / f"phone-qr-{args['viewport']['width']}.png"
+            phone.locator(".share__qr-code svg").screenshot(path=str(phone_qr))
+            assert decode_qr_png(phone_qr) == [link], label
             assert violations == []
         finally:
             family.close()
