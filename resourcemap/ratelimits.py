@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import math
 import random
 import time
 
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.db import connection
 from django.shortcuts import render
+from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage
 
 _TABLE = "resourcemap_ratecounter"
@@ -207,15 +209,35 @@ def hit(request, group: str, rate: str, *, target: str | None = None) -> bool:
     """Count one try against ``rate`` (e.g. ``"10/m"``); False when over the limit.
 
     Without ``target`` the count is per client address; with it, per target (an invitation, a
-    provider, "every access code"), whatever address the tries come from.
+    provider, "every access code"), whatever address the tries come from. A limit that is hit
+    leaves the seconds until its window ends on the request (``retry_after``), so the 429 page
+    says how long to wait for the limit that was actually hit (a minute or an hour).
     """
     key = "ip" if target is None else _constant(f"target:{target}")
     usage = get_usage(request, group=group, key=key, rate=rate, increment=True)
-    return usage is None or not usage["should_limit"]
+    if usage is None or not usage["should_limit"]:
+        return True
+    seconds = max(1, int(usage["time_left"]))
+    request.ratelimit_retry_after = max(getattr(request, "ratelimit_retry_after", 0), seconds)
+    return False
 
 
-def too_many(request, exception=None, *, template="429.html", context=None, retry_after=60):
-    """The 429 page (also django-ratelimit's RATELIMIT_VIEW)."""
-    response = render(request, template, context or {}, status=429)
+def wait_text(seconds: int) -> str:
+    """How long to wait, in plain words: 「1分ほど」「20分ほど」「1時間ほど」."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes < 60:
+        return ngettext("%(n)d分ほど", "%(n)d分ほど", minutes) % {"n": minutes}
+    hours = math.ceil(minutes / 60)
+    return ngettext("%(n)d時間ほど", "%(n)d時間ほど", hours) % {"n": hours}
+
+
+def too_many(request, exception=None, *, template="429.html", context=None, retry_after=None):
+    """The 429 page (also django-ratelimit's RATELIMIT_VIEW).
+
+    ``Retry-After`` and the wording follow the limit that was hit (``hit`` records it), 60
+    seconds when none was recorded (django-ratelimit's own decorator)."""
+    if retry_after is None:
+        retry_after = getattr(request, "ratelimit_retry_after", None) or 60
+    response = render(request, template, {"wait": wait_text(retry_after), **(context or {})}, status=429)
     response["Retry-After"] = str(retry_after)
     return response

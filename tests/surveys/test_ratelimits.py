@@ -30,9 +30,9 @@ def test_code_guesses_are_limited_per_client_and_the_page_points_to_the_link(cli
         assert client.post(reverse("surveys:start"), WRONG_CODE).status_code == 404
     blocked = client.post(reverse("surveys:start"), {"code": code})
     assert blocked.status_code == 429, "a right code over the limit is refused too"
-    assert blocked["Retry-After"] == "60"
+    assert 1 <= int(blocked["Retry-After"]) <= 60  # what is left of the one-minute window
     text = blocked.content.decode()
-    assert "しばらく待って" in text
+    assert "しばらく待って" in text and "1分ほど待ってから" in text
     assert "QRコード" in text and "メールのリンク" in text
     # ... and the link of the letter still opens the form.
     opened = client.get(f"/survey/t/{token}/")
@@ -110,6 +110,38 @@ def test_one_target_cannot_be_guessed_from_many_addresses(issue):
         assert answers == [404] * 15 + [429] * 5
         # The provider's own link is not a code: it still opens.
         assert Client(REMOTE_ADDR="192.0.2.99").get(f"/survey/t/{token}/").status_code in (302, 303)
+
+
+def test_the_hour_long_all_codes_limit_says_so_in_its_header_and_words(issue):
+    """Over the all-codes limit (per hour) the page does not promise a minute."""
+    issue(make_provider())
+    with _rates(survey_code_all="3/h"):
+        for i in range(3):
+            assert Client(REMOTE_ADDR=f"192.0.2.{i}").post(reverse("surveys:start"), WRONG_CODE).status_code == 404
+        blocked = Client(REMOTE_ADDR="192.0.2.200").post(reverse("surveys:start"), WRONG_CODE)
+    assert blocked.status_code == 429
+    seconds = int(blocked["Retry-After"])
+    assert 1 <= seconds <= 3600
+    text = blocked.content.decode()
+    assert "1分ほど" not in text or seconds <= 60
+    minutes = -(-seconds // 60)
+    expected = f"{minutes}分ほど待ってから" if minutes < 60 else "1時間ほど待ってから"
+    assert expected in text
+    from django.utils import translation
+
+    with translation.override("en"):
+        from resourcemap.ratelimits import wait_text
+
+        assert wait_text(seconds).startswith("about ") and ("hour" in wait_text(seconds)) == (minutes >= 60)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(1, "1分ほど"), (60, "1分ほど"), (61, "2分ほど"),
+                                               (1200, "20分ほど"), (3540, "59分ほど"), (3541, "1時間ほど"),
+                                               (3600, "1時間ほど"), (86400, "24時間ほど")])
+def test_wait_words(seconds, text):
+    from resourcemap.ratelimits import wait_text
+
+    assert wait_text(seconds) == text
 
 
 def test_wrong_links_from_many_addresses_meet_the_all_links_limit(issue):
