@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from . import indicators as ind
 from . import printing
+from .language import join_list
 from .models import Area, Municipality
 
 VIEW_PERMISSION = "resourcemap.view_provider"
@@ -189,7 +190,7 @@ def _chart(label: str, series: list[tuple[str, str, int]]) -> dict:
             "ty": round(height - bottom - h - 4, 1),
             "last": i == len(series) - 1,
         })
-    text = "、".join(_("%(when)s: %(n)d件") % {"when": name, "n": value} for name, _s, value in series)
+    text = join_list(_("%(when)s: %(n)d件") % {"when": name, "n": value} for name, _s, value in series)
     return {"label": label, "bars": bars, "width": width, "height": height,
             "base": height - bottom, "text": text, "label_y": height - bottom + 13}
 

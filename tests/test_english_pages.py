@@ -90,3 +90,16 @@ def test_provider_page_dates_in_english(client, db):
     assert re.search(r"\(\d{1,2} [A-Z][a-z]+, \d\d:\d\d", english)
     japanese = client.get(f"/providers/{provider.pk}/").content.decode()
     assert "2026年12月29日〜2027年1月3日" in japanese
+
+
+def test_lists_of_names_in_the_conditions_use_english_commas(client, db):
+    make_provider(type_code="clinic", capabilities={"h24": None, "mitori": None})
+    query = {"type": ["clinic", "nursing"], "cap": ["h24", "mitori"]}
+    english = re.sub(r"\s+", " ", client.get("/en/", query).content.decode())
+    assert "Type: Clinic, Home-visit nursing station" in english
+    assert "、" not in re.search(r'<ul class="conditions".*?</ul>', english).group(0)
+    japanese = client.get("/", query).content.decode()
+    assert "種別: 診療所、訪問看護ステーション" in japanese
+    # The link that drops the types of an empty search names them the same way.
+    empty = re.sub(r"\s+", " ", client.get("/en/", {**query, "q": "no such name"}).content.decode())
+    assert "(Clinic, Home-visit nursing station)" in empty

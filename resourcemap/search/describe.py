@@ -9,6 +9,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from .. import hours as hours_mod
+from ..language import join_list
 from ..models import Area, Capability, ProviderType
 from .params import _DATE_RE
 
@@ -18,10 +19,10 @@ def conditions(cleaned: Mapping, now: dt.datetime | None = None) -> list[str]:
     caps = {c.code: c for c in Capability.objects.filter(code__in=cleaned.get("cap", []))}
     out: list[str] = []
     if cleaned.get("type"):
-        out.append(_("種別: %(names)s") % {"names": "、".join(types[c].display_name for c in cleaned["type"])})
+        out.append(_("種別: %(names)s") % {"names": join_list(types[c].display_name for c in cleaned["type"])})
     if cleaned.get("cap"):
         out.append(
-            _("対応できること: %(names)s") % {"names": "、".join(caps[c].display_name for c in cleaned["cap"])}
+            _("対応できること: %(names)s") % {"names": join_list(caps[c].display_name for c in cleaned["cap"])}
         )
     area_code = cleaned.get("district") or cleaned.get("region")
     if area_code:

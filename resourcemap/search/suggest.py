@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
+from ..language import join_list
 from ..models import Area, Capability, ProviderCapability, ProviderType
 from .params import _reference, querystring
 from .query import run_cleaned
@@ -71,7 +72,7 @@ def relaxations(result: SearchResult, *, now: dt.datetime | None = None) -> list
         return params
 
     if cleaned.get("type"):
-        names = "、".join(types[c].display_name for c in cleaned["type"] if c in types)
+        names = join_list(types[c].display_name for c in cleaned["type"] if c in types)
         options.append((_("種別（%(names)s）") % {"names": names}, without("type")))
     for code in cleaned.get("cap", []):
         if code in caps:
