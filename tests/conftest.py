@@ -92,16 +92,20 @@ def _japanese_by_default():
 
 @pytest.fixture(autouse=True)
 def _empty_page_cache():
-    """Rendered pages and reference data are cached per process: each test starts without them."""
+    """Rendered pages, reference data and search counts are cached per process: each test
+    starts without them."""
     from django.core.cache import caches
 
     from resourcemap import search
+    from resourcemap.search import result
 
     caches["pages"].clear()
     search._reference_cache.clear()
+    result._counts.clear()
     yield
     caches["pages"].clear()
     search._reference_cache.clear()
+    result._counts.clear()
 
 
 def pytest_terminal_summary(terminalreporter):

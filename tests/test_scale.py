@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from resourcemap import print_views
@@ -305,3 +306,27 @@ def test_etag_follows_a_write_between_requests(client, many):
     second = client.get("/api/providers.json?type=clinic", HTTP_IF_NONE_MATCH=first["ETag"])
     assert second.status_code == 200
     assert "診療所00改" in second.content.decode()
+
+
+def test_counts_of_a_search_are_made_once_per_data_version(client, many):
+    from resourcemap import providers
+    from resourcemap.models import Provider, ProviderChange
+
+    def counts(path):
+        with CaptureQueriesContext(connection) as ctx:
+            html = client.get(path).content.decode()
+        return html, [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+
+    with override_settings(PAGE_CACHE_SECONDS=0):
+        first, counted = counts("/?type=clinic")
+        assert "60件見つかりました" in first and len(counted) == 2  # matches, capability counts
+        # page 2 of the same search: no count again
+        second, counted = counts("/?type=clinic&page=2")
+        assert "60件見つかりました" in second and counted == []
+        provider = Provider.objects.get(name="診療所00")
+        providers.provider_update(
+            provider=provider, changes={"status": Provider.Status.CLOSED},
+            actor_kind=ProviderChange.Actor.SYSTEM, source="test",
+        )
+        third, counted = counts("/?type=clinic")
+        assert "59件見つかりました" in third and len(counted) == 2

@@ -7,9 +7,31 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import urlencode
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import QuerySet
 
-from ..models import Provider
+from ..models import DataVersion, Provider
+
+# Counts of SQL-only searches (how many match, capability counts), per process and per data
+# version: paging through a long list, or the same filter asked again, counts once.
+_counts: dict = {}
+MAX_REMEMBERED_COUNTS = 512
+
+
+def count_per_version(kind: str, queryset: QuerySet, compute):
+    """``compute()`` for this queryset's SQL, remembered until the data version moves."""
+    version = DataVersion.current()
+    if _counts.get("version") != version or len(_counts) > MAX_REMEMBERED_COUNTS:
+        _counts.clear()
+        _counts["version"] = version
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. a shortlist of no ids: nothing to ask the database
+        return compute()
+    key = (kind, sql, tuple(params))
+    if key not in _counts:
+        _counts[key] = compute()
+    return _counts[key]
 
 
 class LazyIds(Sequence):
@@ -33,7 +55,7 @@ class LazyIds(Sequence):
         if self._all is not None:
             return len(self._all)
         if self._len is None:
-            self._len = self._qs.count()
+            self._len = count_per_version("count", self._qs, self._qs.count)
         return self._len
 
     def __bool__(self) -> bool:

@@ -12,7 +12,7 @@ from ..language import join_list
 from ..models import Area, Capability, ProviderCapability, ProviderType
 from .params import _reference, querystring
 from .query import run_cleaned
-from .result import SearchResult
+from .result import SearchResult, count_per_version
 
 
 def capability_counts(result: SearchResult) -> dict[str, int]:
@@ -22,16 +22,17 @@ def capability_counts(result: SearchResult) -> dict[str, int]:
     _types, caps, _areas = _reference()
     code_of = {c.pk: c.code for c in caps.values()}
     if result.in_sql:
-        # The result is the queryset itself: count in SQL, without reading its ids.
-        return {
-            code_of[capability_id]: n
-            for capability_id, n in ProviderCapability.objects.filter(provider__in=result.queryset)
+        # The result is the queryset itself: count in SQL, without reading its ids (once per
+        # search and data version).
+        counted = (
+            ProviderCapability.objects.filter(provider__in=result.queryset)
             .values("capability_id")
             .annotate(n=Count("provider_id"))
             .order_by()
             .values_list("capability_id", "n")
-            if capability_id in code_of
-        }
+        )
+        rows = count_per_version("capabilities", counted, lambda: list(counted))
+        return {code_of[capability_id]: n for capability_id, n in rows if capability_id in code_of}
     if not result.ids:
         return {}
     ids = set(result.ids)
