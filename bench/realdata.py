@@ -1,6 +1,7 @@
 """The real published files (``../shared/realdata/``) imported as a ward would, with figures.
 
-For each file, in this order (MHLW national files, then the ナビイ rows), on one database with
+For every CSV in the folder (MHLW national files first, then the others; a ナビイ facility file
+with its ``*_speciality_hours`` file when that is there too), on one database with
 the Setagaya reference data: the import with "import the good rows, leave out the listed
 ones", then the same file a second time (which must change nothing). Prints one table row per
 file: rows read, imported (new / changed), unchanged, skipped (other municipalities), not on
@@ -32,24 +33,37 @@ from django.db import connection, transaction  # noqa: E402
 from resourcemap import opendata  # noqa: E402
 from resourcemap.reference import load_reference  # noqa: E402
 
-FILES = (
-    "mhlw/jigyosho_760.csv",
-    "mhlw/jigyosho_770.csv",
-    "mhlw/jigyosho_140.csv",
-    "navii/01-1_hospital_facility_info_20250601_setagaya_rows.csv",
-)
+
+def real_files(folder: Path) -> list[Path]:
+    """Every CSV in the folder (MHLW files first, then the others by path); a ナビイ
+    ``*_speciality_hours`` file is read with its facility file, not on its own."""
+    files = [p for p in folder.rglob("*.csv") if "speciality_hours" not in p.name]
+    return sorted(files, key=lambda p: (p.parent.name != "mhlw", str(p.relative_to(folder))))
+
+
+def hours_file(path: Path) -> Path | None:
+    """The ``*_speciality_hours`` file of a ナビイ facility file, when it is in the same folder."""
+    if "_facility_info_" not in path.name:
+        return None
+    kind, _sep, date = path.name.partition("_facility_info_")
+    found = sorted(path.parent.glob(f"{kind.split('-')[0]}-*_speciality_hours_{date[:8]}*.csv"))
+    return found[0] if found else None
+
+
 COLUMNS = ("file", "rows read", "new", "changed", "unchanged", "skipped (other municipalities)",
            "not on this map", "left out", "seconds", "2nd run: new + changed", "2nd run seconds")
 
 
 def run_file(path: Path):
     data = path.read_bytes()
+    hours = hours_file(path)
+    extra = {"hours_data": hours.read_bytes(), "hours_file_name": hours.name} if hours else {}
     start = time.perf_counter()
-    report = opendata.import_file(data, file_name=path.name, commit=True, leave_out_errors=True)
+    report = opendata.import_file(data, file_name=path.name, commit=True, leave_out_errors=True, **extra)
     seconds = time.perf_counter() - start
     t = report.totals
     start = time.perf_counter()
-    again = opendata.import_file(data, file_name=path.name, commit=True, leave_out_errors=True)
+    again = opendata.import_file(data, file_name=path.name, commit=True, leave_out_errors=True, **extra)
     again_seconds = time.perf_counter() - start
     a = again.totals
     return [path.name, str(report.rows_read), str(t["new"]), str(t["update"]), str(t["unchanged"]),
@@ -71,11 +85,10 @@ def main() -> None:
     load_reference()
     table, reports = [], []
     with transaction.atomic():
-        for name in FILES:
-            if (folder / name).exists():
-                row, report = run_file(folder / name)
-                table.append(row)
-                reports.append(report)
+        for path in real_files(folder):
+            row, report = run_file(path)
+            table.append(row)
+            reports.append(report)
         transaction.set_rollback(True)
     print(f"database: {connection.vendor}")
     if args.markdown:

@@ -551,7 +551,7 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
         for provider in queryset:
             providers.provider_confirm(
                 provider=provider, actor_kind=ProviderChange.Actor.STAFF, user=request.user,
-                source=gettext("区職員の確認"),
+                source=gettext("職員の確認"),
             )
             count += 1
         messages.success(request, gettext("%(n)d件を確認済みにしました。") % {"n": count})

@@ -44,7 +44,7 @@ def _parse(request, ref: ind.Reference, today: dt.date, *, staff: bool) -> dict:
     if region_code:
         region = next((r for r in ref.regions if r.code == region_code), None)
         if region is None:
-            messages.append(_("地域「%(value)s」は見つからないため、区全体を表示しました。") % {"value": region_code[:40]})
+            messages.append(_("地域「%(value)s」は見つからないため、全域を表示しました。") % {"value": region_code[:40]})
         out["region"] = region
     type_code = get.get("type", "").strip()
     if type_code:
@@ -93,7 +93,7 @@ def _columns(ref: ind.Reference, region: Area | None) -> list[dict]:
         cols.append({"key": ("r", region.pk), "area": region, "label": _("%(name)s地域 計") % {"name": region.display_name}, "total": True})
         return cols
     cols = [{"key": ("r", r.pk), "area": r, "label": r.display_name, "total": False} for r in ref.regions]
-    cols.append({"key": ind.WARD, "area": None, "label": _("区全体"), "total": True})
+    cols.append({"key": ind.WARD, "area": None, "label": _("全域"), "total": True})
     return cols
 
 
@@ -197,7 +197,7 @@ def _chart(label: str, series: list[tuple[str, str, int]]) -> dict:
 
 def _coverage_rows(ref, cov, only_type=None) -> tuple[list[dict], list[dict]]:
     cols = [{"key": ("r", r.pk), "label": r.display_name} for r in ref.regions]
-    cols.append({"key": ind.WARD, "label": _("区全体")})
+    cols.append({"key": ind.WARD, "label": _("全域")})
     rows = []
     types = [t for t in ref.types if only_type is None or t.pk == only_type.pk]
     for label, type_key in [(t.display_name, t.pk) for t in types] + [(_("すべての種別"), "all")]:

@@ -44,6 +44,17 @@ def _tokenizer():
         return None
 
 
+def is_reading(text: str) -> bool:
+    """True when ``text`` can be a reading: no kanji (kana, Latin letters, digits, spaces …)."""
+    return not _KANJI_RE.search(unicodedata.normalize("NFKC", text or ""))
+
+
+def is_kana_name(text: str) -> bool:
+    """True when ``text`` is written in kana (with Latin letters, digits, spaces, ・ or ー)."""
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    return bool(_KANA_NAME_RE.match(text)) and bool(re.search(r"[\u3041-\u3096\u30a1-\u30fa]", text))
+
+
 def reading(name: str) -> str:
     """The katakana reading of ``name``, or ``""`` when it cannot be derived."""
     text = unicodedata.normalize("NFKC", name or "").strip()

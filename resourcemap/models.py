@@ -88,21 +88,21 @@ class Municipality(LocalizedNameMixin, models.Model):
     # Words that differ between municipalities (shown on public and staff pages).
     district_label = models.CharField(
         _("地区の呼び名"), max_length=60, default="地区",
-        help_text=_("地図の絞り込みに出る名前（例: 地区（まちづくりセンターの区域））。"),
+        help_text=_("地図の絞り込みに出る名前（例: 地区、日常生活圏域）。"),
     )
     district_label_en = models.CharField(_("地区の呼び名（英語）"), max_length=80, blank=True)
     place_examples = models.CharField(
         _("場所の例"), max_length=120, blank=True,
-        help_text=_("「近くの場所」の入力例（例: 用賀、世田谷区用賀4丁目、下北沢駅）。"),
+        help_text=_("「近くの場所」の入力例（地区名、町名と丁目、駅名などを「、」で区切って）。"),
     )
     place_examples_en = models.CharField(_("場所の例（英語）"), max_length=160, blank=True)
     staff_title = models.CharField(
-        _("職員の呼び名"), max_length=30, default="職員", help_text=_("例: 区職員、市職員")
+        _("職員の呼び名"), max_length=30, default="職員", help_text=_("管理画面の「○○メニュー」と職員グループの名前に使います（例: 市職員、町職員）。")
     )
     staff_title_en = models.CharField(_("職員の呼び名（英語）"), max_length=40, blank=True)
     office_name = models.CharField(
         _("担当者の呼び名"), max_length=40, default="担当者",
-        help_text=_("区民・事業所向けの文に出る名前（例: 区の担当者、市の担当者）。"),
+        help_text=_("住民・事業所向けの文に出る名前（例: 市の担当者、町の担当者）。"),
     )
     office_name_en = models.CharField(_("担当者の呼び名（英語）"), max_length=60, blank=True)
     geometry_derived = models.BooleanField(
@@ -301,8 +301,8 @@ class Capability(LocalizedNameMixin, models.Model):
     name = models.CharField(_("名称"), max_length=60)
     name_en = models.CharField(_("名称（英語）"), max_length=80, blank=True)
     short_name = models.CharField(_("略称（印刷の列見出し）"), max_length=12, blank=True)
-    description = models.TextField(_("区民向けの説明"), blank=True)
-    description_en = models.TextField(_("区民向けの説明（英語）"), blank=True)
+    description = models.TextField(_("住民向けの説明"), blank=True)
+    description_en = models.TextField(_("住民向けの説明（英語）"), blank=True)
     provider_types = models.ManyToManyField(
         ProviderType, verbose_name=_("対象の種別"), related_name="capabilities", blank=True
     )
@@ -421,7 +421,7 @@ class Provider(models.Model):
         _("郵便番号"), max_length=8, blank=True, validators=[postal_code_validator]
     )
     address = models.CharField(
-        _("住所"), max_length=200, help_text=_("都道府県から番地まで（例: 東京都世田谷区世田谷4-21-27）")
+        _("住所"), max_length=200, help_text=_("都道府県から番地まで（丁目・番地・号は「1-2-3」の形で）")
     )
     building = models.CharField(_("建物名・階"), max_length=120, blank=True)
     latitude = models.DecimalField(
@@ -451,8 +451,8 @@ class Provider(models.Model):
         _("連絡用電話（非公開）"), max_length=20, blank=True, validators=[phone_validator]
     )
 
-    notes = models.TextField(_("区民へのお知らせ"), blank=True)
-    notes_en = models.TextField(_("区民へのお知らせ（英語）"), blank=True)
+    notes = models.TextField(_("住民へのお知らせ"), blank=True)
+    notes_en = models.TextField(_("住民へのお知らせ（英語）"), blank=True)
     hours_unknown = models.BooleanField(
         _("営業時間不明"), default=False, help_text=_("時間が分からないときに付けます。")
     )
@@ -471,7 +471,7 @@ class Provider(models.Model):
 
     last_confirmed_on = models.DateField(_("最終確認日"), null=True, blank=True)
     last_confirmed_source = models.CharField(
-        _("確認の方法"), max_length=200, blank=True, help_text=_("例: 令和8年度調査、区職員の電話確認")
+        _("確認の方法"), max_length=200, blank=True, help_text=_("例: 令和8年度調査、職員の電話確認")
     )
     is_demo = models.BooleanField(
         _("デモデータ"), default=False, help_text=_("架空の事業所です（デモ用）。")
@@ -680,7 +680,7 @@ class ProviderChange(models.Model):
     """One change to a provider: who, through what, when, and each field's old and new value."""
 
     class Actor(models.TextChoices):
-        STAFF = "staff", _("区職員")
+        STAFF = "staff", _("職員")
         IMPORT = "import", _("一括取込")
         SURVEY = "survey", _("調査回答")
         SYSTEM = "system", _("システム")
@@ -777,7 +777,7 @@ class AreaPopulation(models.Model):
     aged_65_plus = models.PositiveIntegerField(_("65歳以上の人口"))
     as_of = models.DateField(_("人口の時点"), help_text=_("例: 2026-01-01（住民基本台帳の基準日）"))
     source = models.CharField(
-        _("出典"), max_length=200, help_text=_("例: 世田谷区 住民基本台帳 町丁別世帯数及び人口")
+        _("出典"), max_length=200, help_text=_("例: 住民基本台帳 町丁別世帯数及び人口")
     )
     is_demo = models.BooleanField(
         _("架空の値（デモ）"), default=False, help_text=_("実際の人口ではありません（デモ用）。")

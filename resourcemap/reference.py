@@ -29,14 +29,30 @@ from .models import (
 
 DEFAULT_REFERENCE = Path(settings.BASE_DIR) / "fixtures" / "reference.json"
 
-EDITOR_GROUP = "区職員（編集）"
-VIEWER_GROUP = "区職員（閲覧）"
 STAFF_APPS = ("resourcemap", "surveys", "jobs")
+
+
+def generic_types_and_capabilities() -> dict[str, list[dict]]:
+    """The provider types and capabilities of the default reference file in words any
+    municipality uses (Setagaya's あんしんすこやかセンター is a 地域包括支援センター elsewhere)."""
+    default = json.loads(DEFAULT_REFERENCE.read_text(encoding="utf-8"))
+    types = []
+    for row in default["provider_types"]:
+        row = dict(row)
+        if row["code"] == "houkatsu":
+            row["name"], row["name_en"] = "地域包括支援センター", "Community comprehensive support center"
+            row["import_names"] = "介護予防支援;介護予防支援事業所"
+        types.append(row)
+    return {"provider_types": types, "capabilities": default["capabilities"]}
 
 
 @transaction.atomic
 def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
+    """Load a reference file. A minimal file needs only ``municipality`` and ``areas``: the
+    types and capabilities are then the generic ones, map centre and bounds are derived."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if "provider_types" not in data or "capabilities" not in data:
+        data = {**generic_types_and_capabilities(), **data}
     muni = dict(data["municipality"])
     if any(muni.get(key) in (None, "") for key in GEOMETRY_KEYS):
         # A minimal file: map centre and bounds come from the imported providers later.
@@ -45,6 +61,7 @@ def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
         muni.setdefault("zoom", 12)
     else:
         muni.setdefault("geometry_derived", False)
+    previous = Municipality.objects.filter(code=muni["code"]).first()
     Municipality.objects.update_or_create(code=muni["code"], defaults=muni)
     municipality = Municipality.objects.get(code=muni["code"])
 
@@ -104,7 +121,7 @@ def load_reference(path: Path = DEFAULT_REFERENCE) -> dict[str, int]:
         gazetteer_rows = gazetteer.load(gazetteer_path, municipality)
 
     derive_geometry()
-    ensure_staff_groups()
+    ensure_staff_groups(municipality, previous_title=previous.staff_title if previous else None)
     DataVersion.bump()  # names in cached pages and API answers may have changed
     return {
         "areas": len(data["areas"]),
@@ -159,15 +176,42 @@ def derive_geometry() -> bool:
     return changed
 
 
-def ensure_staff_groups() -> None:
-    """区職員（編集） may add/change/view and see the survey contact of providers; 区職員（閲覧）
-    may only view, without the survey contact. Nobody may delete."""
+def staff_group_names(municipality: Municipality | None = None) -> tuple[str, str]:
+    """(editor group, viewer group), named after the municipality's staff title (reference
+    data): 区職員（編集） / 区職員（閲覧） in Setagaya, 市職員（編集） / 市職員（閲覧） in a city."""
+    if municipality is None:
+        municipality = Municipality.current()
+    return _group_names(municipality.staff_title if municipality else "")
+
+
+def _group_names(title: str) -> tuple[str, str]:
+    title = title or "職員"
+    return f"{title}（編集）", f"{title}（閲覧）"
+
+
+def editor_group_name() -> str:
+    return staff_group_names()[0]
+
+
+def viewer_group_name() -> str:
+    return staff_group_names()[1]
+
+
+def ensure_staff_groups(municipality: Municipality | None = None, previous_title: str | None = None) -> None:
+    """The editor group may add/change/view and see the survey contact of providers; the
+    viewer group may only view, without the survey contact. Nobody may delete. When the staff
+    title changed (``previous_title``), the groups are renamed, so their members stay in them."""
+    names = staff_group_names(municipality)
+    if previous_title is not None:
+        for old, new in zip(_group_names(previous_title), names, strict=True):
+            if old != new and not Group.objects.filter(name=new).exists():
+                Group.objects.filter(name=old).update(name=new)
     perms = Permission.objects.filter(content_type__app_label__in=STAFF_APPS)
     private = Provider.PRIVATE_CONTACT_PERMISSION.split(".", 1)[1]
-    editor, _created = Group.objects.get_or_create(name=EDITOR_GROUP)
+    editor, _created = Group.objects.get_or_create(name=names[0])
     editor.permissions.set(
         [p for p in perms
          if p.codename.split("_", 1)[0] in {"add", "change", "view"} or p.codename == private]
     )
-    viewer, _created = Group.objects.get_or_create(name=VIEWER_GROUP)
+    viewer, _created = Group.objects.get_or_create(name=names[1])
     viewer.permissions.set([p for p in perms if p.codename.startswith("view_")])

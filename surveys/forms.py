@@ -143,7 +143,7 @@ class SurveyForm(HoursMixin, CapabilitiesMixin, forms.Form):
     """The provider's own record, prefilled; only the keys the round asks about."""
 
     comment = forms.CharField(
-        label=gettext_lazy("区へのご意見・ご連絡（任意）"), required=False, max_length=2000,
+        label=gettext_lazy("ご意見・ご連絡（任意）"), required=False, max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     closure_note = forms.CharField(
@@ -328,7 +328,7 @@ class RegistrationForm(HoursMixin, CapabilitiesMixin, HoneypotMixin, forms.Form)
         self.fields["applicant_phone"] = _model_field("contact_phone")
         self.fields["applicant_phone"].label = _("連絡用電話（公開されません）")
         self.fields["comment"] = forms.CharField(
-            label=_("区への連絡（任意）"), required=False, max_length=2000,
+            label=_("担当者への連絡（任意）"), required=False, max_length=2000,
             widget=forms.Textarea(attrs={"rows": 3}),
         )
         # Move the honeypot to the end of the form.
@@ -353,5 +353,5 @@ class CorrectionForm(HoneypotMixin, forms.ModelForm):
         widgets = {"message": forms.Textarea(attrs={"rows": 5})}
         help_texts = {
             "message": gettext_lazy("例: 電話番号が変わっています。土曜日も午前は開いています。"),
-            "reporter_contact": gettext_lazy("区から確認のご連絡をすることがあります（電話またはメール）。公開されません。"),
+            "reporter_contact": gettext_lazy("確認のためにご連絡することがあります（電話またはメール）。公開されません。"),
         }

@@ -163,7 +163,7 @@ class Response(models.Model):
         _("回答者に表示した内容"), default=dict,
         help_text=_("回答画面を開いたときの登録内容。承認前に変わっていれば警告します。"),
     )
-    comment = models.TextField(_("区へのご意見・連絡"), blank=True)
+    comment = models.TextField(_("ご意見・連絡"), blank=True)
     closure_note = models.CharField(_("休止・廃止の時期など"), max_length=200, blank=True)
     respondent_name = models.CharField(_("回答者のお名前"), max_length=60, blank=True)
     respondent_email = models.EmailField(_("受付メールの送り先"), blank=True)
@@ -216,7 +216,7 @@ class Registration(models.Model):
     applicant_name = models.CharField(_("申込者のお名前"), max_length=60)
     applicant_email = models.EmailField(_("申込者のメール"), blank=True)
     applicant_phone = models.CharField(_("申込者の電話"), max_length=20, blank=True)
-    comment = models.TextField(_("区への連絡"), blank=True)
+    comment = models.TextField(_("担当者への連絡"), blank=True)
     created_at = models.DateTimeField(_("受付日時"), auto_now_add=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("確認した職員"), null=True, blank=True,

@@ -59,11 +59,11 @@ def reference(db):
 def staff_user(db):
     from django.contrib.auth.models import Group, User
 
-    from resourcemap.reference import EDITOR_GROUP
+    from resourcemap.reference import editor_group_name
 
     ensure_reference()
     user = User.objects.create_user("staff", password="pass-Word-1234", is_staff=True)
-    user.groups.add(Group.objects.get(name=EDITOR_GROUP))
+    user.groups.add(Group.objects.get(name=editor_group_name()))
     return user
 
 

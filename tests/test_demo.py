@@ -29,7 +29,7 @@ from resourcemap.models import (
     ProviderChange,
 )
 from resourcemap.providers import provider_create, providers_bulk_create
-from resourcemap.reference import EDITOR_GROUP
+from resourcemap.reference import editor_group_name
 from tests.factories import make_provider
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -487,7 +487,7 @@ def test_ensure_dev_staff_creates_and_resets_the_login(reference, settings):
     user = User.objects.get(username="admin")
     assert user.is_staff and user.is_superuser and user.is_active
     assert user.check_password("admin-pass-1234")
-    assert user.groups.filter(name=EDITOR_GROUP).exists()
+    assert user.groups.filter(name=editor_group_name()).exists()
 
     user.set_password("changed-Password-9")
     user.is_active = False

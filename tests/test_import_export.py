@@ -357,10 +357,10 @@ def test_confirm_aborts_if_data_changed_after_preview(staff_client):
 def test_viewer_cannot_import_but_can_export(client, reference):
     from django.contrib.auth.models import Group, User
 
-    from resourcemap.reference import VIEWER_GROUP
+    from resourcemap.reference import viewer_group_name
 
     user = User.objects.create_user("viewer2", password="x-Pass-12345", is_staff=True)
-    user.groups.add(Group.objects.get(name=VIEWER_GROUP))
+    user.groups.add(Group.objects.get(name=viewer_group_name()))
     client.force_login(user)
     assert client.get(reverse(IMPORT_URL)).status_code == 403
     assert client.get(reverse(EXPORT_URL)).status_code == 200

@@ -27,7 +27,7 @@ from resourcemap.models import (
     ProviderChange,
     ProviderType,
 )
-from resourcemap.reference import VIEWER_GROUP
+from resourcemap.reference import viewer_group_name
 from tests.factories import make_provider
 from tests.printing_helpers import pdf_text
 
@@ -364,7 +364,7 @@ def test_anonymous_and_non_staff_get_no_staff_page(client, reference):
 
 def test_viewer_group_may_read(client, ward):
     user = User.objects.create_user("viewer", password="pass-Word-1234", is_staff=True)
-    user.groups.add(Group.objects.get(name=VIEWER_GROUP))
+    user.groups.add(Group.objects.get(name=viewer_group_name()))
     client.force_login(user)
     assert client.get(reverse("admin_indicators")).status_code == 200
 

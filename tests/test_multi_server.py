@@ -29,7 +29,7 @@ from django_tasks_db.models import DBTaskResult
 
 from jobs.models import Job
 from resourcemap.models import ProviderType
-from resourcemap.reference import EDITOR_GROUP
+from resourcemap.reference import editor_group_name
 from surveys import services
 from surveys.models import SurveyRound
 from tests.factories import make_provider
@@ -159,7 +159,7 @@ def layout(tmp_path, reference):
 
 def _staff_browser(base, django_user_model):
     user = django_user_model.objects.create_user("multi", password="pass-Word-1234-long", is_staff=True)
-    user.groups.add(Group.objects.get(name=EDITOR_GROUP))
+    user.groups.add(Group.objects.get(name=editor_group_name()))
     browser = Browser()
     status, headers, _body = browser.post_form(
         f"{base}/admin/login/", {"username": "multi", "password": "pass-Word-1234-long", "next": "/admin/"})

@@ -402,10 +402,10 @@ def test_admin_confirm_aborts_when_data_changed_after_preview(staff_client):
 def test_admin_import_needs_change_permission(client, reference, django_user_model):
     from django.contrib.auth.models import Group
 
-    from resourcemap.reference import VIEWER_GROUP
+    from resourcemap.reference import viewer_group_name
 
     viewer = django_user_model.objects.create_user("viewer", password="x-Pass-1234567", is_staff=True)
-    viewer.groups.add(Group.objects.get(name=VIEWER_GROUP))
+    viewer.groups.add(Group.objects.get(name=viewer_group_name()))
     client.force_login(viewer)
     assert client.get(reverse(IMPORT_URL)).status_code == 403
     assert "オープンデータ取込" not in page_text(client.get(reverse("admin:resourcemap_provider_changelist")))

@@ -379,3 +379,51 @@ def test_import_queries_do_not_grow_with_rows(reference, django_assert_max_num_q
     with django_assert_max_num_queries(15):
         again = run((header + body).encode("utf-8-sig"), "jigyosho_130.csv", commit=True)
     assert again.totals["unchanged"] == 60
+
+
+def test_kana_cell_with_kanji_is_never_the_reading(reference):
+    # Seen in the real national files: カナ holding the name in kanji (name and カナ swapped),
+    # or another column's value (a service name).
+    header = ("都道府県コード又は市町村コード,No,都道府県名,市区町村名,事業所名,事業所名カナ,サービスの種類,住所,"
+              "方書（ビル名等）,緯度,経度,電話番号,FAX番号,法人番号,法人の名称,事業所番号\r\n")
+    body = (
+        "131121,1,東京都,世田谷区,ていきじゅんかいさくら,定期巡回さくら,定期巡回・随時対応型訪問介護看護,"
+        "東京都世田谷区用賀1-2-3,,,,03-3700-0001,,,,1371209001\r\n"
+        "131121,2,東京都,世田谷区,世田谷中央定期巡回,定期巡回随時対応型訪問介護看護,定期巡回・随時対応型訪問介護看護,"
+        "東京都世田谷区用賀1-2-4,,,,03-3700-0002,,,,1371209002\r\n"
+    )
+    report = run((header + body).encode("utf-8-sig"), "jigyosho_760.csv", commit=True)
+    assert report.committed and report.totals["new"] == 2, report.error_lines()
+    swapped = Provider.objects.get(care_code="1371209001")
+    assert (swapped.name, swapped.kana) == ("定期巡回さくら", "テイキジュンカイサクラ")
+    assert "入れ替わっていた" in report.rows[0].note
+    other = Provider.objects.get(care_code="1371209002")
+    assert other.name == "世田谷中央定期巡回" and other.kana.startswith("セタガヤチュウオウ")
+    assert "よみがなとしては使っていません" in report.rows[1].note
+    again = run((header + body).encode("utf-8-sig"), "jigyosho_760.csv", commit=True)
+    assert again.totals["unchanged"] == 2
+
+
+def test_prefecture_code_first_column_municipality_in_its_own_column(reference):
+    # 推奨データセット 医療機関一覧 as a prefecture publishes it: the prefecture's code in the
+    # first column, the municipality in 市区町村名, 所在地 for 住所, カナ blank.
+    header = ("都道府県コード又は市区町村コード,NO,都道府県名,市区町村名,名称,名称_カナ,医療機関の種類,所在地,方書,緯度,経度,"
+              "電話番号,内線番号,FAX番号,法人番号,法人の名称,医療機関コード,診療曜日,診療開始時間,診療終了時間\r\n")
+    body = (
+        "130001,1,東京都,世田谷区,ふかさわ内科,,無床診療所,東京都世田谷区深沢2-1-1,,35.62,139.65,03‐3700‐7001,,,,,"
+        "1312345670,月火水木金,09:00,18:00\r\n"
+        "130001,2,東京都,八王子市,たかお内科,,無床診療所,東京都八王子市高尾町1-1,,35.63,139.27,042-600-0001,,,,,"
+        "1312345671,,,\r\n"
+        "13,3,東京都,世田谷区,ようが歯科,,歯科診療所,,,35.62,139.63,03-3700-7003,,,,,1312345672,,,\r\n"
+    )
+    report = run((header + body).encode("utf-8-sig"), "iryokikan.csv", commit=True)
+    assert report.layout == opendata.V1_MEDICAL
+    assert report.totals["skipped"] == 1  # 八王子市
+    # The row without an address: named by the file's own column, 所在地.
+    assert [(line, column) for line, column, _m in report.errors] == [(4, "所在地")]
+    assert not report.committed and not Provider.objects.exists()
+    report = run((header + body).encode("utf-8-sig"), "iryokikan.csv", commit=True, leave_out_errors=True)
+    clinic = Provider.objects.get(name="ふかさわ内科")
+    assert clinic.provider_type.code == "clinic" and clinic.kana == "フカサワナイカ"
+    assert clinic.address == "東京都世田谷区深沢2-1-1" and clinic.phone == "03-3700-7001"
+    assert clinic.opening_periods.count() == 5 and not clinic.hours_unknown

@@ -27,10 +27,10 @@ CSV_INDEX = "0"
 def viewer(reference):
     from django.contrib.auth.models import Group, User
 
-    from resourcemap.reference import VIEWER_GROUP
+    from resourcemap.reference import viewer_group_name
 
     user = User.objects.create_user("viewer", password="pass-Word-1234", is_staff=True)
-    user.groups.add(Group.objects.get(name=VIEWER_GROUP))
+    user.groups.add(Group.objects.get(name=viewer_group_name()))
     client = Client()
     client.force_login(user)
     return client
@@ -58,9 +58,9 @@ def test_groups_and_permission(reference, staff_user):
     viewer_user = User.objects.create_user("v2", password="pass-Word-1234", is_staff=True)
     from django.contrib.auth.models import Group
 
-    from resourcemap.reference import VIEWER_GROUP
+    from resourcemap.reference import viewer_group_name
 
-    viewer_user.groups.add(Group.objects.get(name=VIEWER_GROUP))
+    viewer_user.groups.add(Group.objects.get(name=viewer_group_name()))
     assert viewer_user.has_perm("resourcemap.view_provider")
     assert not Provider.may_see_private_contact(viewer_user)
 

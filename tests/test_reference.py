@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from resourcemap.models import Area, Capability, Municipality, ProviderType
-from resourcemap.reference import EDITOR_GROUP, VIEWER_GROUP, load_reference
+from resourcemap.reference import editor_group_name, load_reference, viewer_group_name
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +63,8 @@ def test_loading_twice_changes_nothing_and_creates_groups():
     load_reference()
     after = (Area.objects.count(), ProviderType.objects.count(), Capability.objects.count())
     assert before == after == (33, 11, 22)
-    editor = Group.objects.get(name=EDITOR_GROUP)
-    viewer = Group.objects.get(name=VIEWER_GROUP)
+    editor = Group.objects.get(name=editor_group_name())
+    viewer = Group.objects.get(name=viewer_group_name())
     assert editor.permissions.filter(codename="change_provider").exists()
     assert not editor.permissions.filter(codename="delete_provider").exists()
     assert viewer.permissions.filter(codename="view_provider").exists()

@@ -139,7 +139,8 @@ def _import(*, data, dataset, layout, columns, raw_headers, headers, file_name, 
                 continue
             navii_id = _norm(importer.cell(row, "navii_id")) if layout == NAVII else ""
             for ptype in ptypes:
-                outcome = RowOutcome(line, UNCHANGED, name=data["name"], type_name=ptype.name)
+                outcome = RowOutcome(line, UNCHANGED, name=data["name"], type_name=ptype.name,
+                                     note=" ".join(importer.row_notes))
                 report.rows.append(outcome)
                 found = provider_match(data, type_id=ptype.pk, index=index, line=line, external_id=navii_id)
                 same_as = None
@@ -216,12 +217,13 @@ def _prepare_new(importer, row, data, ptype, outcome, new_rows, new_outcomes, na
         k: [None, providers.plain_value(v.code if isinstance(v, ProviderType | Area) else v)]
         for k, v in fields.items() if v not in (None, "", False)
     }
+    note_parts = [outcome.note]
     if fields["area"]:
-        outcome.note = _("地区は住所の町丁目から決めました。") if how == "town" else _(
+        note_parts.append(_("地区は住所の町丁目から決めました。") if how == "town" else _(
             "地区はいちばん近い地区の中心から決めました（町丁目の表にない住所）。"
-        )
-    if kana_note:
-        outcome.note = f"{outcome.note} {kana_note}".strip()
+        ))
+    note_parts.append(kana_note)
+    outcome.note = " ".join(n for n in note_parts if n)
     if periods:
         outcome.changes[providers.HOURS_KEY] = [None, hours_mod.format_periods(periods)]
     if exceptions:
@@ -280,7 +282,9 @@ def _update(importer, provider: Provider, data, outcome: RowOutcome, user, sourc
     # and exceptions are left as they are (None). The write path finds what differs.
     changes = {k: v for k, v in data.items()
                if not (fill_only and providers.field_value(provider, k) not in (None, ""))}
-    if provider.area_id is None and "latitude" in changes:
+    if provider.area_id is None and provider.latitude is None and "latitude" in changes:
+        # A provider placed for the first time gets its 地区 as a new one would (a provider
+        # left without one stays so: a second import of the same file changes nothing).
         changes["area"], _how = importer.district_for(data)
     new_ids = []
     if navii_id and index is not None and (ProviderExternalId.Scheme.NAVII, navii_id) not in index.external:

@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import geo, providers
+from .. import geo, kana, providers
 from .. import hours as hours_mod
 from ..models import Area, Municipality, ProviderType
 from .layouts import (
@@ -75,6 +75,7 @@ class _Importer:
         self.district_table = DistrictTable(self.municipality)
         self.today = timezone.localdate()
         self.hours: NaviiHours | None = None
+        self.row_notes: list[str] = []  # what ``parse`` corrected in the last row
 
     def header(self, key: str) -> str:
         return self.columns.get(key) or ALIASES[key][0]
@@ -165,6 +166,7 @@ class _Importer:
     def parse(self, row, errors: list[tuple[str, str]]) -> dict[str, Any]:
         """Fields present in the row (empty cells left out)."""
         data: dict[str, Any] = {}
+        self.row_notes = []
         for key in ("name", "corporate_name"):
             value = norm_name(self.cell(row, key))
             if value:
@@ -172,9 +174,19 @@ class _Importer:
         name_en = norm_name(self.cell(row, "name_en"))
         if name_en:
             data["name_en"] = name_en
-        kana = norm_name(self.cell(row, "kana"))
-        if kana:
-            data["kana"] = katakana(kana)
+        kana_text = norm_name(self.cell(row, "kana"))
+        if kana_text and not kana.is_reading(kana_text):
+            # Real files hold kanji in カナ: name and カナ swapped (the name then is the
+            # reading), or another column's value. Never stored as the reading.
+            name = data.get("name", "")
+            if kana.is_kana_name(name):
+                data["name"], kana_text = kana_text, name
+                self.row_notes.append(_("名称とよみがなが入れ替わっていたので、入れ替えて読みました。"))
+            else:
+                kana_text = ""
+                self.row_notes.append(_("よみがなの列に漢字があったので、よみがなとしては使っていません。"))
+        if kana_text:
+            data["kana"] = katakana(kana_text)
         address = self.cell(row, "address")
         if not address and ("town" in self.columns or "block" in self.columns):
             address = "".join(self.cell(row, k) for k in ("prefecture", "city", "town", "block"))

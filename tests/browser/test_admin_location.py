@@ -18,11 +18,11 @@ SHOTS = os.environ.get("SCREENSHOT_DIR")
 def editor(transactional_db):
     from django.contrib.auth.models import Group, User
 
-    from resourcemap.reference import EDITOR_GROUP
+    from resourcemap.reference import editor_group_name
 
     ensure_reference()
     user = User.objects.create_user("editor", password="pass-Word-1234", is_staff=True)
-    user.groups.add(Group.objects.get(name=EDITOR_GROUP))
+    user.groups.add(Group.objects.get(name=editor_group_name()))
     return user
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from resourcemap.reference import VIEWER_GROUP
+from resourcemap.reference import viewer_group_name
 from tests.browser.test_accessibility import (
     AXE_JS,
     AXE_TAGS,
@@ -28,7 +28,7 @@ def staff_cookie(transactional_db, live_server):
     make_provider(type_code="nursing", area_code="yoga", capabilities={"h24": {}})
     make_provider(type_code="clinic", area_code="okusawa", capabilities={"home_visit": {}})
     user = User.objects.create_user("viewer", password="pass-Word-1234", is_staff=True)
-    user.groups.add(Group.objects.get(name=VIEWER_GROUP))
+    user.groups.add(Group.objects.get(name=viewer_group_name()))
     client = Client()
     client.force_login(user)
     return {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,

@@ -71,3 +71,41 @@ def test_likely_duplicate_merged_on_a_phone(live_server, browser_page, editor, t
     assert city.care_code == "1361204001" and city.name == "訪問看護はなみずき"
     assert Provider.objects.filter(provider_type__code="nursing", address__contains="深沢").count() == 1
     assert page.console_errors == []
+
+
+def test_real_national_file_with_a_bad_phone_good_rows_imported_left_out_downloaded(
+    live_server, browser_page, editor, tmp_path,  # noqa: F811
+):
+    import csv
+    import io
+
+    from tests.test_opendata_real import real
+
+    # The real 看多機 national file with one Setagaya phone made unreadable.
+    text = real("mhlw/jigyosho_770.csv").decode("utf-8-sig")
+    assert text.count("03₋6453₋2451") == 1
+    upload = tmp_path / "jigyosho_770.csv"
+    upload.write_bytes(text.replace("03₋6453₋2451", "03-6453-24XX").encode("utf-8-sig"))
+    page = browser_page
+    login(page, live_server)
+    page.goto(f"{live_server.url}/admin/resourcemap/provider/opendata-import/")
+    page.set_input_files("#id_import_file", str(upload))
+    page.click(".rm-opendata-import input[type=submit]")
+    page.wait_for_selector(".rm-opendata-preview")
+    content = page.inner_text("#content")
+    assert "1行に誤りがあります。まだ何も取り込んでいません" in content and "電話番号" in content
+    assert "対象外（他の自治体） 1097件" in content
+    assert not Provider.objects.exists()  # the preview saves nothing
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="誤りのある行をCSVでダウンロード（理由の列付き）").click()
+    rows = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8-sig").read())))
+    assert rows[0][-1] == "取り込まなかった理由" and len(rows) == 2
+    assert rows[1][4] == "優っくり看護小規模多機能介護三軒茶屋" and rows[1][-1].startswith("電話番号: ")
+
+    page.get_by_role("button", name="誤りのない8件を取り込み、誤りのある1行は取り込まない").click()
+    page.wait_for_selector(".messagelist .success")
+    assert Provider.objects.filter(provider_type__code="kantaki").count() == 8
+    assert not Provider.objects.filter(name="優っくり看護小規模多機能介護三軒茶屋").exists()
+    assert Provider.objects.get(name="看多機 かえりえ用賀").phone == "050-1753-5905"
+    assert page.console_errors == []

@@ -10,7 +10,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from jobs.models import Job
-from resourcemap.reference import VIEWER_GROUP
+from resourcemap.reference import viewer_group_name
 from surveys import letters, services
 from tests.factories import make_provider
 
@@ -112,7 +112,7 @@ def test_letters_from_the_admin(staff_client, issue, survey_round, tmp_path):
 @pytest.fixture
 def viewer_client(client, reference):
     user = User.objects.create_user("viewer", password="pass-Word-1234", is_staff=True)
-    user.groups.add(Group.objects.get(name=VIEWER_GROUP))
+    user.groups.add(Group.objects.get(name=viewer_group_name()))
     client.force_login(user)
     return client
 

@@ -79,13 +79,13 @@ def test_status_closed_report_and_staff_entry(staff_client, issue, staff_user):
 def test_viewer_cannot_approve(client, issue, django_user_model):
     from django.contrib.auth.models import Group
 
-    from resourcemap.reference import VIEWER_GROUP
+    from resourcemap.reference import viewer_group_name
 
     provider = make_provider(phone="03-1111-0000")
     _inv, token, _code = issue(provider)
     response = _answer(client, token, phone="03-2222-0000")
     viewer = django_user_model.objects.create_user("viewer", password="x-Pass-1234", is_staff=True)
-    viewer.groups.add(Group.objects.get(name=VIEWER_GROUP))
+    viewer.groups.add(Group.objects.get(name=viewer_group_name()))
     client.force_login(viewer)
     url = reverse("admin:surveys_response_change", args=[response.pk])
     assert client.get(url).status_code == 200

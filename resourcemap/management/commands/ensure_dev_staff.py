@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from resourcemap.reference import EDITOR_GROUP, ensure_staff_groups
+from resourcemap.reference import editor_group_name, ensure_staff_groups
 
 USERNAME = "admin"
 PASSWORD = "admin-pass-1234"  # noqa: S105 - printed on purpose; refused unless DEBUG is on
@@ -33,10 +33,10 @@ class Command(BaseCommand):
         user.is_active = True
         user.set_password(PASSWORD)
         user.save()
-        group = Group.objects.filter(name=EDITOR_GROUP).first()
+        group = Group.objects.filter(name=editor_group_name()).first()
         if group is None:
             ensure_staff_groups()
-            group = Group.objects.get(name=EDITOR_GROUP)
+            group = Group.objects.get(name=editor_group_name())
         user.groups.add(group)
         try:
             admin_path = reverse("admin:index")

@@ -8,8 +8,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from resourcemap.reference import DEFAULT_REFERENCE
-
 PREFECTURES = Path(settings.BASE_DIR) / "fixtures" / "prefectures.json"
 # Words by the last character of the municipality's name (市 / 区 / 町 / 村).
 WORDS = {
@@ -41,14 +39,6 @@ def starting_reference(code: str, name: str, prefecture: str = "", districts: li
     if not prefecture:
         prefecture = json.loads(PREFECTURES.read_text(encoding="utf-8"))["prefectures"].get(code[:2], "")
     staff, staff_en, office, office_en = WORDS.get(name[-1:], ("職員", "Staff", "担当者", "the staff"))
-    setagaya = json.loads(DEFAULT_REFERENCE.read_text(encoding="utf-8"))
-    types = []
-    for row in setagaya["provider_types"]:
-        row = dict(row)
-        if row["code"] == "houkatsu":  # the Setagaya name of 地域包括支援センター
-            row["name"], row["name_en"] = "地域包括支援センター", "Community comprehensive support center"
-            row["import_names"] = "介護予防支援;介護予防支援事業所"
-        types.append(row)
     region = "all"
     areas = [{"code": region, "name": name, "name_en": "", "kana": "", "level": "region", "parent": None,
               "sort_order": 100}]
@@ -76,9 +66,6 @@ def starting_reference(code: str, name: str, prefecture: str = "", districts: li
             "office_name_en": office_en,
         },
         "areas": areas,
-        "provider_types": types,
-        "capabilities": setagaya["capabilities"],
-        "district_towns": {"source": "", "rows": []},
     }
 
 
