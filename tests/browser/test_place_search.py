@@ -107,6 +107,8 @@ def test_station_typed_in_hiragana_is_suggested_and_found(live_server, browser, 
         wait_until(page, "[...document.querySelectorAll('#f-near-list option')].some((o) => o.value === '下北沢駅')")
         option = page.evaluate("document.querySelector('#f-near-list option').textContent")
         assert option.startswith(kind + "\u3000") and station["detail"] in option, option
+        violations = _axe(page)
+        assert violations == [], f"{prefix or '/'} with suggestions:\n{_report(violations)}"
         page.fill("#f-near", "しもきたざわ")
         page.locator("#f-near").press("Enter")
         page.wait_for_url(re.compile(r"lat="))
