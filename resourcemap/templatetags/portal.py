@@ -11,7 +11,15 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from ..language import join_list
+
 register = template.Library()
+
+
+@register.filter(name="join_list")
+def join_list_filter(items) -> str:
+    """``{{ spans|join_list }}``: 09:00-12:00、14:00-18:00 (English: 09:00-12:00, 14:00-18:00)."""
+    return join_list(items or [])
 
 # Geometry of each marker shape in a 28×28 box. Shapes come from ProviderType.shape (data),
 # so a new type only picks one of these; the letter inside is ProviderType.short_name.
