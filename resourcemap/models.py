@@ -183,6 +183,12 @@ class Municipality(LocalizedNameMixin, models.Model):
 
     def contains(self, lat: float | Decimal, lng: float | Decimal) -> bool:
         lat, lng = float(lat), float(lng)
+        if self.geometry_derived:
+            # Bounds derived from the providers imported so far are a map view, not the
+            # municipality's extent: only a boundary polygon given in the reference file decides.
+            if self.boundary and len(self.boundary) >= 3:
+                return geo.point_in_polygon(lat, lng, self.boundary)
+            return True
         if not (
             float(self.min_lat) <= lat <= float(self.max_lat)
             and float(self.min_lng) <= lng <= float(self.max_lng)

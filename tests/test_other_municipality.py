@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,10 @@ def test_readme_procedure_for_another_municipality(settings, tmp_path, client, d
     kudamatsu.refresh_from_db()
     assert 34.0 < float(kudamatsu.center_lat) < 34.04 and 131.85 < float(kudamatsu.center_lng) < 131.88
     assert float(kudamatsu.min_lat) < 34.0076 and float(kudamatsu.max_lat) > 34.0327
+    # Derived bounds are a map view, not the city's extent: a provider in the north of the city,
+    # away from those imported so far, is still inside.
+    assert not (float(kudamatsu.min_lat) < 34.09 < float(kudamatsu.max_lat))
+    Provider(latitude=Decimal("34.090000"), longitude=Decimal("131.850000")).clean()
     # A second import of the same file changes nothing.
     again = io.StringIO()
     call_command("import_opendata", str(path), "--commit", stdout=again)
