@@ -40,18 +40,15 @@ def _parse(request, ref: ind.Reference, today: dt.date, *, staff: bool) -> dict:
     messages: list[str] = []
     get = request.GET
     out: dict = {"region": None, "type": None, "point": None, "messages": messages}
-    region_code = get.get("region", "").strip()
-    if region_code:
-        region = next((r for r in ref.regions if r.code == region_code), None)
-        if region is None:
-            messages.append(_("地域「%(value)s」は見つからないため、全域を表示しました。") % {"value": region_code[:40]})
-        out["region"] = region
-    type_code = get.get("type", "").strip()
-    if type_code:
-        ptype = next((t for t in ref.types if t.code == type_code), None)
-        if ptype is None:
-            messages.append(_("種別「%(value)s」は見つからないため、すべての種別を表示しました。") % {"value": type_code[:40]})
-        out["type"] = ptype
+    for key, choices, unknown in (
+        ("region", ref.regions, _("地域「%(value)s」は見つからないため、全域を表示しました。")),
+        ("type", ref.types, _("種別「%(value)s」は見つからないため、すべての種別を表示しました。")),
+    ):
+        code = get.get(key, "").strip()
+        if code:
+            out[key] = next((c for c in choices if c.code == code), None)
+            if out[key] is None:
+                messages.append(unknown % {"value": code[:40]})
     if not staff:
         return out
     rounds = ind.survey_rounds(today)

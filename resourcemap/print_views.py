@@ -550,17 +550,19 @@ def flyer_pdf(request, slug: str | None = None):
     return _pdf_response(html, f"flyer-{slug or 'map'}.pdf")
 
 
+def _flyer_qr_download(slug: str | None, content: bytes | str, extension: str, content_type: str):
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="qr-{slug or "map"}.{extension}"'
+    return response
+
+
 @require_GET
 def flyer_qr_svg(request, slug: str | None = None):
     target = _flyer_target(_get_flyer(slug))
-    response = HttpResponse(printing.qr_svg(target, scale=10), content_type="image/svg+xml")
-    response["Content-Disposition"] = f'attachment; filename="qr-{slug or "map"}.svg"'
-    return response
+    return _flyer_qr_download(slug, printing.qr_svg(target, scale=10), "svg", "image/svg+xml")
 
 
 @require_GET
 def flyer_qr_png(request, slug: str | None = None):
     target = _flyer_target(_get_flyer(slug))
-    response = HttpResponse(printing.qr_png(target, scale=12), content_type="image/png")
-    response["Content-Disposition"] = f'attachment; filename="qr-{slug or "map"}.png"'
-    return response
+    return _flyer_qr_download(slug, printing.qr_png(target, scale=12), "png", "image/png")

@@ -512,11 +512,8 @@ class ContactlessProviderResource(ProviderResource):
         return _("事業所（調査の連絡先を除く）")
 
 
-class PublicProviderResource(ProviderResource):
-    """The same sheet without private contact fields, for sharing outside the ward office."""
-
-    def __init__(self, **kwargs):
-        super().__init__(include_private=False)
+class PublicProviderResource(ContactlessProviderResource):
+    """The same sheet of published providers only, for sharing outside the ward office."""
 
     @classmethod
     def get_display_name(cls):

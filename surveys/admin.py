@@ -24,15 +24,7 @@ from resourcemap.inputs import positive_id
 from resourcemap.models import Provider, ProviderChange
 
 from . import emails, letters, selectors, services, views
-from .models import (
-    FIELD_KEYS,
-    FIELD_LABELS,
-    Correction,
-    Invitation,
-    Registration,
-    Response,
-    SurveyRound,
-)
+from .models import FIELD_LABELS, Correction, Invitation, Registration, Response, SurveyRound
 
 # ---------------------------------------------------------------------------------------------
 # Rounds
@@ -41,7 +33,7 @@ from .models import (
 class SurveyRoundForm(forms.ModelForm):
     fields = forms.MultipleChoiceField(
         label=gettext_lazy("たずねる項目"), required=False, widget=forms.CheckboxSelectMultiple,
-        choices=[(key, FIELD_LABELS[key]) for key in FIELD_KEYS],
+        choices=list(FIELD_LABELS.items()),
         help_text=gettext_lazy("何も選ばなければ全項目をたずねます。"),
     )
 
@@ -52,7 +44,7 @@ class SurveyRoundForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.instance.pk:
-            self.initial.setdefault("fields", list(FIELD_KEYS))
+            self.initial.setdefault("fields", self.instance.fields)  # the model's default: all
 
 
 @admin.register(SurveyRound)

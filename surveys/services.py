@@ -24,15 +24,7 @@ from resourcemap import providers as provider_service
 from resourcemap.models import Area, Capability, Provider, ProviderChange
 
 from . import selectors, tokens
-from .models import (
-    FIELD_KEYS,
-    FIELD_LABELS,
-    Correction,
-    Invitation,
-    Registration,
-    Response,
-    SurveyRound,
-)
+from .models import FIELD_LABELS, Correction, Invitation, Registration, Response, SurveyRound
 
 # ---------------------------------------------------------------------------------------------
 # Invitations
@@ -386,13 +378,13 @@ def diff_rows(response: Response, provider: Provider | None = None) -> list[Diff
     live = provider_service.provider_snapshot(provider)
     names = dict(Capability.objects.values_list("code", "name")) if "capabilities" in response.proposed else {}
     rows = []
-    for key in FIELD_KEYS:
+    for key, label in FIELD_LABELS.items():
         if key not in response.proposed:
             continue
         rows.append(
             DiffRow(
                 key=key,
-                label=str(FIELD_LABELS[key]),
+                label=str(label),
                 shown=snapshot_text(response.snapshot, key),
                 proposed=proposed_text(response.proposed, key),
                 live=snapshot_text(live, key),

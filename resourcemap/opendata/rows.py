@@ -40,6 +40,18 @@ from .normalise import (
 )
 
 
+def _code(length: int, pad_from: int):
+    return lambda text: _digits_code(text, length, pad_from)
+
+
+# Cells copied into the provider's fields through their normaliser; an empty value is left out.
+_NAME_CELLS = (("name", norm_name), ("corporate_name", norm_name), ("name_en", norm_name))
+_CONTACT_CELLS = (
+    ("phone", normalise_phone), ("fax", normalise_phone), ("website", _norm),
+    ("care_code", _code(10, 9)), ("medical_code", _code(10, 9)), ("corporate_number", _code(13, 12)),
+)
+
+
 class _Importer:
     def __init__(self, layout: str, columns: dict[str, str], file_name: str):
         self.layout = layout
@@ -163,17 +175,17 @@ class _Importer:
         errors.append((self.header(key), _("種別を決める値が空です。")))
         return []
 
+    def _put_cells(self, row, data: dict[str, Any], cells) -> None:
+        for key, normalise in cells:
+            value = normalise(self.cell(row, key))
+            if value:
+                data[key] = value
+
     def parse(self, row, errors: list[tuple[str, str]]) -> dict[str, Any]:
         """Fields present in the row (empty cells left out)."""
         data: dict[str, Any] = {}
         self.row_notes = []
-        for key in ("name", "corporate_name"):
-            value = norm_name(self.cell(row, key))
-            if value:
-                data[key] = value
-        name_en = norm_name(self.cell(row, "name_en"))
-        if name_en:
-            data["name_en"] = name_en
+        self._put_cells(row, data, _NAME_CELLS)
         kana_text = norm_name(self.cell(row, "kana"))
         if kana_text and not kana.is_reading(kana_text):
             # Real files hold kanji in カナ: name and カナ swapped (the name then is the
@@ -198,30 +210,16 @@ class _Importer:
             data["address"] = strip_building(address, building)
         if building:
             data["building"] = building
-        for key in ("phone", "fax"):
-            value = normalise_phone(self.cell(row, key))
-            if value:
-                data[key] = value
-        website = _norm(self.cell(row, "website"))
-        if website:
-            data["website"] = website
-        for key, length, pad_from in (("care_code", 10, 9), ("medical_code", 10, 9),
-                                      ("corporate_number", 13, 12)):
-            value = _digits_code(self.cell(row, key), length, pad_from)
-            if value:
-                data[key] = value
-        try:
-            lat = _coordinate(self.cell(row, "lat"))
-        except ValueError as error:
-            errors.append((self.header("lat"), str(error)))
-            lat = None
-        try:
-            lng = _coordinate(self.cell(row, "lng"))
-        except ValueError as error:
-            errors.append((self.header("lng"), str(error)))
-            lng = None
-        if lat is not None and lng is not None:
-            data["latitude"], data["longitude"] = lat, lng
+        self._put_cells(row, data, _CONTACT_CELLS)
+        point = []
+        for key in ("lat", "lng"):
+            try:
+                point.append(_coordinate(self.cell(row, key)))
+            except ValueError as error:
+                errors.append((self.header(key), str(error)))
+                point.append(None)
+        if None not in point:
+            data["latitude"], data["longitude"] = point
         if not data.get("name"):
             errors.append((self.header("name"), _("名称が空です。")))
         if not data.get("address"):

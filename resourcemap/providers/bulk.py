@@ -9,34 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import hours as hours_mod
-from ..models import (
-    Area,
-    DataVersion,
-    HoursException,
-    OpeningPeriod,
-    Provider,
-    ProviderCapability,
-    ProviderChange,
-    ProviderType,
-)
-from .snapshot import (
-    CAPABILITIES_KEY,
-    EXCEPTIONS_KEY,
-    HOURS_KEY,
-    _diff,
-    _exceptions_plain,
-    capabilities_text,
-    field_label,
-    field_value,
-)
-from .validation import (
-    _apply_fields,
-    _normalise_capabilities,
-    _normalise_exceptions,
-    _normalise_periods,
-    capability_catalogue,
-)
+from ..models import Area, DataVersion, Provider, ProviderChange, ProviderType
+from .snapshot import CAPABILITIES_KEY, EXCEPTIONS_KEY, HOURS_KEY, _diff, field_label, field_value
+from .validation import _apply_fields, capability_catalogue, normalise_related, related_text
+from .write import RELATED_MODELS, related_rows
 
 
 def _row_messages(index: int, provider: Provider, errors: Mapping[str, list[str]]) -> list[str]:
@@ -109,26 +85,18 @@ def providers_bulk_create(
         except ValidationError as error:
             for field, field_errors in error.message_dict.items():
                 errors.setdefault(field, []).extend(field_errors)
-        caps: dict = {}
-        periods: list = []
-        exceptions: list = []
+        related = {CAPABILITIES_KEY: {}, HOURS_KEY: [], EXCEPTIONS_KEY: []}
         if provider.provider_type_id:
-            try:
-                caps = _normalise_capabilities(provider, row.get("capabilities") or {}, catalogue)
-            except ValidationError as error:
-                errors.update(error.message_dict)
-            try:
-                periods = _normalise_periods(row.get("periods") or [])
-            except ValidationError as error:
-                errors.update(error.message_dict)
-            try:
-                exceptions = _normalise_exceptions(row.get("exceptions") or [])
-            except ValidationError as error:
-                errors.update(error.message_dict)
+            given = {
+                CAPABILITIES_KEY: row.get("capabilities") or {},
+                HOURS_KEY: row.get("periods") or [],
+                EXCEPTIONS_KEY: row.get("exceptions") or [],
+            }
+            related = normalise_related(provider, given, errors, catalogue)  # checked before use
         if errors:
             row_errors[index] = errors
             messages.extend(_row_messages(index, provider, errors))
-        prepared.append((provider, caps, periods, exceptions))
+        prepared.append((provider, related[CAPABILITIES_KEY], related[HOURS_KEY], related[EXCEPTIONS_KEY]))
 
     _check_bulk_codes(prepared, row_errors, messages)
     if messages:
@@ -143,29 +111,9 @@ def providers_bulk_create(
         Provider.objects.bulk_create(created, batch_size=500)
         if any(p.pk is None for p in created):  # pragma: no cover - SQLite >= 3.35 and PostgreSQL return ids
             raise RuntimeError("The database did not return ids for bulk-created providers.")
-        ProviderCapability.objects.bulk_create(
-            (
-                ProviderCapability(provider=p, capability=cap, count=v["count"], note=v["note"])
-                for p, caps, _periods, _exc in prepared
-                for cap, v in caps.items()
-            ),
-            batch_size=1000,
-        )
-        OpeningPeriod.objects.bulk_create(
-            (
-                OpeningPeriod(provider=p, weekday=period.weekday, opens=period.opens, closes=period.closes)
-                for p, _caps, periods, _exc in prepared
-                for period in periods
-            ),
-            batch_size=1000,
-        )
-        for p, _caps, _periods, exceptions in prepared:
-            for exc in exceptions:
-                exc.provider = p
-        HoursException.objects.bulk_create(
-            (exc for _p, _caps, _periods, exceptions in prepared for exc in exceptions),
-            batch_size=1000,
-        )
+        rows_by_kind = zip(*(related_rows(*item) for item in prepared), strict=True)
+        for model, rows in zip(RELATED_MODELS, rows_by_kind, strict=True):
+            model.objects.bulk_create((row for provider_rows in rows for row in provider_rows), batch_size=1000)
         actor = user if getattr(user, "is_authenticated", False) else None
         ProviderChange.objects.bulk_create(
             (
@@ -189,11 +137,8 @@ def providers_bulk_create(
 def _bulk_snapshot(provider, caps, periods, exceptions) -> dict[str, Any]:
     """What ``provider_snapshot`` returns right after saving, built from the rows in memory."""
     data = {name: field_value(provider, name) for name in Provider.TRACKED_FIELDS}
-    data[CAPABILITIES_KEY] = capabilities_text(
-        (cap.code, v["count"], v["note"]) for cap, v in caps.items()
-    )
-    data[HOURS_KEY] = hours_mod.format_periods(periods)
-    data[EXCEPTIONS_KEY] = _exceptions_plain(exceptions)
+    for key, value in ((CAPABILITIES_KEY, caps), (HOURS_KEY, periods), (EXCEPTIONS_KEY, exceptions)):
+        data[key] = related_text(key, value)
     return data
 
 

@@ -116,6 +116,31 @@ def _normalise_exceptions(exceptions: Iterable[Mapping[str, Any]]) -> list[Hours
     return result
 
 
+def normalise_related(
+    provider: Provider,
+    given: Mapping[str, Any],
+    errors: dict[str, list[str]],
+    catalogue: Mapping[str, tuple[Capability, set[int]]] | None = None,
+) -> dict[str, Any]:
+    """The capabilities, weekly hours and dated exceptions given (by key, None: not given),
+    checked for ``provider``'s type and normalised. A kind that is not given or has a problem
+    is None; the problems go into ``errors``."""
+    normalisers = {
+        CAPABILITIES_KEY: lambda value: _normalise_capabilities(provider, value, catalogue),
+        HOURS_KEY: _normalise_periods,
+        EXCEPTIONS_KEY: _normalise_exceptions,
+    }
+    normalised: dict[str, Any] = dict.fromkeys(normalisers)
+    for key, normalise in normalisers.items():
+        if given.get(key) is None:
+            continue
+        try:
+            normalised[key] = normalise(given[key])
+        except ValidationError as error:
+            errors.update(error.message_dict)
+    return normalised
+
+
 def _resolve_fk(name: str, value: Any):
     if value is None or value == "":
         return None
@@ -143,7 +168,8 @@ def _apply_fields(provider: Provider, changes: Mapping[str, Any]) -> None:
             setattr(provider, name, value)
 
 
-def _related_text(key: str, value) -> str:
+def related_text(key: str, value) -> str:
+    """Normalised capabilities, hours or exceptions in the text form of the history."""
     if key == CAPABILITIES_KEY:
         return capabilities_text((cap.code, v["count"], v["note"]) for cap, v in value.items())
     if key == HOURS_KEY:
@@ -200,26 +226,18 @@ def check_write(
         provider.full_clean()
     except ValidationError as error:
         errors.update(error.message_dict)
-    normalised: dict[str, Any] = {CAPABILITIES_KEY: None, HOURS_KEY: None, EXCEPTIONS_KEY: None}
+    normalised: dict[str, Any] = dict.fromkeys((CAPABILITIES_KEY, HOURS_KEY, EXCEPTIONS_KEY))
     if provider.provider_type_id:
-        for key, given, normalise in (
-            (CAPABILITIES_KEY, capabilities, lambda v: _normalise_capabilities(provider, v)),
-            (HOURS_KEY, periods, _normalise_periods),
-            (EXCEPTIONS_KEY, exceptions, _normalise_exceptions),
-        ):
-            if given is None:
+        given = {CAPABILITIES_KEY: capabilities, HOURS_KEY: periods, EXCEPTIONS_KEY: exceptions}
+        normalised = normalise_related(provider, given, errors)
+        for key in normalised:
+            if key not in meanwhile or normalised[key] is None:
                 continue
-            try:
-                normalised[key] = normalise(given)
-            except ValidationError as error:
-                errors.update(error.message_dict)
-                continue
-            if key in meanwhile:
-                mine = _related_text(key, normalised[key])
-                if mine == base[key]:
-                    normalised[key] = None
-                else:
-                    wanted[key] = mine
+            mine = related_text(key, normalised[key])
+            if mine == base[key]:
+                normalised[key] = None
+            else:
+                wanted[key] = mine
     if errors:
         raise ValidationError(errors)
     conflicts = [

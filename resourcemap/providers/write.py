@@ -28,27 +28,36 @@ from .snapshot import (
     plain_value,
     provider_snapshot,
 )
-from .validation import CheckedWrite, _related_text, check_write
+from .validation import CheckedWrite, check_write, related_text
+
+
+def related_rows(provider, capabilities, periods, exceptions) -> tuple[list | None, ...]:
+    """The unsaved capability, weekly-hours and dated-exception rows of ``provider`` from
+    normalised values (a kind given as None stays None), in the order of ``RELATED_MODELS``."""
+    for exc in exceptions or ():
+        exc.provider = provider
+    return (
+        None if capabilities is None else [
+            ProviderCapability(provider=provider, capability=cap, count=v["count"], note=v["note"])
+            for cap, v in capabilities.items()
+        ],
+        None if periods is None else [
+            OpeningPeriod(provider=provider, weekday=p.weekday, opens=p.opens, closes=p.closes)
+            for p in periods
+        ],
+        None if exceptions is None else list(exceptions),
+    )
+
+
+RELATED_MODELS = (ProviderCapability, OpeningPeriod, HoursException)
 
 
 def _write_related(provider, capabilities, periods, exceptions) -> None:
-    if capabilities is not None:
-        provider.provider_capabilities.all().delete()
-        ProviderCapability.objects.bulk_create(
-            ProviderCapability(provider=provider, capability=cap, count=v["count"], note=v["note"])
-            for cap, v in capabilities.items()
-        )
-    if periods is not None:
-        provider.opening_periods.all().delete()
-        OpeningPeriod.objects.bulk_create(
-            OpeningPeriod(provider=provider, weekday=p.weekday, opens=p.opens, closes=p.closes)
-            for p in periods
-        )
-    if exceptions is not None:
-        provider.hours_exceptions.all().delete()
-        for exc in exceptions:
-            exc.provider = provider
-        HoursException.objects.bulk_create(exceptions)
+    """Replace each kind of related rows that is given (not None)."""
+    for model, rows in zip(RELATED_MODELS, related_rows(provider, capabilities, periods, exceptions), strict=True):
+        if rows is not None:
+            model.objects.filter(provider=provider).delete()
+            model.objects.bulk_create(rows)
 
 
 def _save(
@@ -61,7 +70,7 @@ def _save(
         # stored is not rewritten, and a save that changes nothing writes nothing.
         expected = {name: field_value(provider, name) for name in Provider.TRACKED_FIELDS}
         for key, value in normalised.items():
-            expected[key] = checked.before[key] if value is None else _related_text(key, value)
+            expected[key] = checked.before[key] if value is None else related_text(key, value)
             if value is not None and expected[key] == checked.before[key]:
                 normalised[key] = None
         if not _diff(checked.before, expected):

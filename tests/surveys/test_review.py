@@ -1,11 +1,13 @@
 """Staff review: conflicts, rejection, validation through the write path."""
 
+import re
+
 from django.urls import reverse
 
 from resourcemap import providers as provider_service
 from resourcemap.models import ProviderChange
 from surveys import services
-from surveys.models import Response
+from surveys.models import FIELD_LABELS, Response
 from tests.factories import make_provider
 
 from .conftest import form_data, open_form
@@ -92,3 +94,10 @@ def test_viewer_cannot_approve(client, issue, django_user_model):
     assert client.post(url, {"action": "approve_all"}).status_code == 403
     provider.refresh_from_db()
     assert provider.phone == "03-1111-0000"
+
+
+def test_a_new_round_asks_about_every_field_until_staff_choose(staff_client):
+    page = staff_client.get(reverse("admin:surveys_surveyround_add")).content.decode()
+    checked = re.findall(r'<input type="checkbox" name="fields" value="([a-z_]+)"[^>]*checked', page)
+    assert checked == list(FIELD_LABELS)
+    assert 'value="hours_exceptions"' in page and "地図の位置" in page

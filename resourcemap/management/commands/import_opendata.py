@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from resourcemap import formats, opendata
+from resourcemap.management.imports import add_import_arguments, existing_file, history_user
 
 
 class Command(BaseCommand):
@@ -21,9 +21,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path")
-        parser.add_argument("--commit", action="store_true", help="Save (default: check only).")
-        parser.add_argument("--user", help="Staff user name recorded in the change history.")
+        add_import_arguments(parser)
         parser.add_argument(
             "--leave-out-errors", action="store_true",
             help="Save the good rows and leave out the rows with problems.",
@@ -32,21 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--hours", help="ナビイ *_speciality_hours CSV for the facility file.")
 
     def handle(self, *args, path, commit, user, leave_out_errors, left_out, hours, **options):
-        file = Path(path)
-        if not file.is_file():
-            raise CommandError(f"No such file: {path}")
-        hours_data = None
-        if hours:
-            hours_file = Path(hours)
-            if not hours_file.is_file():
-                raise CommandError(f"No such file: {hours}")
-            hours_data = hours_file.read_bytes()
-        actor = None
-        if user:
-            try:
-                actor = get_user_model().objects.get(username=user)
-            except get_user_model().DoesNotExist as error:
-                raise CommandError(f"No such user: {user}") from error
+        file = existing_file(path)
+        hours_data = existing_file(hours).read_bytes() if hours else None
+        actor = history_user(user)
         try:
             report = opendata.import_file(
                 file.read_bytes(), file_name=file.name, commit=commit, user=actor,

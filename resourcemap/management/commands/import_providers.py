@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from resourcemap import formats
+from resourcemap.management.imports import add_import_arguments, existing_file, history_user
 from resourcemap.resources import ProviderResource
 
 
@@ -18,27 +16,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path")
+        add_import_arguments(parser)
         parser.add_argument("--format", choices=["csv", "xlsx"], help="Default: from the file name.")
-        parser.add_argument("--commit", action="store_true", help="Save (default: check only).")
-        parser.add_argument("--user", help="Staff user name recorded in the change history.")
 
     def handle(self, *args, path, format, commit, user, **options):
-        file = Path(path)
-        if not file.is_file():
-            raise CommandError(f"No such file: {path}")
+        file = existing_file(path)
         fmt = formats.XLSX() if (format or file.suffix.lower().lstrip(".")) == "xlsx" else formats.CSV()
         try:
             dataset = fmt.create_dataset(file.read_bytes())
         except formats.FileFormatError as error:
             raise CommandError(str(error)) from error
-        actor = None
-        if user:
-            try:
-                actor = get_user_model().objects.get(username=user)
-            except get_user_model().DoesNotExist as error:
-                raise CommandError(f"No such user: {user}") from error
-
+        actor = history_user(user)
         result = ProviderResource().import_data(
             dataset, dry_run=not commit, use_transactions=True,
             rollback_on_validation_errors=True, user=actor, file_name=file.name,
