@@ -13,7 +13,7 @@ import json
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import BooleanField, Count, Value
 from django.forms.widgets import Script
 from django.http import HttpResponseRedirect
@@ -36,8 +36,6 @@ from .forms import (
     ProviderAdminForm,
     ProviderCapabilityFormSet,
     SizeLimitedImportForm,
-    VersionedConfirmImportForm,
-    sign_versions,
 )
 from .history import FIELD_LABELS, field_label, render_changes
 from .models import (
@@ -594,74 +592,25 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
             return [ProviderResource, PublicProviderResource]
         return [ContactlessProviderResource, PublicProviderResource]
 
-    # The preview records the version of every provider it matched; the confirmation sends
-    # them back (signed), and each update is based on them: nothing saved after the preview
-    # is overwritten without notice.
-    confirm_form_class = VersionedConfirmImportForm
+    # The sheet import is a job (resourcemap.sheet_import): previewed and applied on a worker
+    # for a big sheet, in the request for a small one (admin_views).
+
+    def import_action(self, request, **kwargs):
+        return admin_views.sheet_import_view(request, self)
+
+    def process_import(self, request, **kwargs):
+        return admin_views.sheet_confirm_view(request, self)
 
     def get_import_resource_kwargs(self, request, **kwargs):
         resource_kwargs = super().get_import_resource_kwargs(request, **kwargs)
         # Without the survey contact permission a sheet with those columns is refused.
         resource_kwargs["include_private"] = Provider.may_see_private_contact(request.user)
-        form = kwargs.get("form")
-        if isinstance(form, VersionedConfirmImportForm):
-            resource_kwargs["base_versions"] = form.cleaned_data["base_versions"]
-        else:
-            request._import_seen_versions = resource_kwargs["seen_versions"] = {}
         return resource_kwargs
-
-    def get_confirm_form_initial(self, request, import_form):
-        initial = super().get_confirm_form_initial(request, import_form)
-        initial["base_versions"] = sign_versions(getattr(request, "_import_seen_versions", {}))
-        return initial
-
-    def get_import_data_kwargs(self, **kwargs):
-        kwargs = super().get_import_data_kwargs(**kwargs)
-        kwargs["rollback_on_validation_errors"] = True
-        return kwargs
 
     def get_import_context_data(self, **kwargs):
         context = super().get_import_context_data(**kwargs)
         context["import_help"] = IMPORT_HELP
         return context
-
-    def add_data_read_fail_error_to_form(self, form, e):
-        if isinstance(e, formats.FileFormatError):
-            form.add_error("import_file", str(e))
-        else:
-            form.add_error(
-                "import_file",
-                gettext("ファイルを読めませんでした。選んだ形式（csv / xlsx）とファイルが合っているか確かめてください。"),
-            )
-
-    def process_result(self, result, request):
-        if result.has_errors() or result.has_validation_errors():
-            # The data changed between preview and confirmation; nothing was saved.
-            details = [
-                gettext("%(line)d行目 %(column)s: %(message)s") % {
-                    "line": invalid.number + 1,
-                    "column": "" if column == NON_FIELD_ERRORS else column,
-                    "message": message,
-                }
-                for invalid in result.invalid_rows[:10]
-                for column, column_messages in invalid.error_dict.items()
-                for message in column_messages
-            ]
-            messages.error(request, format_html(
-                "{}<ul>{}</ul>",
-                gettext("確認の間にデータが変わったため取り込みを中止しました。何も保存されていません。もう一度ファイルを選んでください。"),
-                format_html_join("", "<li>{}</li>", ((line,) for line in details)),
-            ))
-            return HttpResponseRedirect(request.path.replace("process_import/", "import/"))
-        return super().process_result(result, request)
-
-    def add_success_message(self, result, request):
-        totals = result.totals
-        messages.success(
-            request,
-            gettext("取り込みました: 新規 %(new)d件、変更 %(update)d件、変更なし %(skip)d件。")
-            % {"new": totals["new"], "update": totals["update"], "skip": totals["skip"]},
-        )
 
     def get_export_filename(self, request, queryset, file_format):
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

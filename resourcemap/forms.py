@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
-from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.forms import ImportForm
 
 from . import hours as hours_mod
 from . import search, spreadsheet_limits
@@ -126,9 +126,11 @@ def sign_versions(versions: dict[int, int]) -> str:
     return signing.dumps({str(k): v for k, v in versions.items()}, salt=IMPORT_VERSIONS_SALT, compress=True)
 
 
-class VersionedConfirmImportForm(ConfirmImportForm):
-    """The import confirmation, carrying the provider versions its preview was based on."""
+class VersionedConfirmImportForm(forms.Form):
+    """The import confirmation: the preview's one-time token and the provider versions the
+    preview was based on (signed; the apply is refused unless they are the preview's own)."""
 
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     base_versions = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def clean_base_versions(self) -> dict[int, int]:

@@ -15,11 +15,13 @@ Stages (``job.params["stage"]``):
 - ``apply``: the same file (read from the preview job) with ``commit=True`` and the staff
   choice, based on the versions the preview saw, inside one transaction that is rolled back
   when the outcome differs from the preview (data changed meanwhile): all or nothing.
+
+Tokens, progress, the result files and running small files in the request are
+``jobs.staged``, shared with the staff sheet import.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import secrets
@@ -27,21 +29,21 @@ import secrets
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from jobs import runner
+from jobs import runner, staged
 from jobs.models import Job
+from jobs.staged import APPLY, PREVIEW, PREVIEW_MAX_AGE, payload, progress_of  # noqa: F401 - used by the views
 
 from . import formats, opendata
 from .history import change_cell, code_names, field_label
 
 IMPORT_KIND = "opendata_import"
 IMPORT_PERMISSION = "resourcemap.change_provider"
-PREVIEW, APPLY = "preview", "apply"
 LEAVE_OUT = "leave_out"
-PREVIEW_MAX_AGE = dt.timedelta(hours=24)  # a preview older than this must be made again
+SCOPE = "opendata"
+_ProgressFile = staged.ProgressFile
 
 
 class Aborted(Exception):
@@ -56,69 +58,30 @@ def start_preview(*, user, upload, hours_upload=None, merges: dict[int, int] | N
                   from_job: Job | None = None, run_here: bool = False) -> Job:
     """A preview job for an uploaded file (or, with ``from_job``, the file of an earlier preview
     again, e.g. with likely duplicates marked as the same office in ``merges``)."""
-    params = {"stage": PREVIEW, "token": secrets.token_hex(16),
-              "merges": {str(line): pk for line, pk in (merges or {}).items()}}
+    params = {"merges": {str(line): pk for line, pk in (merges or {}).items()}}
     if from_job is not None:
         for key in ("file_name", "hours_name", "hours_path", "size"):
             params[key] = from_job.params.get(key, "")
-        params["input_job"] = from_job.params.get("input_job", from_job.pk)
-        job = runner.create(IMPORT_KIND, params=params, scope="opendata", user=user)
-        # The earlier preview is replaced: only the newest one can be applied.
-        Job.objects.filter(pk=from_job.pk).update(params={**from_job.params, "token": ""})
     else:
         params.update(file_name=upload.name, hours_name=hours_upload.name if hours_upload else "",
                       size=upload.size + (hours_upload.size if hours_upload else 0))
         if hours_upload is not None:
             params["hours_path"] = default_storage.save(
                 f"private/jobs/in/opendata-hours-{secrets.token_hex(8)}.csv", ContentFile(hours_upload.read()))
-        job = runner.create(IMPORT_KIND, params=params, scope="opendata", user=user,
-                            input_file=upload, input_name=upload.name)
-    return _go(job, run_here)
+    return staged.start_preview(IMPORT_KIND, user=user, scope=SCOPE, params=params, upload=upload,
+                                from_job=from_job, run_here=run_here)
 
 
 def start_apply(*, user, preview: Job, choice: str, run_here: bool = False) -> Job | None:
-    """Apply the staff choice (``"all"`` or ``LEAVE_OUT``) to the file a preview job read.
-
-    The preview's token is used up first, in one statement: of two clicks on the same preview
-    one starts the job, the other gets None."""
-    token = preview.params.get("token")
-    with transaction.atomic():
-        claimed = Job.objects.filter(pk=preview.pk, params__token=token).update(params={**preview.params, "token": ""})
-        if not token or not claimed:
-            return None
-        params = {"stage": APPLY, "preview_job": preview.pk, "choice": LEAVE_OUT if choice == LEAVE_OUT else "all",
-                  "file_name": preview.params["file_name"], "size": preview.params.get("size", 0)}
-        job = runner.create(IMPORT_KIND, params=params, scope="opendata", user=user)
-    return _go(job, run_here)
-
-
-def _go(job: Job, run_here: bool) -> Job:
-    if run_here:
-        return runner.run_here(job)
-    runner.enqueue(job)
-    job.refresh_from_db()
-    return job
+    """Apply the staff choice (``"all"`` or ``LEAVE_OUT``) to the file a preview job read; None
+    when the preview was used up meanwhile (a second click)."""
+    return staged.start_apply(IMPORT_KIND, user=user, scope=SCOPE, preview=preview, run_here=run_here,
+                              params={"choice": LEAVE_OUT if choice == LEAVE_OUT else "all"})
 
 
 def preview_for(token: str, user) -> Job | None:
     """The finished, not yet applied preview of this user with this token."""
-    if not token or not token.isalnum():
-        return None
-    job = (Job.objects.filter(kind=IMPORT_KIND, requested_by=user, params__token=token, status=Job.Status.DONE,
-                              created_at__gte=timezone.now() - PREVIEW_MAX_AGE)
-           .order_by("-pk").first())
-    return job if job is not None and job.params.get("stage") == PREVIEW else None
-
-
-def payload(job: Job) -> dict | None:
-    """The JSON a finished job left (its result file)."""
-    if job.status != Job.Status.DONE or not job.result_file:
-        return None
-    try:
-        with job.result_file.open("rb") as handle:
-            return json.loads(handle.read().decode("utf-8"))
-    except (OSError, ValueError):
-        return None
+    return staged.preview_for(IMPORT_KIND, token, user)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,21 +89,10 @@ def payload(job: Job) -> dict | None:
 
 
 @runner.register_kind(IMPORT_KIND, label=gettext_lazy("オープンデータ取込"), permission=IMPORT_PERMISSION)
+@staged.with_progress_file
 def opendata_import_job(job: Job, progress) -> str:
-    try:
-        return _run(job, progress)
-    finally:
-        try:
-            default_storage.delete(progress_path(job))
-        except OSError:
-            pass
-
-
-def _run(job: Job, progress) -> str:
-    source = Job.objects.get(pk=job.params["preview_job"]) if job.params["stage"] == APPLY else job
-    input_job = Job.objects.get(pk=source.params.get("input_job", source.pk))
-    with input_job.input_file.open("rb") as handle:
-        data = handle.read()
+    source = staged.preview_of(job)
+    data = staged.read_input(job)
     hours = None
     if source.params.get("hours_path"):
         with default_storage.open(source.params["hours_path"], "rb") as handle:
@@ -148,17 +100,17 @@ def _run(job: Job, progress) -> str:
     merges = {int(line): pk for line, pk in source.params.get("merges", {}).items()}
     kwargs = {"file_name": source.params["file_name"], "hours_data": hours,
               "hours_file_name": source.params.get("hours_name", ""), "merges": merges,
-              "progress": _ProgressFile(job)}
-    stem = (source.params["file_name"].rsplit(".", 1)[0] or "import")[:60]
+              "progress": staged.ProgressFile(job)}
+    stem = staged.file_stem(source)
     if job.params["stage"] == PREVIEW:
         try:
             report = opendata.import_file(data, commit=False, user=job.requested_by, **kwargs)
         except formats.FileFormatError as error:
             result = {"file_error": str(error), "hours_error": "診療時間" in str(error) and bool(hours)}
-            runner.save_result(job, f"{stem}-preview.json", _json(result))
+            staged.save_json(job, f"{stem}-preview.json", result)
             return str(error)[:300]
         progress(report.rows_read, report.rows_read)
-        runner.save_result(job, f"{stem}-preview.json", _json(preview_payload(report)))
+        staged.save_json(job, f"{stem}-preview.json", preview_payload(report))
         return report.summary()
     preview = payload(source) or {}
     leave_out = job.params["choice"] == LEAVE_OUT
@@ -177,44 +129,8 @@ def _run(job: Job, progress) -> str:
     else:
         progress(report.rows_read, report.rows_read)
         result = {"committed": True, "message": _("取り込みました: %(summary)s") % {"summary": report.summary()}}
-    runner.save_result(job, f"{stem}-result.json", _json(result))
+    staged.save_json(job, f"{stem}-result.json", result)
     return result["message"][:300]
-
-
-class _ProgressFile:
-    """Progress of a running import, in a small file beside the job's files.
-
-    The import works inside one database transaction (rolled back for a preview), so progress
-    written to the job's row would be seen by no one; the shared storage is outside it."""
-
-    def __init__(self, job: Job):
-        self.path = progress_path(job)
-
-    def __call__(self, done: int, total: int) -> None:
-        try:
-            if default_storage.exists(self.path):
-                default_storage.delete(self.path)
-            default_storage.save(self.path, ContentFile(_json([done, total])))
-        except OSError:
-            pass  # progress is a courtesy: never a reason to fail the import
-
-
-def progress_path(job: Job) -> str:
-    return f"private/jobs/progress/opendata-{job.pk}.json"
-
-
-def progress_of(job: Job) -> tuple[int, int]:
-    """(rows done, rows in the file) of a running import job, as far as known."""
-    try:
-        with default_storage.open(progress_path(job), "rb") as handle:
-            done, total = json.loads(handle.read().decode("utf-8"))
-        return int(done), int(total)
-    except (OSError, ValueError, TypeError):
-        return job.done, job.total
-
-
-def _json(value) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------

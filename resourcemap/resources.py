@@ -43,6 +43,7 @@ from .models import (
 )
 from .opendata.matching import ProviderIndex, provider_match
 
+PROGRESS_EVERY = 50  # rows between two progress reports of an import job
 YES = ("はい", "有", "あり", "1", "true", "yes", "○", "〇", "y")
 NO = ("いいえ", "無", "なし", "0", "false", "no", "×", "n", "")
 
@@ -174,9 +175,13 @@ class ProviderResource(resources.Resource):
         # Rows are matched in ``match()``, not by the library's instance loader.
         instance_loader_class = instance_loaders.BaseInstanceLoader
 
-    def __init__(self, *, include_private: bool = True, base_versions=None, seen_versions=None, **kwargs):
+    def __init__(self, *, include_private: bool = True, base_versions=None, seen_versions=None, progress=None,
+                 **kwargs):
         super().__init__()
         self.include_private = include_private
+        # progress(rows done, rows in the file), every PROGRESS_EVERY rows (an import job's page).
+        self.progress = progress
+        self._rows_total = 0
         # Preview: {provider id: version} of every matched provider is recorded here.
         self.seen_versions = seen_versions
         # Confirmation: the preview's versions; updates are based on them.
@@ -245,6 +250,7 @@ class ProviderResource(resources.Resource):
                 errors.append(_("非公開の列は取り込めません: %(names)s") % {"names": "、".join(present)})
         self._header_errors = errors
         self._index = None
+        self._rows_total = len(dataset)
         if errors:
             raise ValueError(" ".join(errors))
         dataset.headers = headers
@@ -253,6 +259,8 @@ class ProviderResource(resources.Resource):
         row_result = self.get_row_result_class()()
         number = kwargs.get("row_number") or 0
         line = number + 1  # line 1 is the header
+        if self.progress is not None and number % PROGRESS_EVERY == 0:
+            self.progress(number, self._rows_total)
         if self._header_errors:
             row_result.import_type = RowResult.IMPORT_TYPE_SKIP
             return row_result
