@@ -9,8 +9,9 @@ const markers = new Map();
 const SHOW_ZOOM = 17;
 let cluster = null;
 let map = null;
-// Set while the markers wait to be fitted into a map that is hidden (phone list view).
+// The first view, kept while the map is hidden (phone list view) and set when it is shown.
 let fitMarkers = null;
+const NEAREST_IN_VIEW = 5;
 
 function setStatus(text) {
   if (statusEl) statusEl.textContent = text;
@@ -147,21 +148,28 @@ async function loadMarkers() {
     : map.getBounds().pad(0.5);
   const data = await fetchView(start, map.getZoom(), config.bounds ? config.firstUrl : null);
   const count = await draw(data, start, map.getZoom());
+  // The first view (around the place searched, or all the markers) is set once the map is on
+  // screen: a hidden map (the list first on a phone) has no size to centre in.
+  // No animation: an animated first zoom can be left half-done when the page is frozen
+  // (Back/Forward cache), which then blocks later view changes.
   if (config.point) {
     const centre = [config.point.lat, config.point.lng];
     if (config.point.radius) {
       const circle = L.circle(centre, { radius: config.point.radius, color: "#1f5fa8", weight: 2, fill: false, interactive: false }).addTo(map);
-      map.fitBounds(circle.getBounds(), { animate: false });
+      fitMarkers = () => map.fitBounds(circle.getBounds(), { animate: false });
     } else {
-      map.setView(centre, 15, { animate: false });
+      // The place and its nearest few providers, so the first answers are on the map too.
+      fitMarkers = () => {
+        const nearest = [...markers.values()].map((m) => m.getLatLng())
+          .sort((a, b) => map.distance(centre, a) - map.distance(centre, b)).slice(0, NEAREST_IN_VIEW);
+        map.fitBounds(L.latLngBounds([centre, ...nearest]), { padding: [40, 40], maxZoom: 15, animate: false });
+      };
     }
     L.circleMarker(centre, { radius: 7, color: "#000", weight: 3, fillColor: "#ffd400", fillOpacity: 1, interactive: false }).addTo(map);
   } else if (count) {
-    // No animation: an animated first zoom can be left half-done when the page is frozen
-    // (Back/Forward cache), which then blocks later view changes.
     fitMarkers = () => map.fitBounds(cluster.getBounds(), { padding: [20, 20], maxZoom: 16, animate: false });
-    if (mapEl.offsetWidth) { fitMarkers(); fitMarkers = null; }
   }
+  if (fitMarkers && mapEl.offsetWidth) { fitMarkers(); fitMarkers = null; }
   map.on("moveend", onMoveEnd);
   mapEl.dataset.ready = "1";
   performance.mark("markers-drawn");
@@ -207,10 +215,10 @@ function setView(view, remember = true) {
   });
   if (remember) try { sessionStorage.setItem("rm-view", view); } catch (e) { /* ignore */ }
   if (map) {
-    setTimeout(() => {
-      map.invalidateSize();
-      if (fitMarkers && mapEl.offsetWidth) { fitMarkers(); fitMarkers = null; }
-    }, 0);
+    // At once (not after a timeout), so a view set right after this (showMarker) is centred
+    // in the map's new size; the view itself is left where it was.
+    map.invalidateSize({ pan: false });
+    if (fitMarkers && mapEl.offsetWidth) { fitMarkers(); fitMarkers = null; }
   }
 }
 

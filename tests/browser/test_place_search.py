@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import re
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -15,6 +16,7 @@ import pytest
 from tests.browser.test_accessibility import _axe, _report
 from tests.browser.test_phone import PC, PHONE, _context, _ready, stations  # noqa: F401 (fixture)
 from tests.browser.waits import wait_until
+from tests.factories import make_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -117,5 +119,48 @@ def test_station_typed_in_hiragana_is_suggested_and_found(live_server, browser, 
         assert query["lat"] == [f"{float(station['lat']):.6f}"] and query["lng"] == [f"{float(station['lng']):.6f}"]
         assert page.locator(".result").count() == len(stations)
         assert "f-near-error" not in page.content()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
+def test_map_shows_the_place_and_its_nearest_providers(live_server, browser, stations, settings, args):  # noqa: F811
+    """On a phone the list comes first; when the map is opened it is centred on the place searched
+    (not left where a hidden map put it), with the nearest providers in view, and a provider's
+    地図で見る opens its popup, with the phone, in the middle of the map."""
+    settings.GEOCODER = "tests.browser.test_place_search.RefuseOutsideGeocoder"
+    station = next(r for r in csv.DictReader(GAZETTEER.open(encoding="utf-8")) if r["name"] == "三軒茶屋駅")
+    context = _context(browser, args)
+    try:
+        page = context.new_page()
+        for i in range(5):  # 1.5-2 km from the station, beyond the streets around it
+            make_provider(name=f"遠くの訪問看護ステーション{i}", type_code="nursing", area_code="taishido",
+                          phone=f"03-2000-000{i}", latitude=Decimal("35.658") + Decimal(i) / 1000,
+                          longitude=Decimal("139.662") - Decimal(i) / 1000)
+        page.goto(live_server.url + "/?type=nursing&q=遠くの&near=三軒茶屋")
+        _ready(page)
+        if args is PHONE:
+            assert not page.locator("#map").is_visible()
+            page.click("[data-view=map]")
+            wait_until(page, "document.querySelector('#map').offsetHeight > 100")
+        view = page.evaluate("""([lat, lng]) => {
+            const { map, markers } = window.portalMap;
+            const size = map.getSize();
+            const p = map.latLngToContainerPoint([lat, lng]);
+            const bounds = map.getBounds();
+            return { x: p.x, y: p.y, w: size.x, h: size.y,
+                     inView: [...markers.values()].filter((m) => bounds.contains(m.getLatLng())).length };
+        }""", [float(station["lat"]), float(station["lng"])])
+        assert 30 <= view["x"] <= view["w"] - 30 and 30 <= view["y"] <= view["h"] - 30, view
+        assert view["inView"] >= 5, view
+        if args is PHONE:
+            page.click("[data-view=list]")
+        page.locator(".result").first.locator("[data-show-marker]").click()
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        assert popup.locator("a[href^='tel:']").inner_text().startswith("03-2000-000")
+        box, frame = popup.bounding_box(), page.locator("#map").bounding_box()
+        assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"], (box, frame)
+        assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"], (box, frame)
     finally:
         context.close()
