@@ -41,17 +41,21 @@ def axe_on(page, selector: str) -> list[dict]:
     )
 
 
+def upload_for_preview(page, live_server, path, data: bytes) -> None:
+    """Log in, choose the file on the import page and wait for its preview."""
+    path.write_bytes(data)
+    login(page, live_server)
+    page.goto(f"{live_server.url}/admin/resourcemap/provider/opendata-import/")
+    page.set_input_files("#id_import_file", str(path))
+    page.click(".rm-opendata-import input[type=submit]")
+    page.wait_for_selector(".rm-opendata-preview")
+
+
 def test_likely_duplicate_merged_on_a_phone(live_server, browser_page, editor, tmp_path):  # noqa: F811
     city = make_provider(type_code="nursing", name="訪問看護はなみずき", kana="ホウモンカンゴハナミズキ",
                          address="東京都世田谷区深沢1-2-3", care_code="")
-    upload = tmp_path / "jigyosho_130.csv"
-    upload.write_bytes(MHLW.encode("utf-8-sig"))
     page = browser_page
-    login(page, live_server)
-    page.goto(f"{live_server.url}/admin/resourcemap/provider/opendata-import/")
-    page.set_input_files("#id_import_file", str(upload))
-    page.click(".rm-opendata-import input[type=submit]")
-    page.wait_for_selector(".rm-opendata-preview")
+    upload_for_preview(page, live_server, tmp_path / "jigyosho_130.csv", MHLW.encode("utf-8-sig"))
     assert "同じ事業所かもしれません" in page.inner_text("#content")
     assert axe_on(page, ".rm-opendata-import") == [], _report(axe_on(page, ".rm-opendata-import"))
 
@@ -84,14 +88,9 @@ def test_real_national_file_with_a_bad_phone_good_rows_imported_left_out_downloa
     # The real 看多機 national file with one Setagaya phone made unreadable.
     text = real("mhlw/jigyosho_770.csv").decode("utf-8-sig")
     assert text.count("03₋6453₋2451") == 1
-    upload = tmp_path / "jigyosho_770.csv"
-    upload.write_bytes(text.replace("03₋6453₋2451", "03-6453-24XX").encode("utf-8-sig"))
     page = browser_page
-    login(page, live_server)
-    page.goto(f"{live_server.url}/admin/resourcemap/provider/opendata-import/")
-    page.set_input_files("#id_import_file", str(upload))
-    page.click(".rm-opendata-import input[type=submit]")
-    page.wait_for_selector(".rm-opendata-preview")
+    upload_for_preview(page, live_server, tmp_path / "jigyosho_770.csv",
+                       text.replace("03₋6453₋2451", "03-6453-24XX").encode("utf-8-sig"))
     content = page.inner_text("#content")
     assert "1行に誤りがあります。まだ何も取り込んでいません" in content and "電話番号" in content
     assert "対象外（他の自治体） 1097件" in content
