@@ -141,6 +141,10 @@ def test_readme_procedure_for_another_municipality(settings, tmp_path, client, d
     call_command("import_opendata", str(path), stdout=check)
     assert "新規 4件" in check.getvalue() and "対象外（他の自治体） 5087件" in check.getvalue()
     assert not Provider.objects.exists()
+    preview = opendata.import_file(national, file_name="jigyosho_140.csv")
+    notes = {r.name: r.note for r in preview.rows if r.status == opendata.NEW}
+    assert "地区は住所の町丁目から決めました" in notes["介護老人保健施設ふくしの里"]
+    assert "地区が決まりません" in notes["下松中央病院 訪問リハビリテーション"]
     call_command("import_opendata", str(path), "--commit", stdout=io.StringIO())
     assert Provider.objects.count() == 4
     # 生野屋南一丁目10番1号 and 生野屋南1丁目10-1: two offices (other names and codes), both in 生野屋.

@@ -222,6 +222,8 @@ def _prepare_new(importer, row, data, ptype, outcome, new_rows, new_outcomes, na
         note_parts.append(_("地区は住所の町丁目から決めました。") if how == "town" else _(
             "地区はいちばん近い地区の中心から決めました（町丁目の表にない住所）。"
         ))
+    elif importer.district_table.towns or importer.districts:
+        note_parts.append(_("地区が決まりません（町丁目の表になく、近くの地区も分かりません）。取り込んだ後で地区を選んでください。"))
     note_parts.append(kana_note)
     outcome.note = " ".join(n for n in note_parts if n)
     if periods:
