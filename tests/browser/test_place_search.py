@@ -23,6 +23,29 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 GAZETTEER = Path(__file__).resolve().parents[2] / "fixtures" / "gazetteer" / "131121.csv"
 
 
+def _station(name: str) -> dict:
+    return next(r for r in csv.DictReader(GAZETTEER.open(encoding="utf-8")) if r["name"] == name)
+
+
+def _suggested(page, typed: str, label: str) -> str:
+    """Types into the place field until ``label`` is offered; the first suggestion's text."""
+    page.fill("#f-near", typed)
+    wait_until(page, f"[...document.querySelectorAll('#f-near-list option')].some((o) => o.value === '{label}')")
+    return page.evaluate("document.querySelector('#f-near-list option').textContent")
+
+
+def _search_near(page, typed: str, station: dict) -> dict:
+    """Searches near what was typed; it must resolve (offline) to ``station``'s point."""
+    page.fill("#f-near", typed)
+    page.locator("#f-near").press("Enter")
+    page.wait_for_url(re.compile(r"lat="))
+    _ready(page)
+    query = parse_qs(urlparse(page.url).query)
+    assert query["lat"] == [f"{float(station['lat']):.6f}"] and query["lng"] == [f"{float(station['lng']):.6f}"]
+    assert "f-near-error" not in page.content()
+    return query
+
+
 class RefuseOutsideGeocoder:
     def lookup(self, text):
         raise AssertionError(f"the outside geocoder was asked for {text!r}")
@@ -31,7 +54,7 @@ class RefuseOutsideGeocoder:
 @pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
 def test_nursing_station_reachable_tonight_near_sangenjaya(live_server, browser, stations, settings, args):  # noqa: F811
     settings.GEOCODER = "tests.browser.test_place_search.RefuseOutsideGeocoder"
-    station = next(r for r in csv.DictReader(GAZETTEER.open(encoding="utf-8")) if r["name"] == "三軒茶屋駅")
+    station = _station("三軒茶屋駅")
     context = _context(browser, args)
     try:
         page = context.new_page()
@@ -41,21 +64,12 @@ def test_nursing_station_reachable_tonight_near_sangenjaya(live_server, browser,
         _ready(page)
         page.check("input[name=type][value=nursing]")
         page.check("input[name=nightholiday]")
-        page.fill("#f-near", "三軒")
-        wait_until(page, "[...document.querySelectorAll('#f-near-list option')].some((o) => o.value === '三軒茶屋駅')")
+        assert station["detail"] in _suggested(page, "三軒", "三軒茶屋駅")
         assert page.get_attribute("#f-near", "list") == "f-near-list"
-        detail = page.evaluate("document.querySelector('#f-near-list option').textContent")
-        assert station["detail"] in detail
         violations = _axe(page)
         assert violations == [], f"map page with suggestions:\n{_report(violations)}"
-        page.fill("#f-near", "三軒茶屋")
-        page.locator("#f-near").press("Enter")
-        page.wait_for_url(re.compile(r"lat="))
-        _ready(page)
-        query = parse_qs(urlparse(page.url).query)
-        assert query["lat"] == [f"{float(station['lat']):.6f}"] and query["lng"] == [f"{float(station['lng']):.6f}"]
+        query = _search_near(page, "三軒茶屋", station)
         assert query["place"] == ["三軒茶屋"] and query["type"] == ["nursing"]
-        assert "f-near-error" not in page.content()
         top = page.evaluate("document.querySelector('.result').getBoundingClientRect().top + scrollY")
         assert top <= 1.5 * args["viewport"]["height"], f"first result starts {top:.0f}px down"
         first = page.locator(".result").first.inner_text()
@@ -99,26 +113,18 @@ def test_station_typed_in_hiragana_is_suggested_and_found(live_server, browser, 
     """しもきた offers 下北沢駅 (its reading, not a town's), labelled in the page's language, and
     the search near it is resolved offline."""
     settings.GEOCODER = "tests.browser.test_place_search.RefuseOutsideGeocoder"
-    station = next(r for r in csv.DictReader(GAZETTEER.open(encoding="utf-8")) if r["name"] == "下北沢駅")
+    station = _station("下北沢駅")
     context = _context(browser, args)
     try:
         page = context.new_page()
         page.goto(live_server.url + prefix + "/")
         _ready(page)
-        page.fill("#f-near", "しもきた")
-        wait_until(page, "[...document.querySelectorAll('#f-near-list option')].some((o) => o.value === '下北沢駅')")
-        option = page.evaluate("document.querySelector('#f-near-list option').textContent")
+        option = _suggested(page, "しもきた", "下北沢駅")
         assert option.startswith(kind + "\u3000") and station["detail"] in option, option
         violations = _axe(page)
         assert violations == [], f"{prefix or '/'} with suggestions:\n{_report(violations)}"
-        page.fill("#f-near", "しもきたざわ")
-        page.locator("#f-near").press("Enter")
-        page.wait_for_url(re.compile(r"lat="))
-        _ready(page)
-        query = parse_qs(urlparse(page.url).query)
-        assert query["lat"] == [f"{float(station['lat']):.6f}"] and query["lng"] == [f"{float(station['lng']):.6f}"]
+        _search_near(page, "しもきたざわ", station)
         assert page.locator(".result").count() == len(stations)
-        assert "f-near-error" not in page.content()
     finally:
         context.close()
 
@@ -129,7 +135,7 @@ def test_map_shows_the_place_and_its_nearest_providers(live_server, browser, sta
     (not left where a hidden map put it), with the nearest providers in view, and a provider's
     地図で見る opens its popup, with the phone, in the middle of the map."""
     settings.GEOCODER = "tests.browser.test_place_search.RefuseOutsideGeocoder"
-    station = next(r for r in csv.DictReader(GAZETTEER.open(encoding="utf-8")) if r["name"] == "三軒茶屋駅")
+    station = _station("三軒茶屋駅")
     context = _context(browser, args)
     try:
         page = context.new_page()
