@@ -4,6 +4,7 @@ and a provider page offers directions. Checked at 360 px (phone) and 1280 px (PC
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
@@ -39,6 +40,16 @@ def _context(browser, args):
     for pattern in TILE_PATTERNS:
         context.route(pattern, lambda route: route.fulfill(status=200, content_type="image/png", body=BLANK_TILE))
     return context
+
+
+@contextmanager
+def _page(browser, args):
+    """A page in a fresh context of that size (tiles answered locally), closed afterwards."""
+    context = _context(browser, args)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def _ready(page):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.browser.test_accessibility import _axe, _report
-from tests.browser.test_phone import PC, PHONE, _context, _ready
+from tests.browser.test_phone import PC, PHONE, _page, _ready
 from tests.browser.waits import wait_until
 from tests.factories import ensure_reference, make_provider
 
@@ -41,9 +41,7 @@ def _offered(page) -> dict[str, str]:
 
 @pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
 def test_capabilities_follow_the_chosen_types(live_server, browser, site, args):
-    context = _context(browser, args)
-    try:
-        page = context.new_page()
+    with _page(browser, args) as page:
         page.goto(live_server.url + "/?type=dental")
         _ready(page)
         if not page.locator("input[name=type][value=dental]").is_visible():
@@ -58,15 +56,11 @@ def test_capabilities_follow_the_chosen_types(live_server, browser, site, args):
                          ".some((li) => !li.hidden && li.querySelector('input[value=aseptic]'))")
         page.uncheck("input[name=type][value=pharmacy]")
         wait_until(page, "document.querySelector('#search-form input[value=aseptic]').closest('[data-cap-types]').hidden")
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
 def test_empty_result_explains_itself_above_the_map(live_server, browser, site, args):
-    context = _context(browser, args)
-    try:
-        page = context.new_page()
+    with _page(browser, args) as page:
         page.goto(live_server.url + EMPTY)
         _ready(page)
         box = page.locator("#empty-result")
@@ -89,16 +83,12 @@ def test_empty_result_explains_itself_above_the_map(live_server, browser, site, 
         assert page.locator(".result").count() == 1
         assert "用賀歯科" in page.locator(".result").first.inner_text()
         assert page.locator("#empty-result").count() == 0
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
 def test_list_and_popup_say_how_a_provider_is_reached_now(live_server, browser, site, args, time_machine):
     time_machine.move_to(TUESDAY_MORNING, tick=False)
-    context = _context(browser, args)
-    try:
-        page = context.new_page()
+    with _page(browser, args) as page:
         page.goto(live_server.url + "/?type=nursing")
         _ready(page)
         cards = {c.locator(".result__name a").inner_text().strip(): c.inner_text() for c in page.locator(".result").all()}
@@ -119,5 +109,3 @@ def test_list_and_popup_say_how_a_provider_is_reached_now(live_server, browser, 
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for()
         assert popup.locator("a[href^='tel:']").count() == 1 and "24時間の訪問看護" in popup.inner_text()
-    finally:
-        context.close()
