@@ -10,12 +10,15 @@ national-file preview, 3 × N rows of other municipalities) and prints:
 - a dry-run preview of the 4 × N-row "national" file with N rows of an already imported ward;
 - the same preview as the admin page gets it for a big file: the ``opendata_import`` job run by
   a worker (upload stored, preview computed, the page's JSON written), and the staff choice
-  applied by the second job (all rows unchanged, so nothing is written).
+  applied by the second job (all rows unchanged, so nothing is written);
+- the staff sheet import (admin インポート) of ``--sheet-count`` of those providers as exported
+  (1,580 by default, the ward's count): the ``provider_sheet_import`` preview job and the
+  confirmation job, as a worker runs them for a big sheet (all rows unchanged).
 
 Runs against a throw-away SQLite database unless DATABASE_URL is set (use a scratch database:
 it is migrated, and rows with 事業所番号 19xxxxxxxx are deleted first).
 
-    .venv/bin/python bench/imports.py [--count 5000]
+    .venv/bin/python bench/imports.py [--count 5000] [--sheet-count 1580]
 """
 
 from __future__ import annotations
@@ -40,9 +43,11 @@ from django.core.files.base import ContentFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from resourcemap import import_jobs, opendata  # noqa: E402
+from jobs import staged  # noqa: E402
+from resourcemap import admin_views, formats, import_jobs, opendata, sheet_import  # noqa: E402
 from resourcemap.models import Area, Provider, ProviderType  # noqa: E402
 from resourcemap.reference import load_reference  # noqa: E402
+from resourcemap.resources import ContactlessProviderResource  # noqa: E402
 
 HEADER = (
     "都道府県コード又は市町村コード,No,都道府県名,市区町村名,事業所名,事業所名カナ,サービスの種類,住所,"
@@ -104,6 +109,7 @@ def floor_seconds(rows: list[list[str]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--sheet-count", type=int, default=1580)
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     load_reference()
@@ -139,6 +145,21 @@ def main() -> None:
     apply_s = time.perf_counter() - start
     assert import_jobs.payload(applied)["committed"] is True, import_jobs.payload(applied)
 
+    sheet_rows = min(args.sheet_count, args.count)
+    sheet_ids = Provider.objects.filter(care_code__startswith="19").order_by("pk").values_list("pk", flat=True)
+    sheet = formats.CSV().export_data(ContactlessProviderResource().export(
+        Provider.objects.filter(pk__in=list(sheet_ids[:sheet_rows]))))
+    start = time.perf_counter()
+    sheet_job = sheet_import.start_preview(user=user, upload=ContentFile(sheet, name="providers.csv"), fmt=0,
+                                           run_here=True)
+    sheet_preview_s = time.perf_counter() - start
+    sheet_shown = staged.payload(sheet_job)
+    assert sheet_shown["can_apply"] and sheet_shown["totals"]["skip"] == sheet_rows, {k: v for k, v in sheet_shown.items() if k != "rows"}
+    start = time.perf_counter()
+    sheet_applied = sheet_import.start_apply(user=user, preview=sheet_job, run_here=True)
+    sheet_apply_s = time.perf_counter() - start
+    assert staged.payload(sheet_applied)["committed"] is True, staged.payload(sheet_applied)
+
     print(f"database: {vendor}, rows: {args.count}")
     print(f"floor (bare bulk_create of {args.count} providers): {floor:.2f} s")
     print(f"import {args.count} new rows: {new:.2f} s ({new / floor:.1f}x the floor; target <= 10x)")
@@ -146,6 +167,9 @@ def main() -> None:
     print(f"preview of a {4 * args.count}-row national file ({args.count} of this ward, unchanged): {preview_s:.2f} s")
     print(f"admin preview job of that file on a worker (stored upload, preview, page data): {job_s:.2f} s; "
           f"applying the choice: {apply_s:.2f} s")
+    print(f"staff sheet import of {sheet_rows} unchanged providers ({len(sheet) // 1024} KB) as a worker runs it: "
+          f"preview {sheet_preview_s:.2f} s, confirmation {sheet_apply_s:.2f} s "
+          f"(on a worker above {admin_views.SHEET_SYNC_MAX_BYTES // 1024} KB: the requests only store the file and show progress)")
     Provider.objects.filter(care_code__startswith="19").delete()
 
 

@@ -38,7 +38,9 @@ from .models import Provider
 from .resources import ProviderResource
 
 SHEET_KIND = "provider_sheet_import"
-SHEET_PERMISSION = "resourcemap.change_provider"
+# To download a job's file (the preview's JSON may hold the survey contact columns) or retry it;
+# starting the import needs the admin's import permission (change providers).
+SHEET_PERMISSION = Provider.PRIVATE_CONTACT_PERMISSION
 SCOPE = "provider_sheet"
 
 

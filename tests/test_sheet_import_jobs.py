@@ -227,3 +227,22 @@ def test_hostile_job_and_token_values_never_500(staff_client, value):
     assert response.status_code == 200 and "確認の期限が切れました" in page_text(response)
     assert staff_client.get(reverse(PROCESS_URL)).status_code == 405
     assert not Job.objects.filter(params__stage="apply").exists()
+
+
+@pytest.mark.django_db
+def test_the_preview_file_is_downloaded_only_with_the_survey_contact_permission(client, staff_user,
+                                                                               django_user_model):
+    from django.contrib.auth.models import Permission
+
+    from jobs import runner
+
+    job = sheet_import.start_preview(user=staff_user, fmt=0, run_here=True,
+                                     upload=SimpleUploadedFile("providers.csv", csv_bytes(many_rows(1))))
+    assert runner.can_use(staff_user, job)
+    editor = django_user_model.objects.create_user("editor-no-contact", password="x-Pass-1234567", is_staff=True)
+    editor.user_permissions.set(Permission.objects.filter(
+        codename__in=["change_provider", "view_provider", "view_job", "change_job"]))
+    editor = django_user_model.objects.get(pk=editor.pk)
+    assert not editor.has_perm(Provider.PRIVATE_CONTACT_PERMISSION) and not runner.can_use(editor, job)
+    client.force_login(editor)
+    assert client.get(reverse("admin:jobs_job_download", args=[job.pk])).status_code in (403, 404)

@@ -115,3 +115,27 @@ def test_import_page_lists_row_errors(live_server, browser_page, editor, tmp_pat
     assert not Provider.objects.exists()
     if SHOTS:
         page.screenshot(path=f"{SHOTS}/admin-import-errors.png", full_page=True)
+
+
+def test_big_sheet_import_goes_through_the_job_page_and_is_applied(live_server, browser_page, editor, tmp_path,
+                                                                   monkeypatch):
+    from resourcemap import admin_views
+
+    monkeypatch.setattr(admin_views, "SHEET_SYNC_MAX_BYTES", 0)  # every sheet on the job path
+    page = browser_page
+    login(page, live_server)
+    sheet = tmp_path / "big.csv"
+    sheet.write_bytes(
+        "名称,よみがな,種別,住所,電話,緯度,経度\r\n"
+        "よい医院,ヨイイイン,診療所,東京都世田谷区用賀1-1-1,03-1111-2222,35.626,139.633\r\n".encode("utf-8-sig"))
+    page.goto(f"{live_server.url}/admin/resourcemap/provider/import/")
+    page.set_input_files("#id_import_file", str(sheet))
+    page.select_option("#id_format", label="csv")
+    page.click("input[type=submit]")
+    page.wait_for_selector("input[name=confirm]")
+    assert "?job=" in page.url and "よい医院" in page.inner_text("#content")
+    assert not Provider.objects.exists()
+    page.click("input[name=confirm]")
+    page.wait_for_selector(".messagelist")
+    assert "取り込みました: 新規 1件" in page.inner_text(".messagelist")
+    assert Provider.objects.get().name == "よい医院"
