@@ -113,6 +113,8 @@ def test_no_sideways_scrolling_with_text_at_200_percent(live_server, browser, st
                                && !e.closest('.leaflet-container'))
                 .slice(0, 5).map((e) => e.tagName + ' ' + (e.textContent || '').trim().slice(0, 30))""")
             assert width <= client, f"{path}: {width}px wide in a {client}px window at 200% text: {wide}"
+            # The skip link waits above the top edge, whole, until it is focused.
+            assert page.evaluate("document.querySelector('.skip-link').getBoundingClientRect().bottom") <= 0, path
     finally:
         context.close()
 
