@@ -156,22 +156,30 @@ class CapabilityAdmin(ReferenceAdmin):
 # Provider list filters
 
 
-class RegionFilter(admin.SimpleListFilter):
+class CodeFilter(admin.SimpleListFilter):
+    """A list filter by a code; ``lookup`` is the field path the chosen code is compared with."""
+
+    lookup = ""
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{self.lookup: self.value()})
+        return queryset
+
+
+class RegionFilter(CodeFilter):
     title = _("地域")
     parameter_name = "region"
+    lookup = "area__parent__code"
 
     def lookups(self, request, model_admin):
         return [(a.code, a.name) for a in Area.objects.filter(level=Area.Level.REGION)]
 
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(area__parent__code=self.value())
-        return queryset
 
-
-class DistrictFilter(admin.SimpleListFilter):
+class DistrictFilter(CodeFilter):
     title = _("地区")
     parameter_name = "district"
+    lookup = "area__code"
 
     def lookups(self, request, model_admin):
         districts = Area.objects.filter(level=Area.Level.DISTRICT).select_related("parent")
@@ -183,22 +191,16 @@ class DistrictFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "none":
             return queryset.filter(area__isnull=True)
-        if self.value():
-            return queryset.filter(area__code=self.value())
-        return queryset
+        return super().queryset(request, queryset)
 
 
-class CapabilityFilter(admin.SimpleListFilter):
+class CapabilityFilter(CodeFilter):
     title = _("対応できること")
     parameter_name = "capability"
+    lookup = "provider_capabilities__capability__code"
 
     def lookups(self, request, model_admin):
         return [(c.code, c.name) for c in Capability.objects.all()]
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(provider_capabilities__capability__code=self.value())
-        return queryset
 
 
 class LastConfirmedFilter(admin.SimpleListFilter):
@@ -277,15 +279,9 @@ class HoursExceptionInline(ProviderPartInline):
     fields = ("start_date", "end_date", "closed", "opens", "closes", "note")
 
 
-class ProviderChangeInline(admin.TabularInline):
-    model = ProviderChange
-    extra = 0
-    max_num = 0
-    can_delete = False
-    fields = ("changed_at", "actor_kind", "action", "user", "source", "changes_table")
-    readonly_fields = fields
-    verbose_name_plural = _("変更履歴")
-    ordering = ("-changed_at", "-pk")
+class HistoryReadOnly:
+    """The change history is written by the write path only: never added, changed or deleted
+    in the back office."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -295,6 +291,17 @@ class ProviderChangeInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ProviderChangeInline(HistoryReadOnly, admin.TabularInline):
+    model = ProviderChange
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ("changed_at", "actor_kind", "action", "user", "source", "changes_table")
+    readonly_fields = fields
+    verbose_name_plural = _("変更履歴")
+    ordering = ("-changed_at", "-pk")
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("resourcemap.view_provider") or request.user.has_perm(
@@ -618,7 +625,7 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(ProviderChange)
-class ProviderChangeAdmin(admin.ModelAdmin):
+class ProviderChangeAdmin(HistoryReadOnly, admin.ModelAdmin):
     list_display = ("changed_at", "provider", "actor_kind", "action", "user", "source", "field_list")
     list_filter = ("actor_kind", "action", "changed_at")
     search_fields = ("provider__name", "provider__kana", "source", "user__username")
@@ -626,15 +633,6 @@ class ProviderChangeAdmin(admin.ModelAdmin):
     date_hierarchy = "changed_at"
     fields = ("changed_at", "provider", "actor_kind", "action", "user", "source", "changes_table")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return _with_contact_access(super().get_queryset(request), request)

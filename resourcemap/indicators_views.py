@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -16,6 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from . import indicators as ind
@@ -75,6 +77,26 @@ def _parse(request, ref: ind.Reference, today: dt.date, *, staff: bool) -> dict:
     if out["point"] is None:
         out["point"] = ind.default_point(today, rounds)
     return out
+
+
+class FilterForm(forms.Form):
+    """The type and the region of both indicator pages, rendered with the chosen ones selected
+    (the choices are the reference data already read for the tables)."""
+
+    type = forms.ChoiceField(
+        label=gettext_lazy("種別"), required=False, widget=forms.Select(attrs={"id": "ind-type"})
+    )
+    region = forms.ChoiceField(
+        label=gettext_lazy("地区ごとに見る地域"), required=False, widget=forms.Select(attrs={"id": "ind-region"})
+    )
+
+    def __init__(self, ref: ind.Reference, opts: dict):
+        chosen = {key: opts[key].code if opts[key] else "" for key in ("type", "region")}
+        super().__init__(initial=chosen, auto_id=False, label_suffix="")
+        self.fields["type"].choices = [("", _("すべての種別")), *((t.code, t.display_name) for t in ref.types)]
+        self.fields["region"].choices = [
+            ("", _("全域（地域ごと）")), *((r.code, r.display_name) for r in ref.regions)
+        ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +239,7 @@ def context(request, *, staff: bool) -> dict:
     ctx = {
         "today": today, "ref": ref, "opts": opts, "columns": columns, "staff": staff,
         "municipality": Municipality.current(),
-        "regions": ref.regions, "types": ref.types,
+        "filter_form": FilterForm(ref, opts),
         "populations": pops, "has_population": bool(pops),
         "demo_population": any(p.is_demo for p in pops.values()),
         "population_notes": sorted({(p.as_of, p.source, p.is_demo) for p in pops.values()}),

@@ -398,9 +398,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
         "online_url": online_url,
         "qr": printing.qr_svg_fluid(online_url),
         "map": map_data,
-        "has_point": bool(cleaned.get("lat")),
-        "sort": cleaned.get("sort", "kana"),
-        "search_pairs": list(QueryDict(querystring).lists()),
+        "search_form": search.display_form(cleaned),
         "pdf_url": pdf_url,
         "back_url": origin_back_url(origin) if shortlist else (
             _url("map", fallback="/") + (f"?{querystring}" if querystring else "")

@@ -156,6 +156,10 @@ class SurveyRoundAdmin(admin.ModelAdmin):
             "paper_only": paper_only,
             "opts": self.model._meta,
         }
+        context["rate_tables"] = [
+            (_("種別ごとの回答率"), _("種別"), context["by_type"]),
+            (_("地区ごとの回答率"), _("地区"), context["by_district"]),
+        ]
         return TemplateResponse(request, "admin/surveys/dashboard.html", context)
 
     def nonrespondents_csv(self, request, pk):

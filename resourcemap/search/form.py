@@ -115,6 +115,8 @@ class _Given(forms.Field):
 class _GivenList(_Given):
     """A list parameter: repeated and comma-separated values, without blanks and repeats."""
 
+    hidden_widget = forms.MultipleHiddenInput
+
     def to_python(self, value):
         return split_list(value if isinstance(value, list) else [])
 
@@ -350,6 +352,12 @@ class SearchForm(forms.Form):
         return data
 
     # -- results -------------------------------------------------------------------------------
+
+    @property
+    def carried(self) -> list[forms.BoundField]:
+        """The searched fields but the order and the page, for a form of other options (the
+        print sheet's) that sends the search along: ``{{ field.as_hidden }}`` each."""
+        return [self[name] for name in self.fields if name not in ("sort", "page") and self.data.get(name)]
 
     @property
     def ignored(self) -> list[str]:
