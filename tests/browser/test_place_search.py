@@ -170,3 +170,23 @@ def test_map_shows_the_place_and_its_nearest_providers(live_server, browser, sta
         assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["height"], (box, frame)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
+@pytest.mark.parametrize(("typed", "row"), [("〒154-0004", "太子堂"), ("世田谷区太子堂4-10-1", "太子堂四丁目")])
+def test_postal_code_or_address_is_found_offline(live_server, browser, stations, settings, args, typed, row):  # noqa: F811
+    settings.GEOCODER = "tests.browser.test_place_search.RefuseOutsideGeocoder"
+    context = _context(browser, args)
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/?type=nursing")
+        _ready(page)
+        if not page.locator("#f-near").is_visible():
+            page.click("[data-filters-toggle]")
+        query = _search_near(page, typed, _station(row))
+        assert query["place"] == [typed]
+        assert page.locator(".result").count() == len(stations)
+        top = page.evaluate("document.querySelector('.result').getBoundingClientRect().top + scrollY")
+        assert top <= 1.5 * args["viewport"]["height"], f"first result starts {top:.0f}px down"
+    finally:
+        context.close()

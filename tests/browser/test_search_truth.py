@@ -109,3 +109,24 @@ def test_list_and_popup_say_how_a_provider_is_reached_now(live_server, browser, 
         popup = page.locator(".leaflet-popup-content")
         popup.wait_for()
         assert popup.locator("a[href^='tel:']").count() == 1 and "24時間の訪問看護" in popup.inner_text()
+
+
+@pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
+def test_stale_data_is_flagged_in_the_list_on_the_page_and_the_shortlist(live_server, browser, site, args, time_machine):
+    time_machine.move_to(TUESDAY_MORNING, tick=False)
+    old = make_provider(name="古い訪問看護", type_code="nursing", area_code="yoga",
+                        last_confirmed_on=dt.date(2024, 9, 3))
+    fresh = make_provider(name="新しい訪問看護", type_code="nursing", area_code="yoga",
+                          last_confirmed_on=dt.date(2025, 6, 1))
+    flag = "情報が古い可能性があります（最終確認 2024年9月3日）"
+    with _page(browser, args) as page:
+        page.goto(live_server.url + "/?type=nursing&q=訪問看護")
+        _ready(page)
+        cards = {c.locator(".result__name a").inner_text().strip(): c for c in page.locator(".result").all()}
+        assert cards["古い訪問看護"].get_by_text(flag).is_visible()
+        assert flag not in cards["新しい訪問看護"].inner_text()
+        for path in (f"/providers/{old.pk}/", f"/shortlist/?ids={old.pk},{fresh.pk}"):
+            page.goto(live_server.url + path)
+            _ready(page)
+            assert page.get_by_text(flag).first.is_visible(), path
+            assert page.get_by_text(flag).count() == 1, path
