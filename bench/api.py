@@ -50,6 +50,15 @@ def prepare_database() -> None:
         load_reference()
 
 
+def filled(count: int) -> int:
+    """The scratch database migrated and filled up to ``count``; how many providers are public."""
+    from resourcemap.models import Provider
+
+    prepare_database()
+    synthesize(count)
+    return Provider.objects.published().count()
+
+
 def synthesize(count: int, seed: int = 7) -> int:
     """Add synthetic published providers until there are ``count``; returns how many exist."""
     from resourcemap.models import (
@@ -117,6 +126,9 @@ def synthesize(count: int, seed: int = 7) -> int:
         ProviderCapability.objects.bulk_create(caps)
         OpeningPeriod.objects.bulk_create(periods)
         made += n
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # what autovacuum does after a bulk load in production
     return made
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common  # noqa: E402
-from api import prepare_database, synthesize  # noqa: E402  (sets production settings)
+from api import filled  # noqa: E402  (sets production settings)
 
 CSRF = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]+(")')
 BROWSER = {"Accept": "text/html", "Accept-Language": "ja", "Accept-Encoding": "gzip, deflate"}
@@ -41,11 +41,7 @@ def main(argv=None) -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args(argv)
-    prepare_database()
-    synthesize(args.count)
-    from resourcemap.models import Provider
-
-    total = Provider.objects.published().count()
+    total = filled(args.count)
     tag = f"[front] {total:,} providers, gunicorn {args.workers} workers, concurrency {args.concurrency}"
     pages = {"front page /": "/", "search page /?type=nursing&cap=h24": "/?type=nursing&cap=h24"}
     scratch = Path(_common.scratch_dir("bench-front-"))

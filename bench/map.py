@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import _common  # noqa: E402
-from api import prepare_database, synthesize  # noqa: E402  (sets production settings)
+from api import filled  # noqa: E402  (sets production settings)
 
 BLANK_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -89,13 +89,9 @@ def main(argv=None) -> None:
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
-    prepare_database()
-    synthesize(args.count)
+    total = filled(args.count)
     from django.templatetags.static import static
 
-    from resourcemap.models import Provider
-
-    total = Provider.objects.published().count()
     tag = f"[map] {total:,} providers"
     env: dict[str, str] = {}  # production settings, the page cache included
     from playwright.sync_api import sync_playwright
