@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.browser.test_accessibility import _axe, _report
-from tests.browser.test_phone import PC, PHONE, _context, _ready, stations  # noqa: F401 (fixture)
+from tests.browser.test_phone import PC, PHONE, _context, _page, _ready, stations  # noqa: F401 (fixture)
 from tests.browser.waits import wait_until
 from tests.factories import make_provider
 
@@ -176,9 +176,7 @@ def test_map_shows_the_place_and_its_nearest_providers(live_server, browser, sta
 @pytest.mark.parametrize(("typed", "row"), [("〒154-0004", "太子堂"), ("世田谷区太子堂4-10-1", "太子堂四丁目")])
 def test_postal_code_or_address_is_found_offline(live_server, browser, stations, settings, args, typed, row):  # noqa: F811
     settings.GEOCODER = "tests.browser.test_place_search.RefuseOutsideGeocoder"
-    context = _context(browser, args)
-    try:
-        page = context.new_page()
+    with _page(browser, args) as page:
         page.goto(live_server.url + "/?type=nursing")
         _ready(page)
         if not page.locator("#f-near").is_visible():
@@ -188,5 +186,3 @@ def test_postal_code_or_address_is_found_offline(live_server, browser, stations,
         assert page.locator(".result").count() == len(stations)
         top = page.evaluate("document.querySelector('.result').getBoundingClientRect().top + scrollY")
         assert top <= 1.5 * args["viewport"]["height"], f"first result starts {top:.0f}px down"
-    finally:
-        context.close()
