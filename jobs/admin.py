@@ -46,8 +46,18 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
+class NoAddNoDeleteMixin:
+    """For rows the system writes and keeps: staff may look and act on them, never add or delete."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
     list_display = ("kind_name", "status", "progress", "message", "requested_by", "created_at",
                     "finished_at")
     list_filter = (KindFilter, "status")
@@ -55,12 +65,6 @@ class JobAdmin(admin.ModelAdmin):
     readonly_fields = ("kind_name", "status", "progress", "message", "error", "attempts",
                        "requested_by", "created_at", "started_at", "finished_at")
     actions = ["retry_jobs"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -115,7 +119,7 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
+class OutgoingEmailAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
     """Staff see what was sent, what waits for a retry and what failed (never the body, which
     may hold a provider's secret link and code)."""
 
@@ -127,12 +131,6 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
                        "created_at", "next_attempt_at", "sent_at")
     fields = readonly_fields
     actions = ["resend_now"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("種類"), ordering="kind")
     def kind_name(self, obj):

@@ -43,6 +43,14 @@ code_validator = RegexValidator(
 )
 
 
+def staff_user_field(verbose_name, **options) -> models.ForeignKey:
+    """The staff member who did something to a row; kept as empty when that account is deleted."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=verbose_name, null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", **options,
+    )
+
+
 _PINNED_MUNICIPALITY: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("pinned_municipality", default=None)
 
 
@@ -699,10 +707,7 @@ class ProviderChange(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="changes")
     changed_at = models.DateTimeField(_("日時"), auto_now_add=True, db_index=True)
     actor_kind = models.CharField(_("変更の経路"), max_length=10, choices=Actor.choices)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("担当者"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )
+    user = staff_user_field(_("担当者"))
     action = models.CharField(_("操作"), max_length=10, choices=Action.choices)
     source = models.CharField(_("出所"), max_length=300, blank=True)
     changes = models.JSONField(_("変更内容"), default=dict, help_text=_("{項目: [変更前, 変更後]}"))

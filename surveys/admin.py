@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from jobs import runner
+from jobs.admin import NoAddNoDeleteMixin
 from jobs.models import Job
 from resourcemap import formats
 from resourcemap import providers as provider_service
@@ -336,7 +337,7 @@ class ResponseKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
     list_display = ("provider", "provider_type", "district", "survey_round", "status", "kind",
                     "submitted_at", "entered_by")
     list_filter = ("status", "survey_round", ResponseKindFilter, "provider__provider_type",
@@ -345,12 +346,6 @@ class ResponseAdmin(admin.ModelAdmin):
     list_select_related = ("provider", "provider__provider_type", "provider__area", "survey_round", "entered_by")
     actions = ["approve_no_change"]
     list_per_page = 100
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("種別"), ordering="provider__provider_type__sort_order")
     def provider_type(self, obj):

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from resourcemap.models import Capability, Provider, ProviderType
+from resourcemap.models import Capability, Provider, ProviderType, staff_user_field
 from resourcemap.providers import FIELD_LABELS as PROVIDER_FIELD_LABELS
 
 # Keys a round can ask about. "location" stands for latitude + longitude together; the last
@@ -167,17 +166,10 @@ class Response(models.Model):
     closure_note = models.CharField(_("休止・廃止の時期など"), max_length=200, blank=True)
     respondent_name = models.CharField(_("回答者のお名前"), max_length=60, blank=True)
     respondent_email = models.EmailField(_("受付メールの送り先"), blank=True)
-    entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("代理入力した職員"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-        help_text=_("紙・FAXの回答を職員が入力したとき。"),
-    )
+    entered_by = staff_user_field(_("代理入力した職員"), help_text=_("紙・FAXの回答を職員が入力したとき。"))
     submitted_at = models.DateTimeField(_("回答日時"), default=timezone.now)
     revised_count = models.PositiveSmallIntegerField(_("修正の回数"), default=0)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("確認した職員"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )
+    reviewed_by = staff_user_field(_("確認した職員"))
     reviewed_at = models.DateTimeField(_("確認日時"), null=True, blank=True)
     approved_keys = models.JSONField(_("承認した項目"), default=list, blank=True)
     review_note = models.TextField(
@@ -218,10 +210,7 @@ class Registration(models.Model):
     applicant_phone = models.CharField(_("申込者の電話"), max_length=20, blank=True)
     comment = models.TextField(_("担当者への連絡"), blank=True)
     created_at = models.DateTimeField(_("受付日時"), auto_now_add=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("確認した職員"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )
+    reviewed_by = staff_user_field(_("確認した職員"))
     reviewed_at = models.DateTimeField(_("確認日時"), null=True, blank=True)
     review_note = models.TextField(_("職員メモ"), blank=True)
 
@@ -252,10 +241,7 @@ class Correction(models.Model):
         _("状態"), max_length=10, choices=Status.choices, default=Status.NEW, db_index=True
     )
     created_at = models.DateTimeField(_("受付日時"), auto_now_add=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("対応した職員"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
-    )
+    resolved_by = staff_user_field(_("対応した職員"))
     resolved_at = models.DateTimeField(_("対応日時"), null=True, blank=True)
     staff_note = models.TextField(_("職員メモ"), blank=True)
 

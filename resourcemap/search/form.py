@@ -186,6 +186,13 @@ class SearchForm(forms.Form):
                 self.add_error(name, message % {"value": code[:40]})
         return sorted(codes, key=lambda c: (table[c].sort_order, c))
 
+    def _at_most(self, name: str, value, limit: int, message: str):
+        """The first ``limit`` characters or items of ``value``; a longer one is cut, with ``message``."""
+        if len(value) > limit:
+            self.add_error(name, message % {"n": limit})
+            return value[:limit]
+        return value
+
     def clean_type(self):
         return self._known("type", self._reference[0], _("種別「%(value)s」は見つからないため、無視しました。"))
 
@@ -223,9 +230,7 @@ class SearchForm(forms.Form):
         q = self.cleaned_data["q"]
         if q:
             q = " ".join(unicodedata.normalize("NFKC", q).split())
-            if len(q) > MAX_Q:
-                self.add_error("q", _("キーワードが長すぎるため、先頭の%(n)d文字で探しました。") % {"n": MAX_Q})
-                q = q[:MAX_Q]
+            q = self._at_most("q", q, MAX_Q, _("キーワードが長すぎるため、先頭の%(n)d文字で探しました。"))
         return q
 
     def clean_open(self):
@@ -300,10 +305,7 @@ class SearchForm(forms.Form):
                 good.append(number)
         if bad:
             self.add_error("ids", _("選んだ事業所の番号に正しくないものがあったため、外しました。"))
-        if len(good) > MAX_IDS:
-            self.add_error("ids", _("選べる事業所は%(n)d件までです。") % {"n": MAX_IDS})
-            good = good[:MAX_IDS]
-        return good
+        return self._at_most("ids", good, MAX_IDS, _("選べる事業所は%(n)d件までです。"))
 
     def clean_page(self):
         page = self.cleaned_data["page"]
