@@ -27,6 +27,8 @@ install: $(STAMP)
 system-deps:
 	@bash scripts/ensure-system-deps.sh
 
+# Links and the printed admin address follow the server's own host and port (unless SITE_URL is set).
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py createcachetable
