@@ -315,9 +315,6 @@ def provider_detail(request, pk: int):
     now = timezone.localtime()
     naive_now = now.replace(tzinfo=None)
     exceptions = list(provider.hours_exceptions.all())
-    status = hours_mod.status_at(
-        naive_now, provider.opening_periods.all(), exceptions, provider.hours_unknown
-    )
     reach = hours_mod.provider_reach(provider, naive_now)
     upcoming = [e for e in exceptions if e.end_date >= now.date()][:10]
     back_query = ""
@@ -326,7 +323,6 @@ def provider_detail(request, pk: int):
         back_query = search.querystring(cleaned)
     context = {
         "provider": provider,
-        "status": status,
         "reach": reach,
         "now": now,
         "today_is_holiday": hours_mod.is_holiday(now.date()),
