@@ -902,7 +902,7 @@ class DataVersion(models.Model):
     def current(cls) -> str:
         """A short text that changes whenever public data changes (one primary-key read).
 
-        Inside :func:`request_scope` (every web request, ``DataVersionMiddleware``) it is read
+        Inside :func:`request_scope` (every web request, ``resourcemap.middleware.DataVersionMiddleware``) it is read
         once per request; :meth:`bump` forgets the remembered value, so a request that writes
         sees its own change. (A bump rolled back after a read can only leave a version that
         names nothing until the request ends: a cache miss, never stale data.)
@@ -939,17 +939,6 @@ def request_scope():
         yield
     finally:
         _version_scope.reset(token)
-
-
-class DataVersionMiddleware:
-    """Each request reads the data version at most once (see :func:`request_scope`)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        with request_scope():
-            return self.get_response(request)
 
 
 class ProviderExternalId(models.Model):

@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "resourcemap.inputs.CleanQueryMiddleware",
     # One read of the data version per request (ETags, page cache, reference data cache).
-    "resourcemap.models.DataVersionMiddleware",
+    "resourcemap.middleware.DataVersionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -218,3 +218,38 @@ def test_every_module_imports_on_its_own():
     assert done.returncode == 0, done.stderr[-3000:]
     failures = json.loads(done.stdout.strip().splitlines()[-1])
     assert not failures, "\n\n".join(f"{name}:\n{error}" for name, error in failures.items())
+
+
+def _middleware_classes(path: Path) -> list[str]:
+    """Classes of a module shaped as Django middleware: ``__init__(self, get_response)``."""
+    found = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                if [arg.arg for arg in item.args.args[1:2]] == ["get_response"]:
+                    found.append(node.name)
+    return found
+
+
+def test_the_middleware_reader_finds_middleware(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text(
+        "class Mw:\n    def __init__(self, get_response):\n        pass\n"
+        "class Model:\n    def __init__(self, *args):\n        pass\n"
+    )
+    assert _middleware_classes(path) == ["Mw"]
+
+
+def test_models_modules_hold_no_middleware():
+    """Models modules define data; the request middleware lives in middleware modules."""
+    from django.conf import settings
+
+    found = {
+        name: classes for name, path in project_modules().items()
+        if name.split(".")[-1] == "models" and (classes := _middleware_classes(path))
+    }
+    assert not found, f"middleware in models modules: {found}"
+    assert "resourcemap.middleware.DataVersionMiddleware" in settings.MIDDLEWARE
+    assert not [entry for entry in settings.MIDDLEWARE if ".models." in entry]
