@@ -47,24 +47,124 @@ CITY_BBOX = "139.58,35.60,139.69,35.68"
 JAPAN_BBOX = "128.0,30.0,146.0,46.0"
 
 
-def load(count: int, seed: int = 11) -> tuple[int, float]:
-    """COPY synthetic providers (with capabilities and weekly hours) until there are ``count``."""
-    from resourcemap.models import Area, Capability, Provider, ProviderType
+PROFILES = ("national", "one-city")
+# The reference municipality's real size (世田谷区 lists about 1,600 providers; with every care
+# office about 3,000): the dense town at the reference centre gets this many.
+REFERENCE_TOWN_SIZE = 3000
+# Kanji for the synthetic place names (用 and 賀 left out: only the reference town has 用賀).
+PLACE_KANJI = "山川田中本野原宮島北南東西新大小上下松竹梅森林沢池岡浜崎坂石井高平河谷村"
+BENCH_TAG = "bench/national.py"
+
+
+def _place_name(rng: random.Random, n: int = 2) -> str:
+    return "".join(rng.choice(PLACE_KANJI) for _ in range(n))
+
+
+def _towns(seed: int) -> list[dict]:
+    """~1,700 synthetic towns over Japan (centre, spread, weight); the first, dense one is at the
+    reference centre. Fixed by ``seed`` alone, so a database filled in steps keeps its towns."""
+    rng = random.Random(seed)
+    prefectures = [f"{_place_name(rng)}県" for _ in range(47)]
+    towns = [{"lat": 35.643, "lng": 139.653, "spread": 0.025, "weight": 0.0, "index": 0}]
+    for i in range(1, 1701):
+        towns.append({
+            "lat": rng.uniform(31.0, 43.5), "lng": rng.uniform(130.0, 145.0), "spread": rng.uniform(0.01, 0.05),
+            "weight": rng.paretovariate(1.5), "index": i,
+            "prefecture": rng.choice(prefectures), "city": f"{_place_name(rng)}{rng.choice('市町市区')}",
+            "districts": [_place_name(rng) for _ in range(rng.randint(2, 4))],
+        })
+    return towns
+
+
+def _town_areas(towns: list[dict]) -> dict[int, list]:
+    """National profile: each synthetic town its own municipality, with a 地域 of its own and
+    its 地区 (synthetic names); the reference town keeps the reference municipality's real areas.
+    Returns {town index: [district Area, …]}, creating the rows that are missing."""
+    from resourcemap.models import Area
+
+    by_code = {a.code: a for a in Area.objects.filter(code__startswith="town")}
+    missing = []
+    for town in towns[1:]:
+        code = f"town{town['index']:04d}"
+        if code not in by_code:
+            missing.append(Area(
+                code=code, name=town["city"], level=Area.Level.REGION, center_lat=f"{town['lat']:.6f}",
+                center_lng=f"{town['lng']:.6f}", sort_order=1000 + town["index"],
+            ))
+    for area in Area.objects.bulk_create(missing):
+        by_code[area.code] = area
+    missing = []
+    for town in towns[1:]:
+        region = by_code[f"town{town['index']:04d}"]
+        for j, name in enumerate(town["districts"], start=1):
+            code = f"town{town['index']:04d}_{j}"
+            if code not in by_code:
+                missing.append(Area(
+                    code=code, name=name, level=Area.Level.DISTRICT, parent=region,
+                    center_lat=region.center_lat, center_lng=region.center_lng, sort_order=1000 + town["index"],
+                ))
+    for area in Area.objects.bulk_create(missing):
+        by_code[area.code] = area
+    areas = {0: list(Area.objects.filter(level=Area.Level.DISTRICT).exclude(code__startswith="town"))}
+    for town in towns[1:]:
+        areas[town["index"]] = [by_code[f"town{town['index']:04d}_{j}"] for j in range(1, len(town["districts"]) + 1)]
+    return areas
+
+
+def loaded_profile() -> dict | None:
+    """What bench/national.py loaded into this database (profile, count, seconds), or None."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT obj_description('resourcemap_provider'::regclass, 'pg_class')")
+        comment = cursor.fetchone()[0] or ""
+    if not comment.startswith(BENCH_TAG):
+        return None
+    return orjson.loads(comment[len(BENCH_TAG):])
+
+
+def _remember_profile(info: dict) -> None:
+    text = BENCH_TAG + orjson.dumps(info).decode()
+    with connection.cursor() as cursor:
+        cursor.execute(f"COMMENT ON TABLE resourcemap_provider IS '{text}'")  # noqa: S608 - our own JSON, no quotes
+
+
+def load(count: int, profile: str = "national", seed: int = 11) -> tuple[int, float]:
+    """COPY synthetic providers (with capabilities and weekly hours) until there are ``count``.
+
+    ``national``: the towns are municipalities of their own (areas, addresses); the reference
+    town has about as many providers as the real reference municipality. ``one-city``: the
+    same positions over Japan, but every provider gets a district and an address of the
+    reference municipality (the worst case for its filters and keywords).
+    Returns (providers, seconds of the whole load so far).
+    """
+    from resourcemap.models import Area, Capability, Municipality, Provider, ProviderType
 
     existing = Provider.objects.count()
+    # A database filled before profiles were recorded: taken as asked, load time unknown.
+    info = loaded_profile() or {"profile": profile, "count": existing, "seconds": None if existing else 0.0}
+    if existing and info["profile"] != profile:
+        raise SystemExit(
+            f"the database holds {existing:,} providers of the {info['profile']!r} profile, not {profile!r}: "
+            "use another database"
+        )
     if existing >= count:
-        return existing, 0.0
+        return existing, info["seconds"]
     start = time.perf_counter()
     rng = random.Random(seed + existing)
     types = list(ProviderType.objects.all())
-    districts = list(Area.objects.filter(level=Area.Level.DISTRICT))
     caps_by_type = {t.pk: list(Capability.objects.filter(provider_types=t)) for t in types}
-    # ~1,700 synthetic towns over Japan; a Setagaya-like dense one at the reference centre.
-    towns = [(35.643, 139.653, 0.025, 20.0)] + [
-        (rng.uniform(31.0, 43.5), rng.uniform(130.0, 145.0), rng.uniform(0.01, 0.05), rng.paretovariate(1.5))
-        for _ in range(1700)
-    ]
-    cum_weights = list(itertools.accumulate(t[3] for t in towns))
+    towns = _towns(seed)
+    reference = Municipality.current()
+    reference_address = f"{reference.prefecture}{reference.name}"
+    if profile == "national":
+        areas_by_town = _town_areas(towns)
+        # The reference town's share: about REFERENCE_TOWN_SIZE of the whole count.
+        others = sum(t["weight"] for t in towns[1:])
+        share = min(REFERENCE_TOWN_SIZE / count, 0.5)
+        towns[0]["weight"] = others * share / (1 - share)
+    else:
+        districts = list(Area.objects.filter(level=Area.Level.DISTRICT))
+        towns[0]["weight"] = 20.0
+    cum_weights = list(itertools.accumulate(t["weight"] for t in towns))
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM resourcemap_provider")
         next_id = cursor.fetchone()[0] + 1
@@ -103,20 +203,27 @@ def load(count: int, seed: int = 11) -> tuple[int, float]:
     for i in range(total):
         pid = next_id + i
         ptype = rng.choice(types)
-        area = rng.choice(districts)
-        lat0, lng0, spread, _w = rng.choices(towns, cum_weights=cum_weights)[0]
+        town = rng.choices(towns, cum_weights=cum_weights)[0]
+        if profile == "one-city" or town["index"] == 0:
+            area = rng.choice(districts if profile == "one-city" else areas_by_town[0])
+            address = f"{reference_address}{area.name}"
+            postal, phone = "154-0001", "03"
+        else:
+            area = rng.choice(areas_by_town[town["index"]])
+            address = f"{town['prefecture']}{town['city']}{area.name}"
+            postal, phone = f"{100 + town['index'] % 900:03d}-{town['index']:04d}", f"0{10 + town['index'] % 89}"
         kana = "".join(rng.choice(KATA) for _ in range(rng.randint(3, 7)))
         values = {
             "name": f"{kana}{ptype.name}{pid}",
             "kana": kana,
             "provider_type": ptype.pk,
             "status": "active" if rng.random() > 0.03 else "closed",
-            "postal_code": "154-0001",
-            "address": f"東京都世田谷区{area.name}{rng.randint(1, 6)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}",
-            "latitude": f"{lat0 + rng.gauss(0, spread):.6f}",
-            "longitude": f"{lng0 + rng.gauss(0, spread * 1.2):.6f}",
+            "postal_code": postal,
+            "address": f"{address}{rng.randint(1, 6)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}",
+            "latitude": f"{town['lat'] + rng.gauss(0, town['spread']):.6f}",
+            "longitude": f"{town['lng'] + rng.gauss(0, town['spread'] * 1.2):.6f}",
             "area": area.pk,
-            "phone": f"03-{rng.randint(3000, 6999)}-{rng.randint(0, 9999):04d}",
+            "phone": f"{phone}-{rng.randint(3000, 6999)}-{rng.randint(0, 9999):04d}",
             "is_demo": True,
             "last_confirmed_on": "2025-06-01",
             "created_at": now.isoformat(),
@@ -169,7 +276,15 @@ def load(count: int, seed: int = 11) -> tuple[int, float]:
     from resourcemap.models import DataVersion
 
     DataVersion.bump()
-    return existing + made, time.perf_counter() - start
+    seconds = (info["seconds"] or 0.0) + time.perf_counter() - start
+    _remember_profile({"profile": profile, "count": existing + made, "seconds": round(seconds, 1)})
+    return existing + made, seconds
+
+
+def _reference_districts():
+    from resourcemap.models import Area
+
+    return Area.objects.filter(level=Area.Level.DISTRICT).exclude(code__startswith="town")
 
 
 def app(client: Client, path: str):
@@ -189,6 +304,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=400_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--profile", choices=PROFILES, default="national",
+        help="national: every synthetic town a municipality of its own (default); one-city: every "
+        "provider in the reference municipality's districts and addresses (worst case for its filters)",
+    )
+    parser.add_argument("--load-only", action="store_true", help="fill the database, time nothing")
     args = parser.parse_args(argv)
     if connection.vendor != "postgresql":
         raise SystemExit("bench/national.py needs DATABASE_URL=postgres://…")
@@ -200,11 +321,14 @@ def main(argv=None) -> None:
 
     if not Municipality.objects.exists():
         load_reference()
-    total, seconds = load(args.count)
+    total, seconds = load(args.count, args.profile)
     n = Provider.objects.published().count()
-    tag = f"[national] {n:,} providers"
-    if seconds:
-        print(f"{tag}: loaded {total:,} providers (capabilities, hours) with COPY in {seconds:.1f} s", flush=True)
+    loaded = f"COPY load {seconds:.1f} s" if seconds is not None else "load time not recorded"
+    tag = f"[national {args.profile}] {n:,} public of {total:,} providers ({loaded})"
+    in_town = Provider.objects.published().filter(area__in=_reference_districts()).count()
+    print(f"{tag}: {in_town:,} of them in the reference municipality's districts", flush=True)
+    if args.load_only:
+        return
     client = Client()
     runs = args.runs
     from resourcemap.models import Area, Capability, ProviderType
