@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import orjson
 from django.conf import settings
-from django.db.models import Avg, CharField, Count, FloatField
+from django.db.models import Avg, Case, CharField, Count, F, FloatField, Value, When
 from django.db.models.functions import Cast, Floor
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import reverse
@@ -50,9 +50,35 @@ COLUMNS = (
     "notes", "notes_en", "hours_unknown", "hours_note", "last_confirmed_on",
     "last_confirmed_source",
 )
-COMPACT_COLUMNS = ("id", "lat", "lng", "provider_type__code", "name", "name_en", "address", "phone")
+# The compact API's row, as the database returns it (``display_name`` and the ``distance_m``
+# placeholder are annotations): a search done in SQL sends its rows as they come.
+COMPACT_COLUMNS = ("id", "lat", "lng", "provider_type__code", "display_name", "address", "distance_m", "phone")
+COMPACT_HEADER = ["id", "lat", "lng", "type", "name", "address", "distance_m", "phone"]
+DISTANCE_SLOT = COMPACT_COLUMNS.index("distance_m")
+
+
+class AsFloat(Cast):
+    """``CAST(column AS double precision)``: the database hands back floats already, so no
+    converter runs per row (Django's float() of every value cost more than the query)."""
+
+    def __init__(self, expression):
+        super().__init__(expression, FloatField())
+
+    @property
+    def convert_value(self):
+        return self._convert_value_noop
+
+
 # Coordinates as floats straight from the database (no Decimal round trip per row).
-FLOAT_COORDS = {"lat": Cast("latitude", FloatField()), "lng": Cast("longitude", FloatField())}
+FLOAT_COORDS = {"lat": AsFloat("latitude"), "lng": AsFloat("longitude")}
+
+
+def _compact_annotations() -> dict:
+    """The coordinates, the name in the page's language (the English name where there is one)
+    and an empty distance (filled in Python when a point is given), computed in SQL."""
+    name = Case(When(name_en="", then=F("name")), default=F("name_en")) if english() else F("name")
+    # NULL typed as text: no per-row converter (an integer placeholder would get int() per row).
+    return {**FLOAT_COORDS, "display_name": name, "distance_m": Value(None, output_field=CharField())}
 assert not set(COLUMNS) & set(Provider.PRIVATE_FIELDS)
 
 
@@ -160,7 +186,8 @@ def _prepare(request, kind: str):
         return None, response
     result = search.run_cleaned(
         cleaned, ignored, with_conditions=False, bbox=bbox,
-        columns=COMPACT_COLUMNS if kind == "json" else COLUMNS, annotations=FLOAT_COORDS,
+        columns=COMPACT_COLUMNS if kind == "json" else COLUMNS,
+        annotations=_compact_annotations() if kind == "json" else FLOAT_COORDS,
     )
     return (result, etag, bbox, zoom), None
 
@@ -295,7 +322,7 @@ def providers_json(request):
     if error:
         return error
     result, etag, bbox, zoom = prepared
-    columns = ["id", "lat", "lng", "type", "name", "address", "distance_m", "phone"]
+    columns = COMPACT_HEADER
     if bbox is not None and zoom is not None and not search.needs_python(result.params):
         cells, total = search.cell_counts(result.params, bbox, zoom)
         if total > MAX_POINTS:
@@ -313,21 +340,13 @@ def providers_json(request):
             "clusters": _clusters(result, _cell_degrees(bbox, zoom)),
         }
         return _finish(_json(data), etag, result.params)
-    in_english = english()
-    items = []
-    for pid, lat, lng, type_code, name, name_en, address, phone in result.rows:
-        items.append(
-            [
-                pid,
-                lat,
-                lng,
-                type_code,
-                name_en if in_english and name_en else name,
-                address,
-                round(result.distances[pid]) if pid in result.distances else None,
-                phone,
-            ]
-        )
+    items = result.rows
+    if result.distances:
+        distances = result.distances
+        items = [
+            (*row[:DISTANCE_SLOT], round(distances[row[0]]) if row[0] in distances else None, *row[DISTANCE_SLOT + 1:])
+            for row in items
+        ]
     data = {
         "count": result.count,
         "query": result.querystring,

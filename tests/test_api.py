@@ -67,6 +67,24 @@ def test_english_names(client, data):
     assert ja["providers"][0][4] == "さくら訪問看護"
 
 
+def test_compact_rows_come_whole_from_sql(client, data):
+    """Each row is the document's row as SQL gives it: floats, the name in the page's
+    language (the Japanese name when there is no English one) and an empty distance."""
+    body = client.get("/api/providers.json?lang=en").json()
+    assert body["columns"] == ["id", "lat", "lng", "type", "name", "address", "distance_m", "phone"]
+    rows = {row[4]: row for row in body["providers"]}
+    assert set(rows) == {"Sakura Nursing", "ひまわり薬局"}
+    pharmacy = Provider.objects.get(name="ひまわり薬局")
+    row = rows["ひまわり薬局"]
+    assert row == [
+        pharmacy.pk, float(pharmacy.latitude), float(pharmacy.longitude), "pharmacy", "ひまわり薬局",
+        pharmacy.address, None, pharmacy.phone,
+    ]
+    assert all(isinstance(value, float) for value in row[1:3])
+    near = client.get(f"/api/providers.json?lat={pharmacy.latitude}&lng={pharmacy.longitude}").json()
+    assert near["providers"][0][:7] == [*row[:6], 0]
+
+
 @pytest.mark.parametrize(
     "query", ["lang=fr", "type=nope", "lat=abc&lng=1", "sort=price", "foo=1", "day=9", "radius=5&lat=35.6&lng=139.6"]
 )

@@ -60,6 +60,24 @@ def test_region_and_district():
     assert any("地域「yoga」" in m for m in result.ignored)
 
 
+def test_region_moved_with_its_districts_is_searched_anew():
+    """The region's area ids are kept with the reference data: a district moved to another
+    region (a reference change moves the data version) is searched under its new region."""
+    from resourcemap.models import Area, DataVersion
+
+    make_provider(name="用賀の", area_code="yoga")
+    make_provider(name="池尻の", area_code="ikejiri")
+    assert names(run("region=setagaya")) == ["池尻の"]
+    new_region = Area.objects.create(
+        code="town1", name="新しい", level=Area.Level.REGION, center_lat="35.6", center_lng="139.6", sort_order=900
+    )
+    Area.objects.filter(code="yoga").update(parent=new_region)
+    DataVersion.bump()
+    assert names(run("region=town1")) == ["用賀の"]
+    assert names(run("region=tamagawa")) == []
+    assert names(run("region=setagaya")) == ["池尻の"]
+
+
 @pytest.mark.parametrize("query", ["ｻｸﾗ", "さくら", "サクラ", "ｻｸﾗ 用賀", "  さくら  "])
 def test_keyword_is_kana_and_width_folded(query):
     make_provider(name="さくら訪問看護", kana="サクラホウモンカンゴ", address="東京都世田谷区用賀1-1-1")

@@ -71,6 +71,23 @@ def _reference() -> tuple[dict[str, ProviderType], dict[str, Capability], dict[s
     return types, caps, areas
 
 
+def region_area_ids(code: str) -> list[int]:
+    """Ids of the 地域 ``code`` and of its 地区 (providers are placed in districts); kept with
+    the reference data, so a national list of thousands of areas is not walked per request."""
+    version = DataVersion.current()
+    hit = _reference_cache.get("regions")
+    if hit is None or hit[0] != version:
+        _types, _caps, areas = _reference()
+        codes = {a.pk: a.code for a in areas.values()}
+        regions: dict[str, list[int]] = {}
+        for area in areas.values():
+            region = area.code if area.parent_id is None else codes.get(area.parent_id)
+            regions.setdefault(region, []).append(area.pk)
+        hit = (version, regions)
+        _reference_cache["regions"] = hit
+    return hit[1].get(code, [])
+
+
 def split_list(values: Iterable[str]) -> list[str]:
     """``["a,b", "b", " c "]`` -> ``["a", "b", "c"]``: comma lists and repeated keys, once each."""
     out: list[str] = []

@@ -25,7 +25,7 @@ from .opening import (
     _reachable_after_hours,
     _when,
 )
-from .params import _reference, querystring
+from .params import _reference, querystring, region_area_ids
 from .result import LazyIds, SearchResult
 
 # Keyword terms this short have no trigram; on PostgreSQL they are looked up in the GIN index
@@ -74,11 +74,7 @@ def base_queryset(cleaned: Mapping) -> QuerySet:
         area = areas.get(cleaned["district"])
         qs = qs.filter(area_id=area.pk) if area else qs.none()
     elif cleaned.get("region"):
-        # The region itself and its districts (providers are placed in districts).
-        region = cleaned["region"]
-        qs = qs.filter(area_id__in=[
-            a.pk for a in areas.values() if a.code == region or (a.parent is not None and a.parent.code == region)
-        ])
+        qs = qs.filter(area_id__in=region_area_ids(cleaned["region"]))
     if cleaned.get("radius"):
         min_lat, max_lat, min_lng, max_lng = geo.bbox_around(
             float(cleaned["lat"]), float(cleaned["lng"]), float(cleaned["radius"])
