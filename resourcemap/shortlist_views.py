@@ -5,71 +5,32 @@ search (``search.run``), numbered as on the printed sheet, with the link to copy
 code of that link, a button to the A4 print editor and a way back to the search the shortlist
 was made in.
 
-``from`` (the originating search) is only ever read as a map search: it is cleaned by
-``search.clean`` and put back behind this site's own map URL, so it can never send a visitor
-to another site or page (no open redirect), whatever it holds.
+``from`` (the originating search) is only ever read as a map search (``search.origin_query``,
+the same rule as the provider page's way back), so it can never send a visitor to another site
+or page (no open redirect), whatever it holds.
 """
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import QueryDict
 from django.shortcuts import render
-from django.urls import Resolver404, resolve, reverse
-from django.utils import timezone, translation
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from . import inputs, links, printing, search
+from . import links, printing, search
 from .views import _annotate_hours, _directions_url
 
-ORIGIN_MAX = 2000
-_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Not part of "the search" a shortlist came from.
 ORIGIN_DROP = ("ids", "page")
 
 
-def _is_map_path(path: str) -> bool:
-    """Whether ``path`` is the map page in any language (``/``, ``/en/``)."""
-    for code, _name in settings.LANGUAGES:
-        if path.startswith(f"/{code}/"):
-            path = path[len(code) + 1:]
-            break
-    try:
-        with translation.override(settings.LANGUAGE_CODE):
-            return resolve(path).url_name == "map"
-    except Resolver404:
-        return False
-
-
 def origin_query(value: str | None) -> str:
-    """The cleaned map-search query string that ``value`` names, or ``""``.
-
-    ``value`` is a query string (``type=clinic&cap=h24``) or a relative URL of this site's map
-    page (``/?type=clinic``, ``/en/?type=clinic``); an absolute URL, a protocol-relative one or
-    another page gives ``""``. Unknown parameters are dropped by the search's own cleaning.
-    """
-    text = inputs.clean_text(value or "")[:ORIGIN_MAX].strip()
-    if not text:
-        return ""
-    if text.startswith(("/", "\\")):
-        parts = urlsplit(text)
-        if text.startswith(("//", "/\\", "\\")) or parts.scheme or parts.netloc:
-            return ""
-        if not _is_map_path(parts.path):
-            return ""
-        text = parts.query
-    elif _SCHEME_RE.match(text):
-        return ""  # an absolute URL (https:, javascript: …) is never a search of this site
-    params = QueryDict(text.removeprefix("?"), mutable=True)
-    for key in ORIGIN_DROP:
-        params.pop(key, None)
-    cleaned, _ignored = search.clean(params)
-    cleaned.pop("page", None)
-    return search.querystring(cleaned)
+    """The search a shortlist came from (``search.origin_query`` without its ids and page)."""
+    return search.origin_query(value, drop=ORIGIN_DROP)
 
 
 def origin_conditions(origin: str) -> list[str]:

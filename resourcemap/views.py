@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import caches
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
@@ -185,6 +185,8 @@ def map_page(request):
     context = {
         "result": result,
         "page": page,
+        # The provider page's way back (from=) returns to this page of the list.
+        "detail_from": result.page_querystring(page.number),
         "providers": providers,
         "types": types,
         "form": form,
@@ -317,10 +319,7 @@ def provider_detail(request, pk: int):
     exceptions = list(provider.hours_exceptions.all())
     reach = hours_mod.provider_reach(provider, naive_now)
     upcoming = [e for e in exceptions if e.end_date >= now.date()][:10]
-    back_query = ""
-    if request.GET.get("from"):
-        cleaned, _ignored = search.clean(QueryDict(request.GET["from"][:2000]))
-        back_query = search.querystring(cleaned)
+    back_query = search.origin_query(request.GET.get("from"))
     context = {
         "provider": provider,
         "reach": reach,

@@ -1,13 +1,20 @@
 import datetime as dt
 import json
 import re
+from html import unescape
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.http import QueryDict
 from django.test import override_settings
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from resourcemap import search
 from resourcemap.models import Municipality, Provider
 from tests.factories import make_provider
 
@@ -164,3 +171,63 @@ def test_provider_page_links_back_to_the_search(client):
     url = reverse("provider_detail", args=[provider.pk]) + "?from=type%3Dnursing%26evil%3D1"
     body = client.get(url).content.decode()
     assert 'href="/?type=nursing"' in body
+
+
+def _back_link(client, provider, origin: str) -> str:
+    body = client.get(reverse("provider_detail", args=[provider.pk]), {"from": origin}).content.decode()
+    return unescape(re.search(r'<p class="breadcrumb"><a href="([^"]*)"', body).group(1))
+
+
+def test_provider_page_goes_back_to_the_page_of_the_list_it_was_opened_from(client):
+    for i in range(55):
+        make_provider(name=f"看護{i:02d}", kana=f"カンゴ{i:02d}", type_code="nursing")
+    body = client.get("/?type=nursing&page=2").content.decode()
+    detail = unescape(re.search(r'<a href="(/providers/\d+/[^"]*)"', body).group(1))
+    assert detail.endswith("?from=type%3Dnursing%26page%3D2")
+    back = unescape(re.search(r'<p class="breadcrumb"><a href="([^"]*)"', client.get(detail).content.decode()).group(1))
+    assert back == "/?type=nursing&page=2"
+    # The first page's links carry the search alone.
+    first = client.get("/?type=nursing").content.decode()
+    assert re.search(r'<a href="/providers/\d+/\?from=type%3Dnursing"', first)
+
+
+@pytest.mark.parametrize("origin, expected", [
+    ("type=nursing&page=3", "/?type=nursing&page=3"),
+    ("/?type=nursing", "/?type=nursing"),
+    ("/en/?type=nursing&page=2", "/?type=nursing&page=2"),
+    ("https://evil.example/?type=nursing", "/"),
+    ("//evil.example/?type=nursing", "/"),
+    ("/admin/?type=nursing", "/"),
+    ("type=nursing&page=x", "/?type=nursing"),
+])
+def test_provider_page_and_shortlist_read_from_by_one_rule(client, origin, expected):
+    from resourcemap.shortlist_views import origin_query as shortlist_origin
+
+    provider = make_provider(name="看護", type_code="nursing")
+    assert _back_link(client, provider, origin) == expected
+    # The shortlist reads the same search and leaves out the page (a shortlist has none).
+    assert shortlist_origin(origin) == expected.removeprefix("/").removeprefix("?").split("&page=")[0]
+
+
+HOSTILE_FROM = st.one_of(
+    st.text(max_size=60),
+    st.builds(
+        lambda prefix, rest: prefix + rest,
+        st.sampled_from(["//", "/\\", "\\\\", "https://", "javascript:", "/en//", "/%2F", "\t//", " //", "/?", "?", ""]),
+        st.text(alphabet="evil.xampl/\\?&=:%@#\r\n\t type", max_size=40),
+    ),
+)
+
+
+@given(origin=HOSTILE_FROM)
+@hsettings(max_examples=60, derandomize=True, database=None, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_provider_page_way_back_never_leaves_the_map(client, origin):
+    from django.urls import resolve
+
+    provider = Provider.objects.first() or make_provider(name="看護", type_code="nursing")
+    back = _back_link(client, provider, origin)
+    parts = urlsplit(back)
+    assert not parts.scheme and not parts.netloc and back.startswith("/") and not back.startswith("//")
+    assert resolve(parts.path).url_name == "map"
+    assert set(QueryDict(parts.query)) <= {*search.QUERY_ORDER, "page"}

@@ -23,6 +23,7 @@ The package, by job:
 - ``result``: ``SearchResult``, ``LazyIds``, ``load_providers``;
 - ``describe``: the conditions in words (``conditions``);
 - ``grid``: counts per map grid cell for zoomed-out views (``cell_counts``);
+- ``origin``: the search a link came from (``from=``), never anything but this site's map;
 - ``suggest``: capability counts and "drop this condition" after zero results.
 """
 
@@ -31,6 +32,7 @@ from .describe import conditions
 from .form import RADII, SearchForm, clean, display_form
 from .grid import cell_counts, cell_size
 from .opening import EARLY_UNTIL, NIGHT_FROM, asked_moment
+from .origin import origin_query
 from .params import (
     KNOWN_KEYS,
     LIST_KEYS,
@@ -56,5 +58,5 @@ __all__ = [
     "finite_float", "_reference_cache", "split_list", "asked_moment", "base_queryset",
     "capability_counts", "cell_counts", "cell_size", "clean", "conditions", "display_form", "fold", "keyword_terms",
     "load_providers",
-    "needs_python", "querystring", "relaxations", "run", "run_cleaned", "run_ids",
+    "needs_python", "origin_query", "querystring", "relaxations", "run", "run_cleaned", "run_ids",
 ]
