@@ -32,6 +32,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Max
 
 from . import geo
 from .folding import fold
@@ -171,17 +172,28 @@ class Index:
         return out
 
 
-_cache: dict[str, tuple[str, Index]] = {}
+# Per process and municipality: the index with the fingerprint of the rows it was built from.
+_cache: dict[str, tuple[tuple, Index]] = {}
 _lock = threading.Lock()
+
+
+def _rows_fingerprint(municipality: Municipality) -> tuple:
+    """What the index is built from, in one small aggregate: the municipality's gazetteer rows.
+
+    They are only ever written by :func:`load`, which replaces them all, so their number and
+    newest id change with every load; provider writes (the data version) leave them alone.
+    """
+    found = GazetteerPlace.objects.filter(municipality=municipality).aggregate(n=Count("pk"), last=Max("pk"))
+    return (municipality.pk, found["n"], found["last"])
 
 
 def index(municipality: Municipality | None = None) -> Index | None:
     municipality = municipality or Municipality.current()
     if municipality is None:
         return None
-    version = DataVersion.current()
+    fingerprint = _rows_fingerprint(municipality)
     cached = _cache.get(municipality.code)
-    if cached and cached[0] == version:
+    if cached and cached[0] == fingerprint:
         return cached[1]
     rows = GazetteerPlace.objects.filter(municipality=municipality).values_list(
         "kind", "name", "kana", "town", "chome", "detail", "latitude", "longitude", "key"
@@ -192,7 +204,7 @@ def index(municipality: Municipality | None = None) -> Index | None:
     ]
     built = Index(municipality, entries)
     with _lock:
-        _cache[municipality.code] = (version, built)
+        _cache[municipality.code] = (fingerprint, built)
     return built
 
 
@@ -243,10 +255,10 @@ def lookup(text: str, municipality: Municipality | None = None) -> Match | None:
     """The gazetteer's point for typed text, or None (then the outside geocoder is asked).
 
     Raises PostalCodeError for a postal code of another municipality."""
+    municipality = municipality or Municipality.current()
     idx = index(municipality)
     if idx is None:
         return None
-    municipality = idx.municipality
     key = normalise(text, municipality)
     if not key:
         return None
@@ -271,10 +283,11 @@ def lookup(text: str, municipality: Municipality | None = None) -> Match | None:
 
 
 def suggest(text: str, municipality: Municipality | None = None, limit: int = SUGGEST_LIMIT) -> list[Entry]:
+    municipality = municipality or Municipality.current()
     idx = index(municipality)
     if idx is None:
         return []
-    key = normalise(text, idx.municipality)
+    key = normalise(text, municipality)
     if key.endswith("駅"):
         key = key[:-1]
     if key.endswith("丁目"):

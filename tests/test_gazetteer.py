@@ -295,3 +295,54 @@ def test_suggestions_cost_a_constant_number_of_queries(client, django_assert_max
     for text in ("さ", "三軒茶屋", "太子堂4", "zzzz"):
         with django_assert_max_num_queries(2):  # the municipality and the data version
             assert client.get("/api/places", {"q": text}).status_code == 200
+
+
+# --- the index in memory --------------------------------------------------------------------
+
+
+def _index_builds(queries) -> int:
+    """Reads of the whole gazetteer (building the index), not the fingerprint's aggregate."""
+    return sum(
+        'FROM "resourcemap_gazetteerplace"' in q["sql"] and '"resourcemap_gazetteerplace"."latitude"' in q["sql"]
+        for q in queries
+    )
+
+
+def test_the_index_is_kept_across_provider_writes_and_rebuilt_when_the_gazetteer_is_loaded(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from resourcemap import providers
+    from resourcemap.models import DataVersion, Provider, ProviderChange
+
+    first = gazetteer.index()
+    provider = make_provider(name="さくら診療所")
+    providers.provider_update(
+        provider=Provider.objects.get(pk=provider.pk), changes={"phone": "03-1111-2222"},
+        actor_kind=ProviderChange.Actor.STAFF, source="test",
+    )
+    DataVersion.bump()
+    with CaptureQueriesContext(connection) as ctx:
+        again = gazetteer.index()
+        assert [e.name for e in gazetteer.suggest("三軒茶屋")][:1] == ["三軒茶屋駅"]
+    assert again is first and _index_builds(ctx.captured_queries) == 0
+
+    # A new gazetteer (load replaces every row) is what the index follows.
+    municipality = Municipality.current()
+    path = tmp_path / "places.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=gazetteer.CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerow({**ROWS["三軒茶屋駅"], "name": "新しい駅"})
+    gazetteer.load(path, municipality)
+    with CaptureQueriesContext(connection) as ctx:
+        rebuilt = gazetteer.index()
+    assert rebuilt is not first and _index_builds(ctx.captured_queries) == 1
+    assert [e.name for e in gazetteer.suggest("新しい")] == ["新しい駅"]
+    assert gazetteer.suggest("三軒茶屋") == []
+
+
+def test_a_renamed_municipality_is_read_as_it_is_now():
+    gazetteer.index()  # built under the old name
+    Municipality.objects.filter(pk=Municipality.current().pk).update(name="世田谷市")
+    assert gazetteer.lookup("東京都世田谷市太子堂4-10-1").label == "太子堂四丁目"
