@@ -13,6 +13,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from resourcemap.models import Provider
+from resourcemap.security import GuardedLookupsMixin
+
 from . import mail, runner
 from .models import Job, OutgoingEmail, WorkerProcess
 
@@ -119,9 +122,10 @@ class JobAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
+class OutgoingEmailAdmin(GuardedLookupsMixin, NoAddNoDeleteMixin, admin.ModelAdmin):
     """Staff see what was sent, what waits for a retry and what failed (never the body, which
-    may hold a provider's secret link and code)."""
+    may hold a provider's secret link and code). The recipients are mostly survey contacts
+    (``surveys.emails``): shown to staff with that permission only."""
 
     list_display = ("created_at", "kind_name", "recipients", "subject", "status", "attempts",
                     "next_attempt_at", "sent_at", "short_error")
@@ -131,6 +135,23 @@ class OutgoingEmailAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
                        "created_at", "next_attempt_at", "sent_at")
     fields = readonly_fields
     actions = ["resend_now"]
+    private_lookups = ("to",)
+    secret_lookups = ("body",)
+
+    def get_list_display(self, request):
+        return self._without_recipients(request, super().get_list_display(request))
+
+    def get_fields(self, request, obj=None):
+        return self._without_recipients(request, super().get_fields(request, obj))
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._without_recipients(request, super().get_readonly_fields(request, obj))
+
+    @staticmethod
+    def _without_recipients(request, names):
+        if Provider.may_see_private_contact(request.user):
+            return names
+        return tuple(name for name in names if name != "recipients")
 
     @admin.display(description=gettext_lazy("種類"), ordering="kind")
     def kind_name(self, obj):

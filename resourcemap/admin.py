@@ -58,6 +58,7 @@ from .resources import (
     ProviderResource,
     PublicProviderResource,
 )
+from .security import GuardedLookupsMixin
 
 STAFF_SOURCE = "管理画面"
 
@@ -339,8 +340,9 @@ def _visible_changes(change) -> dict:
 
 
 @admin.register(Provider)
-class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
+class ProviderAdmin(GuardedLookupsMixin, ImportExportMixin, admin.ModelAdmin):
     form = ProviderAdminForm
+    private_lookups = Provider.PRIVATE_FIELDS
     inlines = [ProviderCapabilityInline, OpeningPeriodInline, HoursExceptionInline, ProviderChangeInline]
     list_display = (
         "name", "provider_type", "district", "status", "phone", "fax", "capability_list",
@@ -625,7 +627,8 @@ class ProviderAdmin(ImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(ProviderChange)
-class ProviderChangeAdmin(HistoryReadOnly, admin.ModelAdmin):
+class ProviderChangeAdmin(GuardedLookupsMixin, HistoryReadOnly, admin.ModelAdmin):
+    private_lookups = ("changes",)  # old and new values, the survey contact's among them
     list_display = ("changed_at", "provider", "actor_kind", "action", "user", "source", "field_list")
     list_filter = ("actor_kind", "action", "changed_at")
     search_fields = ("provider__name", "provider__kana", "source", "user__username")

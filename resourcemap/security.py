@@ -1,6 +1,7 @@
 """Back office session rules: staff sessions end when the browser closes and after a time without
-any request (STAFF_SESSION_IDLE_MINUTES, README "Configuration"); request bodies larger than any
-upload may be are refused before they are read."""
+any request (STAFF_SESSION_IDLE_MINUTES, README "Configuration"); change lists filter only on
+fields the staff member may see; request bodies larger than any upload may be are refused
+before they are read."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -45,6 +47,32 @@ class StaffSessionMiddleware:
             if not isinstance(last_seen, (int, float)) or now - last_seen >= _TOUCH_EVERY:
                 session[LAST_SEEN_KEY] = now
         return self.get_response(request)
+
+
+class GuardedLookupsMixin:
+    """For ModelAdmins: URL filters only on fields the staff member may see.
+
+    Django's change list accepts a filter on any field of its model from the URL
+    (``?contact_email__startswith=a``), not only the offered ones; whether a row is then
+    listed answers yes or no about a value the page never shows, and repeated character by
+    character it spells the value. ``private_lookups`` (the survey contact and its copies)
+    may be filtered on only with ``Provider.PRIVATE_CONTACT_PERMISSION``, ``secret_lookups``
+    (e-mail bodies, which hold survey links) by nobody: the change list answers 400.
+    """
+
+    private_lookups: tuple[str, ...] = ()
+    secret_lookups: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup, value, request=None):
+        field = lookup.split(LOOKUP_SEP, 1)[0]
+        if field in self.secret_lookups:
+            return False
+        if field in self.private_lookups:
+            from .models import Provider
+
+            if request is None or not Provider.may_see_private_contact(request.user):
+                return False
+        return super().lookup_allowed(lookup, value, request)
 
 
 def lockout_response(request, original_response=None, credentials=None):

@@ -23,6 +23,7 @@ from resourcemap import formats
 from resourcemap import providers as provider_service
 from resourcemap.inputs import positive_id
 from resourcemap.models import Provider, ProviderChange
+from resourcemap.security import GuardedLookupsMixin
 
 from . import emails, letters, selectors, services, views
 from .models import FIELD_LABELS, Correction, Invitation, Registration, Response, SurveyRound
@@ -337,7 +338,9 @@ class ResponseKindFilter(admin.SimpleListFilter):
 
 
 @admin.register(Response)
-class ResponseAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
+class ResponseAdmin(GuardedLookupsMixin, NoAddNoDeleteMixin, admin.ModelAdmin):
+    # The answer (and the page it was given) holds the survey contact; so does who answered.
+    private_lookups = ("proposed", "snapshot", "respondent_name", "respondent_email")
     list_display = ("provider", "provider_type", "district", "survey_round", "status", "kind",
                     "submitted_at", "entered_by")
     list_filter = ("status", "survey_round", ResponseKindFilter, "provider__provider_type",
@@ -462,7 +465,7 @@ class ResponseAdmin(NoAddNoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(admin.ModelAdmin):
+class RegistrationAdmin(GuardedLookupsMixin, admin.ModelAdmin):
     list_display = ("provider", "provider_type", "status", "applicant_name", "created_at", "edit_provider")
     list_filter = ("status", "provider__provider_type")
     list_select_related = ("provider", "provider__provider_type")
@@ -472,6 +475,7 @@ class RegistrationAdmin(admin.ModelAdmin):
     actions = ["approve", "reject"]
     # The applicant is the new office's survey contact: shown with that permission only.
     CONTACT_FIELDS = ("applicant_name", "applicant_email", "applicant_phone")
+    private_lookups = CONTACT_FIELDS
 
     def has_add_permission(self, request):
         return False

@@ -73,6 +73,21 @@ def staff_client(client, staff_user):
     return client
 
 
+@pytest.fixture
+def viewer(reference):
+    """A client logged in as view-only staff (区職員（閲覧）: no survey contact)."""
+    from django.contrib.auth.models import Group, User
+    from django.test import Client
+
+    from resourcemap.reference import viewer_group_name
+
+    user = User.objects.create_user("viewer", password="pass-Word-1234", is_staff=True)
+    user.groups.add(Group.objects.get(name=viewer_group_name()))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture(autouse=True)
 def _files_in_tmp(settings, tmp_path):
     """Generated files (letters, exports) go to a per-test storage directory."""

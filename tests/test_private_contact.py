@@ -7,7 +7,6 @@ import csv
 import io
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from jobs.models import Job
@@ -21,19 +20,6 @@ pytestmark = pytest.mark.django_db
 SECRET = {"contact_person": "秘密担当", "contact_email": "secret-contact@example.jp",
           "contact_phone": "03-0999-1234"}
 CSV_INDEX = "0"
-
-
-@pytest.fixture
-def viewer(reference):
-    from django.contrib.auth.models import Group, User
-
-    from resourcemap.reference import viewer_group_name
-
-    user = User.objects.create_user("viewer", password="pass-Word-1234", is_staff=True)
-    user.groups.add(Group.objects.get(name=viewer_group_name()))
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def _leaks(text: str) -> list[str]:
