@@ -53,6 +53,8 @@ _GA = re.compile(r"(?<=[\u4e00-\u9fff])[ゖけが](?=[\u4e00-\u9fff])")
 # Readings are matched without small kana and with ぢ/づ as じ/ず (さんげんぢゃや = さんげんじゃや).
 _SMALL_KANA = str.maketrans("ぁぃぅぇぉっゃゅょゎゕゖぢづ", "あいうえおつやゆよわかけじず")
 _POSTAL = re.compile(r"^(?:〒|郵便番号|郵便番号:)?(\d{3})[-ー]?(\d{4})$")
+# The label a postal code was found as (〒154-0004 太子堂), typed or sent back as a place.
+_POSTAL_LABEL = re.compile(r"^〒(\d{3})-(\d{4})(\D+)$")
 
 
 def kanji_number(text: str) -> int | None:
@@ -262,7 +264,7 @@ def lookup(text: str, municipality: Municipality | None = None) -> Match | None:
     key = normalise(text, municipality)
     if not key:
         return None
-    postal = _POSTAL.match(key)
+    postal = _POSTAL.match(key) or _POSTAL_LABEL.match(key)
     if postal:
         code = postal.group(1) + postal.group(2)
         found = postal_town(code, municipality)

@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_permissions_policy.decorators import permissions_policy_override
 
-from . import geocoding, search
+from . import gazetteer, geocoding, search
 from . import hours as hours_mod
 from .language import english
 from .models import Capability, DataVersion, Municipality, Provider, ProviderType, Weekday
@@ -54,7 +54,8 @@ def _place_redirect(request):
         except geocoding.GeocodingError as exc:
             return None, str(exc), near
         params["lat"], params["lng"] = f"{place.lat:.6f}", f"{place.lng:.6f}"
-        params["place"] = near
+        # A postal code says nothing to a reader: name the town it found (〒154-0004 太子堂).
+        params["place"] = place.label if gazetteer.is_postal_code(near) and place.label else near
         params.pop("page", None)
     query = params.urlencode()
     return HttpResponseRedirect(request.path + ("?" + query if query else "")), None, near

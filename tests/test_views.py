@@ -119,6 +119,26 @@ def test_geocoder_failure_is_friendly(client):
     assert "住所を調べることができません" in text(response)
 
 
+@override_settings(GEOCODER=FAKE_GEOCODER)
+def test_a_postal_code_search_names_the_town_it_found(client):
+    make_provider(name="太子堂の診療所", address="世田谷区太子堂4-1-1", latitude="35.6436", longitude="139.6703")
+    response = client.get("/", {"near": "〒１５４－０００４"})
+    assert response.status_code == 302
+    page = client.get(response.url)
+    assert page.context["result"].params["place"] == "〒154-0004 太子堂"
+    assert "〒154-0004 太子堂の近く" in text(page)
+    assert 'name="near" value="〒154-0004 太子堂"' in page.content.decode()
+    # Sent back as it is shown (the same search, nothing to look up again) or typed again.
+    again = client.get("/", {"near": "〒154-0004 太子堂", "place": "〒154-0004 太子堂"})
+    found = QueryDict(urlsplit(response.url).query)
+    assert again.status_code == 302 and QueryDict(urlsplit(again.url).query) == found
+    typed = client.get("/", {"near": "〒154-0004 太子堂"})
+    assert typed.status_code == 302 and QueryDict(urlsplit(typed.url).query) == found
+    # A station or an address keeps what was typed.
+    station = client.get("/", {"near": "三軒茶屋"})
+    assert "place=%E4%B8%89%E8%BB%92%E8%8C%B6%E5%B1%8B&" in station.url + "&"
+
+
 def test_clearing_the_place_removes_the_point(client):
     response = client.get("/?near=&lat=35.6&lng=139.6&place=x&radius=500&sort=distance&type=clinic")
     assert response.status_code == 302
