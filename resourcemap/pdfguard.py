@@ -2,10 +2,12 @@
 
 ``pdf_view`` wraps each PDF view:
 
-1. A rendered PDF is kept in the "pdfs" cache, keyed by path and query, language, data version
-   and the local date (the date is printed on the sheet); a repeat is answered from there
-   without rendering. Any change of provider data moves the data version, so nothing stale
-   is served.
+1. A rendered PDF is kept in the "pdfs" cache, keyed by path and query (or the query in the
+   one form a view gives, ``cache_query``), language, data version and the local date (the
+   date is printed on the sheet); a repeat is answered from there without rendering. Any
+   change of provider data moves the data version, so nothing stale is served. A sheet with a
+   title of its own is one person's document: rendered each time, never kept, so free text
+   cannot push the common sheets out of the cache.
 2. A client may start ``RATELIMIT_PRINT_PDF`` renders (cache misses) per period; a request
    refused as busy (below) does not count.
 3. At most ``PDF_MAX_CONCURRENT`` renders run at once across all app servers: each render
@@ -25,10 +27,11 @@ import hashlib
 import logging
 import random
 import secrets
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -39,8 +42,9 @@ log = logging.getLogger(__name__)
 SLOT_KEY = "pdf-renders-running"
 
 
-def cache_key(request) -> str:
-    query = sorted((key, sorted(values)) for key, values in request.GET.lists())
+def cache_key(request, query: QueryDict | None = None) -> str:
+    """The key of the PDF that ``query`` (default: the request's query string) names."""
+    query = sorted((key, sorted(values)) for key, values in (request.GET if query is None else query).lists())
     raw = "|".join(
         (request.path, repr(query), get_language() or "", DataVersion.current(),
          timezone.localdate().isoformat())
@@ -82,12 +86,24 @@ def busy(request, *, retry_after: int = 30):
     return response
 
 
-def pdf_view(view):
+def pdf_view(view=None, *, cache_query: Callable[[HttpRequest], QueryDict | None] | None = None):
+    """Wrap a PDF view (``@pdf_view`` or ``@pdf_view(cache_query=…)``).
+
+    ``cache_query(request)`` gives the query that names the document (what a view reads of the
+    request's query string, in one form), or None for a document that is rendered every time and
+    never kept (it still counts under the per-client limit and takes a render slot).
+    """
+    if view is None:
+        return functools.partial(pdf_view, cache_query=cache_query)
+
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         store = caches["pdfs"]
         # A POST carries a memo of its own (not in the URL): rendered every time, not cached.
-        key = cache_key(request) if request.method == "GET" else None
+        key = None
+        if request.method == "GET":
+            query = request.GET if cache_query is None else cache_query(request)
+            key = cache_key(request, query) if query is not None else None
         hit = store.get(key) if key else None
         if hit is not None:
             content, disposition = hit
@@ -104,9 +120,10 @@ def pdf_view(view):
             response = view(request, *args, **kwargs)
         finally:
             _release_slot(slot)
-        if key and response.status_code == 200 and response.get("Content-Type") == "application/pdf":
-            store.set(key, (response.content, response["Content-Disposition"]), settings.PDF_CACHE_SECONDS)
-            response["X-PDF-Cache"] = "miss"
+        if response.status_code == 200 and response.get("Content-Type") == "application/pdf":
+            if key:
+                store.set(key, (response.content, response["Content-Disposition"]), settings.PDF_CACHE_SECONDS)
+            response["X-PDF-Cache"] = "miss" if key else "off"
         return response
 
     return wrapper

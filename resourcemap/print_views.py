@@ -70,6 +70,32 @@ def _clean_text(value: str, limit: int) -> str:
     return value.strip()[:limit]
 
 
+def _default_title(query: QueryDict) -> str:
+    return _("選んだ事業所の一覧") if _ids_asked(query) else _("在宅療養資源の一覧")
+
+
+def _ids_asked(query: QueryDict) -> bool:
+    return any(v.strip() for v in query.getlist("ids"))
+
+
+def _own_title(value: str, default: str) -> str:
+    """The sheet's own title as printed, or "" for none: a run of spaces is one space (the
+    first of the run, so a full-width space stays), and a blank or default title is no title."""
+    title = re.sub(r"\s+", lambda m: m.group(0)[0], _clean_text(value, 4 * MAX_TITLE))[:MAX_TITLE].strip()
+    return "" if title == default else title
+
+
+def sheet_cache_query(request) -> QueryDict | None:
+    """What names a cached sheet PDF (``pdfguard.pdf_view``): the query with its title as
+    printed; None (never kept) for a title of its own."""
+    query = request.GET.copy()
+    if "title" in query:
+        if _own_title(query.get("title", ""), _default_title(query)):
+            return None
+        del query["title"]
+    return query
+
+
 def _flag(options: QueryDict, key: str, default: bool) -> bool:
     """Checkbox semantics: once the options form was sent (``opts``), absence means off."""
     if key in options:
@@ -306,7 +332,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
     result = search.run(search_params)
     cleaned = result.params
     # A shortlist whose ids were all malformed must not silently turn into "everything".
-    ids_asked = any(v.strip() for v in search_params.getlist("ids"))
+    ids_asked = _ids_asked(search_params)
     empty_shortlist = ids_asked and not cleaned.get("ids")
     if result.count > MAX_PROVIDERS and not empty_shortlist:
         return {
@@ -333,8 +359,8 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
     show_distance = any(p.distance_m is not None for p in providers)
     layout = table_layout(orient, len(columns), hours=show_hours, distance=show_distance)
 
-    default_title = _("選んだ事業所の一覧") if shortlist else _("在宅療養資源の一覧")
-    title = _clean_text(options.get("title", ""), MAX_TITLE) or default_title
+    default_title = _default_title(search_params)
+    title = _own_title(options.get("title", ""), default_title) or default_title
     # The memo (e.g. a family's name) only ever travels in a POST body, never in a URL that a
     # log or browser history would keep; a note= in the query string is dropped.
     note = _clean_text(request.POST.get("note", ""), MAX_NOTE) if request.method == "POST" else ""
@@ -421,7 +447,7 @@ def print_preview(request):
 
 
 @require_http_methods(["GET", "POST"])
-@pdf_view
+@pdf_view(cache_query=sheet_cache_query)
 def print_pdf(request):
     context, template = _sheet_context(request, pdf=True)
     if template != "print/sheet.html":

@@ -159,3 +159,32 @@ def test_a_render_error_reaches_the_caller(settings):
     with pytest.raises(ValueError, match="bad page"):
         printing.at_low_priority(broken)
     assert printing.at_low_priority(lambda: b"%PDF") == b"%PDF"
+
+
+def test_titles_that_print_alike_are_one_cached_pdf(client, renders):
+    make_provider(type_code="dental")
+    assert client.get("/print/pdf/?type=dental")["X-PDF-Cache"] == "miss"
+    for title in ["", "   ", " 在宅療養資源の一覧 ", "在宅療養資源の一覧"]:
+        response = client.get("/print/pdf/", {"type": "dental", "title": title})
+        assert response["X-PDF-Cache"] == "hit", title
+    assert len(renders) == 1
+    # Printed as typed, runs of spaces as one (a full-width one stays full-width).
+    client.get("/print/pdf/", {"type": "dental", "title": "  山田様\u3000\u3000ご家族用  "})
+    assert '<h1 class="sheet-title">山田様\u3000ご家族用</h1>' in renders[-1]
+
+
+def test_a_sheet_with_its_own_title_is_never_kept_and_counts_for_its_client(renders, settings):
+    settings.RATELIMITS = {**settings.RATELIMITS, "print_pdf": "3/m"}
+    make_provider(type_code="dental")
+    one = Client(REMOTE_ADDR="192.0.2.1")
+    assert one.get("/print/pdf/?type=dental")["X-PDF-Cache"] == "miss"
+    kept = len(list(caches["pdfs"]._list_cache_files()))
+    for title in ("一", "二"):
+        response = one.get("/print/pdf/", {"type": "dental", "title": title})
+        assert response.status_code == 200 and response["X-PDF-Cache"] == "off"
+    assert len(list(caches["pdfs"]._list_cache_files())) == kept
+    # The client's renders are spent; its cached sheet is still served, other clients print.
+    assert one.get("/print/pdf/", {"type": "dental", "title": "一"}).status_code == 429
+    assert one.get("/print/pdf/?type=dental")["X-PDF-Cache"] == "hit"
+    other = Client(REMOTE_ADDR="192.0.2.2").get("/print/pdf/", {"type": "dental", "title": "一"})
+    assert other.status_code == 200 and len(renders) == 4
