@@ -361,7 +361,11 @@ def geocode(request):
     """{"lat", "lng", "label"} for a typed place, or 400/404 with a message."""
     text = request.GET.get("q", "")
     try:
-        place = geocoding.lookup(text)
+        place = geocoding.lookup(text, request=request)
+    except geocoding.GeocoderLimited as exc:
+        response = _json({"error": str(exc)}, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     except geocoding.GeocodingError as exc:
         return _json({"error": str(exc)}, status=400 if not text.strip() else 404)
     response = _json({"lat": round(place.lat, 6), "lng": round(place.lng, 6), "label": place.label})

@@ -5,7 +5,9 @@ data, then the offline gazetteer (``gazetteer.py``: stations, 町丁目, address
 町丁目, postal codes). Anything else goes to the geocoder named by ``settings.GEOCODER`` (a dotted
 path to a class with ``lookup(text) -> Place | None``); the default asks the 国土地理院 address
 search at ``settings.GEOCODER_URL``. Failures become :class:`GeocodingError` with a message for
-residents.
+residents. Each outside lookup holds a web worker up to its timeout and spends another
+service's capacity, so lookups that would go outside are limited per client
+(``RATELIMIT_GEOCODE``); answers found offline are never limited.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from . import gazetteer
+from . import gazetteer, ratelimits
 from .folding import fold
 from .models import Area, Municipality
 
@@ -39,6 +41,14 @@ class Place:
 
 class GeocodingError(Exception):
     """Raised with a message that can be shown to the user as is."""
+
+
+class GeocoderLimited(GeocodingError):
+    """This client asked the outside geocoder too often; ``retry_after`` seconds to wait."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class GSIGeocoder:
@@ -124,8 +134,11 @@ def geocoder():
     return import_string(settings.GEOCODER)()
 
 
-def lookup(text: str) -> Place:
-    """A point for ``text``; raises GeocodingError with a message for the user."""
+def lookup(text: str, *, request=None) -> Place:
+    """A point for ``text``; raises GeocodingError with a message for the user.
+
+    With ``request`` (a visitor's request), a lookup that would go to the outside geocoder
+    counts against ``RATELIMITS["geocode"]`` for that client (GeocoderLimited over it)."""
     text = " ".join((text or "").split())[:MAX_TEXT]
     if not text:
         raise GeocodingError(_("場所（住所・駅名・地区名）を入力してください。"))
@@ -144,6 +157,13 @@ def lookup(text: str) -> Place:
     if gazetteer.is_postal_code(text):
         raise GeocodingError(
             _("郵便番号「%(text)s」の場所が見つかりませんでした。町名や駅名で試してください。") % {"text": text}
+        )
+    if request is not None and not ratelimits.hit(request, "geocode", settings.RATELIMITS["geocode"]):
+        seconds = getattr(request, "ratelimit_retry_after", 60)
+        raise GeocoderLimited(
+            _("住所の検索が続いたため、しばらく止めています。%(wait)s待ってからお試しいただくか、駅名・地区名で探してください。")
+            % {"wait": ratelimits.wait_text(seconds)},
+            seconds,
         )
     try:
         place = geocoder().lookup(text)

@@ -50,7 +50,7 @@ def _place_redirect(request):
             params.pop("sort")
     elif near != current or not params.get("lat"):
         try:
-            place = geocoding.lookup(near)
+            place = geocoding.lookup(near, request=request)
         except geocoding.GeocodingError as exc:
             return None, str(exc), near
         params["lat"], params["lng"] = f"{place.lat:.6f}", f"{place.lng:.6f}"

@@ -5,6 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import override_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from resourcemap.models import Provider
 from tests.factories import make_provider
@@ -195,3 +198,42 @@ def test_provider_links_use_site_url_not_the_host_header(client, data):
     url = body["features"][0]["properties"]["url"]
     assert url.startswith("https://map.example.jp/providers/")
     assert "evil.example" not in json.dumps(body)
+
+
+class CountingGeocoder:
+    """An outside geocoder that counts the requests it would have sent."""
+
+    calls: list[str] = []
+
+    def lookup(self, text):
+        CountingGeocoder.calls.append(text)
+        return None
+
+
+@given(texts=st.lists(st.text(alphabet="ぁあいうえおかきくけこzxqv", min_size=4, max_size=12),
+                      min_size=8, max_size=8, unique=True))
+@hyp_settings(max_examples=5, derandomize=True, database=None, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_one_client_cannot_make_the_server_ask_the_outside_geocoder_without_end(client, settings, texts):
+    """Every text the offline lookup does not know costs a request to another service (3 s
+    timeout, a web worker waiting): those requests are limited per client, the offline
+    answers are not."""
+    from django.core.cache import caches
+
+    caches["ratelimit"].clear()
+    settings.GEOCODER = "tests.test_api.CountingGeocoder"
+    settings.RATELIMITS = {**settings.RATELIMITS, "geocode": "5/m"}
+    CountingGeocoder.calls = []
+    answers = [client.get("/api/geocode", {"q": "場所" + text}) for text in texts]
+    assert [a.status_code for a in answers] == [404] * 5 + [429] * 3
+    assert len(CountingGeocoder.calls) == 5
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert "しばらく" in answers[-1].json()["error"]
+    # The map page's place search counts against the same limit and says so at the field.
+    page = client.get("/", {"near": "場所まだない"}).content.decode()
+    assert "しばらく" in page and len(CountingGeocoder.calls) == 5
+    # Names known offline (地区, stations, postal codes) never ask the outside and stay open.
+    assert client.get("/api/geocode", {"q": "用賀"}).status_code == 200
+    # Another client has its own allowance.
+    other = client.get("/api/geocode", {"q": "場所べつの人"}, REMOTE_ADDR="192.0.2.77")
+    assert other.status_code == 404 and len(CountingGeocoder.calls) == 6
