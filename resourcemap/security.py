@@ -10,13 +10,17 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.backends import ModelBackend
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+# The development login that `make run` prints (manage.py ensure_dev_staff, DEBUG only).
+DEV_STAFF_PASSWORD = "admin-pass-1234"  # noqa: S105 - public on purpose; refused without DEBUG
 LAST_SEEN_KEY = "staff_last_seen"
 # Write the time of the last request at most this often (every request would be a session save).
 _TOUCH_EVERY = 30
@@ -73,6 +77,17 @@ class GuardedLookupsMixin:
             if request is None or not Provider.may_see_private_contact(request.user):
                 return False
         return super().lookup_allowed(lookup, value, request)
+
+
+class StaffPasswordBackend(ModelBackend):
+    """Django's user/password login, except that with DEBUG off the development password
+    (printed by `make run`, written in the README) opens no account: a database first used
+    for development keeps that login when it is put in production."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if not settings.DEBUG and password is not None and constant_time_compare(password, DEV_STAFF_PASSWORD):
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 def lockout_response(request, original_response=None, credentials=None):

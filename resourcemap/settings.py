@@ -236,7 +236,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS`.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend; without DEBUG it refuses the development password (make run).
+    "resourcemap.security.StaffPasswordBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "30")))

@@ -122,3 +122,23 @@ def test_idle_time_is_configurable(staff_user, settings):
         assert client.get("/admin/").status_code == 200
         clock.shift(dt.timedelta(minutes=6))
         assert client.get("/admin/").status_code == 302
+
+
+def test_the_printed_development_password_opens_nothing_in_production(settings):
+    """`make run` creates admin / admin-pass-1234 and prints it; a database first used that way
+    and then put in production keeps that account. With DEBUG off that password is refused
+    for every user (a changed password works)."""
+    from resourcemap.management.commands.ensure_dev_staff import PASSWORD, USERNAME
+
+    settings.DEBUG = False
+    user = User.objects.create_user(USERNAME, password=PASSWORD, is_staff=True, is_superuser=True)
+    other = User.objects.create_user("kept-dev-pass", password=PASSWORD, is_staff=True)
+    for name in (user.username, other.username):
+        page = _try(Client(REMOTE_ADDR="192.0.2.40"), name, PASSWORD)
+        assert page.status_code == 200 and "_auth_user_id" not in page.client.session, name
+    user.set_password("a-real-Password-2026")
+    user.save()
+    assert _try(Client(REMOTE_ADDR="192.0.2.41"), USERNAME, "a-real-Password-2026").status_code == 302
+    # In development the printed login works as printed.
+    settings.DEBUG = True
+    assert _try(Client(REMOTE_ADDR="192.0.2.42"), "kept-dev-pass", PASSWORD).status_code == 302

@@ -10,9 +10,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from resourcemap.reference import editor_group_name, ensure_staff_groups
+from resourcemap.security import DEV_STAFF_PASSWORD as PASSWORD
 
 USERNAME = "admin"
-PASSWORD = "admin-pass-1234"  # noqa: S105 - printed on purpose; refused unless DEBUG is on
 
 
 class Command(BaseCommand):
