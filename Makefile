@@ -78,9 +78,12 @@ bench-postgres: install
 	DATABASE_URL=$$($(PY) scripts/scratch-db.py "$(PG_URL)" bench) && \
 	  DATABASE_URL=$$DATABASE_URL $(PY) bench/run.py
 
+# NATIONAL_PROFILE=one-city: every provider in the reference municipality (the worst case).
+NATIONAL_PROFILE ?= national
 bench-national: install
-	DATABASE_URL=$$($(PY) scripts/scratch-db.py "$(PG_URL)" national) && \
-	  DATABASE_URL=$$DATABASE_URL $(PY) bench/national.py
+	DATABASE_URL=$$($(PY) scripts/scratch-db.py "$(PG_URL)" \
+	  $(if $(filter national,$(NATIONAL_PROFILE)),national,national_$(subst -,_,$(NATIONAL_PROFILE)))) && \
+	  DATABASE_URL=$$DATABASE_URL $(PY) bench/national.py --profile $(NATIONAL_PROFILE)
 
 messages: install
 	DEBUG=1 $(PY) manage.py makemessages -l en --no-obsolete

@@ -1,11 +1,18 @@
 """Benchmark at national scale: 400,000 synthetic providers on PostgreSQL, then each request
 beside its raw floor (``make bench-national``).
 
-Usage: ``DATABASE_URL=postgres://…/scratch .venv/bin/python bench/national.py [--count 400000]``.
-The database is migrated and filled with COPY (not the per-provider write path) when it has
-fewer providers than ``--count``; the load time is printed. Every line states the provider
-count. Floors are raw SQL + orjson producing the same document (checked by parsed equality)
-and are timed alternately with the app. The clock is fixed at a Tuesday 10:00 JST so that
+Usage: ``DATABASE_URL=postgres://…/scratch .venv/bin/python bench/national.py [--count 400000]
+[--profile national|one-city] [--load-only]``. The database is migrated and filled with COPY
+(not the per-provider write path) when it has fewer providers than ``--count``, then vacuumed.
+Profiles: ``national`` (default) makes each of ~1,700 synthetic towns a municipality of its own
+(a 地域 and a few 地区 per town, its own address text); the town at the reference centre keeps
+the reference municipality's real areas and gets about as many providers as it really has.
+``one-city`` keeps the same positions but puts every provider in the reference municipality's
+districts and addresses: the worst case for its filters and keywords (results grow with the
+country). The profile and load time are kept with the data (a comment on the provider table);
+every line states the profile, the provider count and the load time. Floors are raw SQL +
+orjson producing the same document (checked by parsed equality) and are timed alternately
+with the app. The clock is fixed at a Tuesday 10:00 JST so that
 "open now" is the same request on every run. Production settings (DEBUG off).
 """
 
