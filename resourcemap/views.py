@@ -201,7 +201,13 @@ def map_page(request):
     }
     if getattr(request, "csrf_placeholder", False):
         context["csrf_token"] = CSRF_PLACEHOLDER  # replaced per request by cached_page
-    return render(request, "resourcemap/map.html", context)
+    response = render(request, "resourcemap/map.html", context)
+    if place_error and getattr(request, "ratelimit_retry_after", None):
+        # This visitor's place search is paused (RATELIMIT_GEOCODE): a 429, which the page
+        # cache never keeps, so nobody else asking for the same URL gets this message.
+        response.status_code = 429
+        response["Retry-After"] = str(request.ratelimit_retry_after)
+    return response
 
 
 def _annotate_hours(provider: Provider, now: dt.datetime, asked: dt.datetime | None) -> None:

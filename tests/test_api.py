@@ -221,6 +221,7 @@ def test_one_client_cannot_make_the_server_ask_the_outside_geocoder_without_end(
     from django.core.cache import caches
 
     caches["ratelimit"].clear()
+    caches["pages"].clear()
     settings.GEOCODER = "tests.test_api.CountingGeocoder"
     settings.RATELIMITS = {**settings.RATELIMITS, "geocode": "5/m"}
     CountingGeocoder.calls = []
@@ -230,10 +231,15 @@ def test_one_client_cannot_make_the_server_ask_the_outside_geocoder_without_end(
     assert int(answers[-1]["Retry-After"]) > 0
     assert "しばらく" in answers[-1].json()["error"]
     # The map page's place search counts against the same limit and says so at the field.
-    page = client.get("/", {"near": "場所まだない"}).content.decode()
-    assert "しばらく" in page and len(CountingGeocoder.calls) == 5
+    page = client.get("/", {"near": "場所まだない"})
+    assert page.status_code == 429 and "しばらく" in page.content.decode()
+    assert len(CountingGeocoder.calls) == 5
+    # That answer is this client's only: another visitor asking the same URL is not paused.
+    same = client.get("/", {"near": "場所まだない"}, REMOTE_ADDR="192.0.2.78")
+    assert same.status_code == 200 and "しばらく" not in same.content.decode()
+    assert len(CountingGeocoder.calls) == 6
     # Names known offline (地区, stations, postal codes) never ask the outside and stay open.
     assert client.get("/api/geocode", {"q": "用賀"}).status_code == 200
     # Another client has its own allowance.
     other = client.get("/api/geocode", {"q": "場所べつの人"}, REMOTE_ADDR="192.0.2.77")
-    assert other.status_code == 404 and len(CountingGeocoder.calls) == 6
+    assert other.status_code == 404 and len(CountingGeocoder.calls) == 7
