@@ -666,7 +666,9 @@ class HoursException(models.Model):
     class Meta:
         verbose_name = _("臨時の休み・営業時間")
         verbose_name_plural = _("臨時の休み・営業時間")
-        ordering = ["start_date"]
+        # Where two exceptions cover a day the first one counts (hours.status_at): with the
+        # id as tie-break, the page and the search (search/opening.py) read the same one.
+        ordering = ["start_date", "id"]
         constraints = [
             models.CheckConstraint(
                 name="hoursexception_dates_ordered", condition=Q(end_date__gte=models.F("start_date")),

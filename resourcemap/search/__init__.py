@@ -7,9 +7,10 @@ Filtering happens in two steps:
 
 1. SQL: published status, type, capabilities (all must match), 地域/地区, keyword (every term
    in the folded ``Provider.search_text`` column, see :func:`fold`; trigram-indexed on
-   PostgreSQL), a bounding box around a point.
-2. Python, on the ids that SQL returned: opening hours (only the periods of those providers for
-   the day asked and the day before are read), exact radius, distance sort.
+   PostgreSQL), a bounding box around a point, opening hours (open at a moment or on a weekday,
+   reachable after hours, night or holiday: ``EXISTS`` conditions, see ``opening``). Without a
+   point the whole search is one query: ids, count, pages and columns come from it.
+2. Python, for a search near a point only: exact radius, distance sort.
 
 Unknown or malformed parameters are dropped and described in ``result.ignored``; nothing here
 raises on user input.
@@ -19,7 +20,7 @@ The package, by job:
 - ``form``: ``SearchForm``, every parameter as a form field (``clean`` reads a query string);
 - ``params``: the parameters' names and limits, and the canonical query string;
 - ``query``: running the search (``run``, ``run_cleaned``, ``base_queryset``);
-- ``opening``: the opening-hours filters (``asked_moment``);
+- ``opening``: the opening-hours filters as SQL conditions (``hours_condition``, ``asked_moment``);
 - ``result``: ``SearchResult``, ``LazyIds``, ``load_providers``;
 - ``describe``: the conditions in words (``conditions``);
 - ``grid``: counts per map grid cell for zoomed-out views (``cell_counts``);

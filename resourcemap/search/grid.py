@@ -51,7 +51,7 @@ def cell_counts(cleaned: Mapping, bbox: tuple[float, float, float, float], zoom:
                 *, stored: bool | None = None) -> tuple[list[list], int]:
     """The cells of the view with their counts and mean points, and the total they hold.
 
-    ``cleaned`` must not need Python (hours, radius: :func:`needs_python`). ``stored`` forces
+    ``cleaned`` must not need Python (a radius around a point: :func:`needs_python`). ``stored`` forces
     or refuses the stored cells (tests compare the two).
     """
     if needs_python(cleaned):

@@ -1,6 +1,16 @@
-"""Opening-hours filters of the search, run in Python on the ids that SQL returned.
+"""Opening-hours filters of the search, as SQL conditions on the provider table.
 
-Only the periods of the candidate providers for the day asked and the day before are read.
+Each filter is one condition (``EXISTS`` over the opening periods, dated exceptions and
+after-hours capabilities of the row), so an hours search stays one SQL query: ids, count, pages
+and columns come from the database. The rule is the one :func:`resourcemap.hours.reach_at` applies
+to one provider (tests compare the two on generated hours); only the day keys of the dates asked
+(weekday or 祝日) are worked out here, once per search.
+
+In minutes of a day, a period ``opens``–``closes`` starting on day D covers minute m of D when
+``opens <= m`` and (``m < closes``, or it runs past midnight: ``closes < opens``), or it is
+00:00–00:00 (all day); it covers minute m of D+1 when it runs past midnight and ``m < closes``.
+A minute is compared as its last instant (``HH:MM:59.999999``), so times are compared as the
+minutes they fall in.
 """
 
 from __future__ import annotations
@@ -8,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, Q
 
 from .. import hours as hours_mod
 from ..models import HoursException, OpeningPeriod, Provider, ProviderCapability
@@ -18,140 +28,116 @@ from .params import _DATE_RE, _reference
 NIGHT_FROM = hours_mod.NIGHT_FROM
 EARLY_UNTIL = hours_mod.EARLY_UNTIL
 
-
-def _minutes(value: dt.time) -> int:
-    return value.hour * 60 + value.minute
-
-
-def _spans(opens: dt.time, closes: dt.time) -> tuple[int, int]:
-    return hours_mod.Period(0, opens, closes).minutes()
+# The weekly hours count for active providers (a 休止中 provider is never open) whose hours are known.
+_HOURS_COUNT = Q(status=Provider.Status.ACTIVE, hours_unknown=False)
 
 
-def _with_hours(candidates: QuerySet) -> QuerySet:
-    """The candidates whose opening hours count: active (a 休止中 provider is never open) and
-    with known hours."""
-    return candidates.filter(status=Provider.Status.ACTIVE, hours_unknown=False)
+def _clock(minute: int) -> dt.time:
+    return dt.time(minute // 60, minute % 60)
 
 
-def _open_at_date(candidates: QuerySet, when: dt.datetime) -> set[int]:
-    """Ids among ``candidates`` open at a local datetime.
-
-    Reads only the candidates' rows for that day and the day before; the day keys (weekday or
-    祝日) are worked out once per call, not per row.
-    """
-    day = when.date()
-    prev = day - dt.timedelta(days=1)
-    minute = when.hour * 60 + when.minute
-    day_keys = ((day, hours_mod.day_key(day)), (prev, hours_mod.day_key(prev)))
-    known = _with_hours(candidates)
-    exceptions: dict[int, dict[dt.date, HoursException]] = {}
-    for exc in HoursException.objects.filter(
-        provider__in=known, start_date__lte=day, end_date__gte=prev
-    ):
-        for d in (prev, day):
-            if exc.start_date <= d <= exc.end_date:
-                exceptions.setdefault(exc.provider_id, {})[d] = exc
-    spans: dict[int, dict[dt.date, list[tuple[int, int]]]] = {}
-    span_of = _span_cache()
-    periods = OpeningPeriod.objects.filter(
-        provider__in=known, weekday__in={key for _d, key in day_keys}
-    ).order_by().values_list("provider_id", "weekday", "opens", "closes")
-    for pid, weekday, opens, closes in periods:
-        # Both days can share a key only for two holidays in a row: checking both handles it.
-        for key_day, key in day_keys:
-            if key == weekday:
-                spans.setdefault(pid, {}).setdefault(key_day, []).append(span_of(opens, closes))
-    for pid, by_day in exceptions.items():
-        for d, exc in by_day.items():
-            day_spans = spans.setdefault(pid, {})
-            day_spans[d] = [] if exc.closed else [_spans(exc.opens, exc.closes)]
-    result = set()
-    for pid, by_day in spans.items():
-        if any(s <= minute < e for s, e in by_day.get(day, [])) or any(
-            e > hours_mod.DAY_MINUTES and minute < e - hours_mod.DAY_MINUTES
-            for _s, e in by_day.get(prev, [])
-        ):
-            result.add(pid)
-    return result
+def _last_instant(minute: int) -> dt.time:
+    """The last instant of a minute of the day: ``t <= it`` is "t falls in or before the minute"."""
+    return dt.time(minute // 60, minute % 60, 59, 999_999)
 
 
-def _span_cache():
-    """``_spans`` memoised for one request: providers share a handful of distinct periods."""
-    cache: dict[tuple[dt.time, dt.time], tuple[int, int]] = {}
-
-    def span_of(opens: dt.time, closes: dt.time) -> tuple[int, int]:
-        key = (opens, closes)
-        found = cache.get(key)
-        if found is None:
-            found = cache[key] = _spans(opens, closes)
-        return found
-
-    return span_of
-
-
-def _open_on_weekday(candidates: QuerySet, weekday: int, minute: int | None) -> set[int]:
-    """Ids open on a generic weekday (0-6, or 7 for 祝日), at a minute of the day or at any time."""
-    keys = [weekday]
-    prev_key = (weekday - 1) % 7 if weekday < hours_mod.HOLIDAY else None
-    if minute is not None and prev_key is not None:
-        keys.append(prev_key)
-    rows = OpeningPeriod.objects.filter(
-        provider__in=_with_hours(candidates), weekday__in=keys
-    ).order_by().values_list("provider_id", "weekday", "opens", "closes")
-    result = set()
-    span_of = _span_cache()
-    for pid, key, opens, closes in rows:
-        start, end = span_of(opens, closes)
-        if key == weekday:
-            if minute is None or start <= minute < end:
-                result.add(pid)
-        elif end > hours_mod.DAY_MINUTES and minute < end - hours_mod.DAY_MINUTES:
-            result.add(pid)
-    return result
-
-
-def _night_or_holiday(candidates: QuerySet) -> set[int]:
-    rows = OpeningPeriod.objects.filter(
-        provider__in=_with_hours(candidates)
-    ).order_by().values_list("provider_id", "weekday", "opens", "closes")
-    result = set()
-    for pid, weekday, opens, closes in rows:
-        if weekday in (6, hours_mod.HOLIDAY):
-            result.add(pid)
-            continue
-        start, end = _spans(opens, closes)
-        if end > NIGHT_FROM or start < EARLY_UNTIL:
-            result.add(pid)
-    return result
-
-
-def _after_hours(candidates: QuerySet) -> dict[int, set[str]]:
-    """Active providers with an after-hours capability (24時間対応 → 'always', 夜間・休日対応 →
-    'night', as the reference data says): id -> kinds."""
-    _types, caps, _areas = _reference()
-    kinds = {c.pk: c.after_hours for c in caps.values() if c.after_hours}
-    out: dict[int, set[str]] = {}
-    if not kinds:
-        return out
-    rows = (
-        ProviderCapability.objects.filter(
-            provider__in=candidates.filter(status=Provider.Status.ACTIVE), capability_id__in=kinds
-        )
-        .order_by()
-        .values_list("provider_id", "capability_id")
+def _covers(minute: int) -> Q:
+    """A period (or special hours) starting on a day covers this minute of the same day."""
+    instant = _last_instant(minute)
+    return Q(opens=hours_mod.MIDNIGHT, closes=hours_mod.MIDNIGHT) | (
+        Q(opens__lte=instant) & (Q(closes__gt=instant) | Q(closes__lt=F("opens")))
     )
-    for pid, capability_id in rows:
-        out.setdefault(pid, set()).add(kinds[capability_id])
-    return out
 
 
-def _reachable_after_hours(candidates: QuerySet, *, night: bool) -> set[int]:
-    """Ids reachable outside office hours: always with 'always', at night/holidays with 'night'."""
-    return {
-        pid
-        for pid, kinds in _after_hours(candidates).items()
-        if hours_mod.after_hours_reachable(kinds, night=night)
-    }
+def _spills_to(minute: int) -> Q:
+    """A period starting on a day runs past midnight and covers this minute of the next day."""
+    return Q(closes__lt=F("opens"), closes__gt=_last_instant(minute))
+
+
+def _exceptions_on(day: dt.date, provider=None):
+    return HoursException.objects.filter(
+        provider_id=provider if provider is not None else OuterRef("pk"), start_date__lte=day, end_date__gte=day
+    )
+
+
+def _open_by_day(day: dt.date, spans: Q) -> Q:
+    """Open through the hours of ``day`` whose spans match ``spans``: a dated exception covering
+    the day replaces its weekly hours (the earliest one, as the provider page reads them)."""
+    earlier = _exceptions_on(day, OuterRef("provider_id")).filter(
+        Q(start_date__lt=OuterRef("start_date")) | Q(start_date=OuterRef("start_date"), pk__lt=OuterRef("pk"))
+    )
+    special = _exceptions_on(day).filter(spans, closed=False).exclude(Exists(earlier))
+    weekly = OpeningPeriod.objects.filter(spans, provider_id=OuterRef("pk"), weekday=hours_mod.day_key(day))
+    return Q(Exists(special)) | (~Q(Exists(_exceptions_on(day))) & Q(Exists(weekly)))
+
+
+def _open_at(when: dt.datetime) -> Q:
+    """Open by office hours at a local datetime (spans of that day, or of the day before that
+    run past midnight)."""
+    minute = when.hour * 60 + when.minute
+    day = when.date()
+    return _HOURS_COUNT & (
+        _open_by_day(day, _covers(minute)) | _open_by_day(day - dt.timedelta(days=1), _spills_to(minute))
+    )
+
+
+def _open_on_weekday(weekday: int, minute: int | None) -> Q:
+    """Open by the weekly hours of a generic weekday (0-6, or 7 for 祝日), at a minute of the day
+    or at any time of it (dated exceptions are about dates, not weekdays)."""
+    if minute is None:
+        spans = Q(weekday=weekday)
+    else:
+        spans = Q(weekday=weekday) & _covers(minute)
+        if weekday < hours_mod.HOLIDAY:
+            spans |= Q(weekday=(weekday - 1) % 7) & _spills_to(minute)
+    return _HOURS_COUNT & Q(Exists(OpeningPeriod.objects.filter(spans, provider_id=OuterRef("pk"))))
+
+
+def _night_or_holiday() -> Q:
+    """Weekly hours on Sunday or 祝日, or a period open after 20:00 or before 07:00."""
+    night = (
+        Q(weekday__in=(6, hours_mod.HOLIDAY))
+        | Q(opens__lt=_clock(EARLY_UNTIL))
+        | Q(closes__lt=F("opens"))
+        | Q(closes__gt=_last_instant(NIGHT_FROM))
+    )
+    return _HOURS_COUNT & Q(Exists(OpeningPeriod.objects.filter(night, provider_id=OuterRef("pk"))))
+
+
+def _reachable_after_hours(*, night: bool) -> Q:
+    """Active and reachable outside office hours through an after-hours capability: always with
+    'always' (24時間対応), at night and on Sundays/holidays with 'night' (夜間・休日対応), as the
+    reference data says (:func:`hours.after_hours_reachable`)."""
+    _types, caps, _areas = _reference()
+    ids = [
+        c.pk for c in caps.values()
+        if c.after_hours and hours_mod.after_hours_reachable([c.after_hours], night=night)
+    ]
+    if not ids:
+        return Q(pk__in=[])
+    return Q(status=Provider.Status.ACTIVE) & Q(
+        Exists(ProviderCapability.objects.filter(provider_id=OuterRef("pk"), capability_id__in=ids))
+    )
+
+
+def hours_condition(cleaned: Mapping, now: dt.datetime) -> Q | None:
+    """The hours filters of a search as one condition on providers (None: no hours filter).
+
+    Open by office hours, or reachable through an after-hours capability at the time asked
+    (24時間対応 at any time, 夜間・休日対応 at night and on Sundays/holidays).
+    """
+    condition = None
+    kind, when = _when(cleaned, now)
+    if kind == "date":
+        condition = _open_at(when) | _reachable_after_hours(night=hours_mod.is_night_or_holiday(when))
+    elif kind == "weekday":
+        condition = _open_on_weekday(*when) | _reachable_after_hours(
+            night=hours_mod.weekday_has_night_or_holiday(*when)
+        )
+    if cleaned.get("nightholiday"):
+        night = _night_or_holiday() | _reachable_after_hours(night=True)
+        condition = night if condition is None else condition & night
+    return condition
 
 
 def asked_moment(cleaned: Mapping, now: dt.datetime) -> dt.datetime | None:

@@ -1,4 +1,5 @@
-"""Running the search: the SQL part, then hours, exact radius and distance order in Python."""
+"""Running the search: one SQL query (hours included), then exact radius and distance order in
+Python for a search near a point."""
 
 from __future__ import annotations
 
@@ -12,19 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import geo
-from .. import hours as hours_mod
 from ..folding import fold
 from ..language import english
 from ..models import Provider, ProviderCapability
 from .describe import conditions
 from .form import clean
-from .opening import (
-    _night_or_holiday,
-    _open_at_date,
-    _open_on_weekday,
-    _reachable_after_hours,
-    _when,
-)
+from .opening import hours_condition
 from .params import _reference, querystring, region_area_ids
 from .result import LazyIds, SearchResult
 
@@ -51,8 +45,10 @@ def keyword_terms(cleaned: Mapping) -> list[str]:
     return [term for term in (fold(part) for part in cleaned.get("q", "").split()) if term]
 
 
-def base_queryset(cleaned: Mapping) -> QuerySet:
-    """The SQL part of the search (everything except hours, exact radius and order).
+def base_queryset(cleaned: Mapping, *, now: dt.datetime | None = None) -> QuerySet:
+    """The SQL part of the search (everything except exact radius and order).
+
+    Hours filters are asked at ``now`` (a local datetime; the current time if None).
 
     Codes become ids from the reference data kept per data version, so the query filters the
     provider table's own columns (no joins): ``provider_type_id IN``, ``area_id IN`` and one
@@ -92,6 +88,12 @@ def base_queryset(cleaned: Mapping) -> QuerySet:
     if "ids" in cleaned:
         # A shortlist whose ids were all dropped selects nothing, never everything.
         qs = qs.filter(pk__in=cleaned["ids"])
+    if cleaned.get("open") or cleaned.get("nightholiday"):
+        if now is None:
+            now = timezone.localtime().replace(tzinfo=None)
+        hours = hours_condition(cleaned, now)
+        if hours is not None:
+            qs = qs.filter(hours)
     return qs
 
 
@@ -111,7 +113,7 @@ def _ordered(qs: QuerySet, cleaned: Mapping) -> QuerySet:
 
 
 def run_ids(params, *, now: dt.datetime | None = None, ids: Iterable | None = None) -> list[int]:
-    return run(params, now=now, ids=ids, with_conditions=False).ids
+    return list(run(params, now=now, ids=ids, with_conditions=False).ids)
 
 
 def run(
@@ -126,8 +128,8 @@ def run(
 
 
 def needs_python(cleaned: Mapping) -> bool:
-    """Whether some filter or the order is worked out in Python (hours, exact radius, distance)."""
-    return bool(cleaned.get("open") or cleaned.get("nightholiday") or cleaned.get("lat"))
+    """Whether some filter or the order is worked out in Python (exact radius, distance)."""
+    return bool(cleaned.get("lat"))
 
 
 def run_cleaned(
@@ -148,7 +150,7 @@ def run_cleaned(
     """
     now = timezone.localtime(now or timezone.now()).replace(tzinfo=None)
     ignored = list(ignored)
-    qs = base_queryset(cleaned)
+    qs = base_queryset(cleaned, now=now)
     if bbox is not None:
         qs = qs.filter(
             latitude__gte=bbox[0], longitude__gte=bbox[1], latitude__lte=bbox[2], longitude__lte=bbox[3]
@@ -160,7 +162,7 @@ def run_cleaned(
     extra = list(columns or ())
 
     if needs_python(cleaned):
-        ids, distances, rows = _filter_in_python(qs, ordered, cleaned, now, point, extra)
+        ids, distances, rows = _near_point(ordered, cleaned, point, extra)
         extra_fields = {"distances": distances, "_rows": rows}
     else:
         ids = LazyIds(ordered)
@@ -177,41 +179,24 @@ def run_cleaned(
     )
 
 
-def _filter_in_python(qs, ordered, cleaned: Mapping, now: dt.datetime, point, extra: list[str]):
-    """Hours, exact radius and distance order on the rows SQL returned:
+def _near_point(ordered, cleaned: Mapping, point, extra: list[str]):
+    """Exact radius and distance order on the rows SQL returned:
     (ids, distances, the ``extra`` columns per id or None)."""
-    fields = ["id", "latitude", "longitude"] if point else ["id"]
+    fields = ["id", "latitude", "longitude"]
     rows = list(ordered.values_list(*fields, *extra))
     result_ids = [row[0] for row in rows]
 
-    # Hours: open by office hours, or reachable through an after-hours capability
-    # (24時間対応 at any time, 夜間・休日対応 at night and on Sundays/holidays).
-    kind, when = _when(cleaned, now)
-    if kind and result_ids:
-        if kind == "date":
-            allowed = _open_at_date(qs, when)
-            night = hours_mod.is_night_or_holiday(when)
-        else:
-            allowed = _open_on_weekday(qs, *when)
-            night = hours_mod.weekday_has_night_or_holiday(*when)
-        allowed |= _reachable_after_hours(qs, night=night)
-        result_ids = [pk for pk in result_ids if pk in allowed]
-    if cleaned.get("nightholiday") and result_ids:
-        allowed = _night_or_holiday(qs) | _reachable_after_hours(qs, night=True)
-        result_ids = [pk for pk in result_ids if pk in allowed]
-
     distances: dict[int, float] = {}
-    if point:
-        coords = {row[0]: (row[1], row[2]) for row in rows}
-        for pk in result_ids:
-            lat, lng = coords[pk]
-            if lat is not None:
-                distances[pk] = geo.haversine_m(point[0], point[1], float(lat), float(lng))
-        if cleaned.get("radius"):
-            radius = float(cleaned["radius"])
-            result_ids = [pk for pk in result_ids if distances.get(pk, radius + 1) <= radius]
-        if cleaned.get("sort") == "distance":
-            result_ids.sort(key=lambda pk: (pk not in distances, distances.get(pk, 0.0)))
+    coords = {row[0]: (row[1], row[2]) for row in rows}
+    for pk in result_ids:
+        lat, lng = coords[pk]
+        if lat is not None:
+            distances[pk] = geo.haversine_m(point[0], point[1], float(lat), float(lng))
+    if cleaned.get("radius"):
+        radius = float(cleaned["radius"])
+        result_ids = [pk for pk in result_ids if distances.get(pk, radius + 1) <= radius]
+    if cleaned.get("sort") == "distance":
+        result_ids.sort(key=lambda pk: (pk not in distances, distances.get(pk, 0.0)))
 
     selected_rows = None
     if extra:
