@@ -562,7 +562,9 @@ def approve_registration(*, registration: Registration, user) -> Registration:
         changes={
             "status": Provider.Status.ACTIVE,
             "last_confirmed_on": timezone.localdate(),
-            "last_confirmed_source": source[:200],
+            # Public (provider page, API, open data): how it was confirmed, never who (the
+            # history row keeps the approving user).
+            "last_confirmed_source": _("新規登録の申込"),
         },
         actor_kind=ProviderChange.Actor.STAFF, user=user, source=source,
         base_version=REGISTRATION_BASE_VERSION,

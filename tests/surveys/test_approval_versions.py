@@ -144,3 +144,30 @@ def test_registration_approval_keeps_staff_corrections_but_not_over_a_closure(st
     assert closed.provider.status == Provider.Status.CLOSED
     closed.refresh_from_db()
     assert closed.status == Registration.Status.NEW
+
+
+def test_registration_approval_publishes_no_staff_login(client, django_user_model):
+    """The public page and every public file say how a record was confirmed, never which
+    back-office account did it (a login name is half of a login, and typing it wrong five
+    times locks that account: django-axes)."""
+    from django.contrib.auth.models import Group
+
+    from resourcemap.reference import editor_group_name
+
+    user = django_user_model.objects.create_user("tanaka-login-7", password="pass-Word-1234", is_staff=True)
+    user.groups.add(Group.objects.get(name=editor_group_name()))
+    registration = _registered(name="登録承認医院")
+    services.approve_registration(registration=registration, user=user)
+    provider = Provider.objects.get(pk=registration.provider_id)
+    assert provider.status == Provider.Status.ACTIVE and provider.last_confirmed_on
+    public = [
+        client.get(reverse("provider_detail", args=[provider.pk])),
+        client.get("/api/providers.geojson"),
+        client.get("/opendata/providers.csv"),
+    ]
+    assert "登録承認医院" in public[0].content.decode()
+    for answer in public:
+        assert answer.status_code == 200
+        assert b"tanaka-login-7" not in answer.content, answer.request["PATH_INFO"]
+    # The back office still records who approved it.
+    assert "tanaka-login-7" in provider.changes.latest("pk").source
