@@ -18,8 +18,12 @@ register = template.Library()
 
 @register.filter(name="join_list")
 def join_list_filter(items) -> str:
-    """``{{ spans|join_list }}``: 09:00-12:00、14:00-18:00 (English: 09:00-12:00, 14:00-18:00)."""
-    return join_list(items or [])
+    """``{{ spans|join_list }}``: 09:00-12:00、14:00-18:00 (English: 09:00-12:00, 14:00-18:00).
+
+    Each item moves to the next line whole (a phone breaks between the periods, not inside
+    14:30-18:00, unless one period is wider than the line)."""
+    # The separator is the translator's text; each item is escaped by format_html.
+    return mark_safe(join_list(format_html('<span class="period">{}</span>', item) for item in items or []))  # noqa: S308
 
 # Geometry of each marker shape in a 28×28 box. Shapes come from ProviderType.shape (data),
 # so a new type only picks one of these; the letter inside is ProviderType.short_name.

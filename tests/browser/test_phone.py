@@ -187,6 +187,47 @@ def test_provider_page_offers_directions(live_server, browser, stations, args):
         context.close()
 
 
+# Lines each "09:00-12:00" of the text in ``selector`` is drawn on (1 = not broken).
+PERIOD_LINES = """(selector) => {
+    const out = [];
+    for (const root of document.querySelectorAll(selector)) {
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const match of node.data.matchAll(/\\d\\d:\\d\\d-\\d\\d:\\d\\d/g)) {
+                const range = document.createRange();
+                range.setStart(node, match.index);
+                range.setEnd(node, match.index + match[0].length);
+                const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+                out.push([match[0], tops.size]);
+            }
+        }
+    }
+    return out;
+}"""
+
+
+def test_opening_hours_never_break_inside_a_period_on_a_phone(live_server, browser, stations):
+    import datetime as dt
+
+    split = make_provider(
+        name="三軒茶屋ひるやすみ長めの皮膚科クリニック", kana="サンゲンジャヤヒフカ", type_code="nursing",
+        capabilities={"h24": None, "mitori": None}, area_code="taishido", fax="03-1000-0999",
+        latitude=Decimal("35.6431"), longitude=Decimal("139.6701"),
+        periods=[(d, t0, t1) for d in range(7) for t0, t1 in ((dt.time(9), dt.time(12)), (dt.time(14, 30), dt.time(18)))],
+    )
+    with _page(browser, PHONE) as page:
+        for path, selector in (
+            (f"/providers/{split.pk}/", "table.hours td"),
+            ("/?q=ひるやすみ長め", ".result__today"),
+            (f"/shortlist/?ids={split.pk}", ".result__today"),
+        ):
+            page.goto(live_server.url + path)
+            _ready(page)
+            lines = page.evaluate(PERIOD_LINES, selector)
+            assert ["14:30-18:00", 1] in lines, (path, lines)
+            assert [period for period, n in lines if n != 1] == [], path
+
+
 @pytest.mark.parametrize("args", [PHONE, PC], ids=["360", "1280"])
 def test_print_memo_never_goes_into_a_url(live_server, browser, stations, args):
     from urllib.parse import quote
