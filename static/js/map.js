@@ -146,12 +146,16 @@ async function loadMarkers() {
   const start = config.bounds
     ? L.latLngBounds([config.bounds[0], config.bounds[1]], [config.bounds[2], config.bounds[3]])
     : map.getBounds().pad(0.5);
-  const data = await fetchView(start, map.getZoom(), config.bounds ? config.firstUrl : null);
-  const count = await draw(data, start, map.getZoom());
+  const zoom = map.getZoom();
+  const data = await fetchView(start, zoom, config.bounds ? config.firstUrl : null);
   // The first view (around the place searched, or all the markers) is set once the map is on
-  // screen: a hidden map (the list first on a phone) has no size to centre in.
+  // screen: a hidden map (the list first on a phone) has no size to centre in. It is set from
+  // the answer before the markers are added, so markercluster places them once, at the final
+  // zoom (fitting afterwards re-clusters them and forces a layout of the whole page).
   // No animation: an animated first zoom can be left half-done when the page is frozen
   // (Back/Forward cache), which then blocks later view changes.
+  const points = [];
+  for (const row of data.providers) if (row[1] !== null && row[2] !== null) points.push(L.latLng(row[1], row[2]));
   if (config.point) {
     const centre = [config.point.lat, config.point.lng];
     if (config.point.radius) {
@@ -160,16 +164,16 @@ async function loadMarkers() {
     } else {
       // The place and its nearest few providers, so the first answers are on the map too.
       fitMarkers = () => {
-        const nearest = [...markers.values()].map((m) => m.getLatLng())
-          .sort((a, b) => map.distance(centre, a) - map.distance(centre, b)).slice(0, NEAREST_IN_VIEW);
+        const nearest = points.sort((a, b) => map.distance(centre, a) - map.distance(centre, b)).slice(0, NEAREST_IN_VIEW);
         map.fitBounds(L.latLngBounds([centre, ...nearest]), { padding: [40, 40], maxZoom: 15, animate: false });
       };
     }
     L.circleMarker(centre, { radius: 7, color: "#000", weight: 3, fillColor: "#ffd400", fillOpacity: 1, interactive: false }).addTo(map);
-  } else if (count) {
-    fitMarkers = () => map.fitBounds(cluster.getBounds(), { padding: [20, 20], maxZoom: 16, animate: false });
+  } else if (points.length) {
+    fitMarkers = () => map.fitBounds(L.latLngBounds(points), { padding: [20, 20], maxZoom: 16, animate: false });
   }
   if (fitMarkers && mapEl.offsetWidth) { fitMarkers(); fitMarkers = null; }
+  await draw(data, start, zoom);
   map.on("moveend", onMoveEnd);
   mapEl.dataset.ready = "1";
   performance.mark("markers-drawn");
