@@ -2,6 +2,7 @@ import datetime as dt
 import json
 import re
 from html import unescape
+from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -137,6 +138,16 @@ def test_a_postal_code_search_names_the_town_it_found(client):
     # A station or an address keeps what was typed.
     station = client.get("/", {"near": "三軒茶屋"})
     assert "place=%E4%B8%89%E8%BB%92%E8%8C%B6%E5%B1%8B&" in station.url + "&"
+
+
+@pytest.mark.parametrize("path", ["/", "/en/", "/shortlist/", "/flyer/", "/print/?type=clinic"])
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon(client, path):
+    from django.contrib.staticfiles import finders
+
+    head = client.get(path).content.decode().split("</head>")[0]
+    href = re.search(r'<link rel="icon" href="/static/([^"]+)" type="image/svg\+xml">', head).group(1)
+    icon = Path(finders.find(href)).read_text(encoding="utf-8")
+    assert icon.startswith("<svg") and 'viewBox="0 0 32 32"' in icon
 
 
 def test_clearing_the_place_removes_the_point(client):
