@@ -184,11 +184,14 @@ def _prepare(request, kind: str):
         response["ETag"] = etag
         _cache_headers(response, cleaned)
         return None, response
-    result = search.run_cleaned(
-        cleaned, ignored, with_conditions=False, bbox=bbox,
-        columns=COMPACT_COLUMNS if kind == "json" else COLUMNS,
-        annotations=_compact_annotations() if kind == "json" else FLOAT_COORDS,
-    )
+    if kind == "json" and (bbox is None or zoom is not None):  # a view without zoom counts its cells from the queryset
+        result = search.run_cleaned_rows(
+            cleaned, ignored, bbox=bbox, columns=COMPACT_COLUMNS, annotations=_compact_annotations(), key=lang,
+        )
+    else:
+        result = search.run_cleaned(
+            cleaned, ignored, with_conditions=False, bbox=bbox, columns=COLUMNS, annotations=FLOAT_COORDS,
+        )
     return (result, etag, bbox, zoom), None
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -914,8 +914,18 @@ class DataVersion(models.Model):
         scope = _version_scope.get()
         if scope is not None and "value" in scope:
             return scope["value"]
-        row = cls.objects.filter(pk=1).values_list("value", "changed_at").first()
-        value = "0" if row is None else f"{row[0]}.{row[1].timestamp():.6f}"
+        # One primary-key read in plain SQL: building the ORM query cost more CPU than the read.
+        connection = connections[router.db_for_read(cls)]
+        table = connection.ops.quote_name(cls._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT "value", "changed_at" FROM {table} WHERE "id" = 1')  # noqa: S608 - the model's own table name
+            row = cursor.fetchone()
+        if row is None:
+            value = "0"
+        else:
+            # PostgreSQL returns a datetime, SQLite the stored text: either names one instant.
+            changed = row[1].timestamp() if hasattr(row[1], "timestamp") else row[1]
+            value = f"{row[0]}.{changed:.6f}" if isinstance(changed, float) else f"{row[0]}.{changed}"
         if scope is not None:
             scope["value"] = value
         return value

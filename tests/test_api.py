@@ -243,3 +243,32 @@ def test_one_client_cannot_make_the_server_ask_the_outside_geocoder_without_end(
     # Another client has its own allowance.
     other = client.get("/api/geocode", {"q": "場所べつの人"}, REMOTE_ADDR="192.0.2.77")
     assert other.status_code == 404 and len(CountingGeocoder.calls) == 7
+
+
+@pytest.mark.parametrize(
+    "query", ["type=nursing", "q=さくら", "cap=h24&lang=en", "region=setagaya", "bbox=139.5,35.5,139.8,35.7&zoom=13", ""]
+)
+def test_stored_row_sql_answers_as_a_fresh_search(client, data, query):
+    """The compact API keeps each search's compiled SQL per data version: the second answer is
+    the first, a write forgets every stored query, and the next answer shows the write."""
+    from resourcemap.search import query as search_query
+
+    search_query._row_sql.clear()
+    first = client.get(f"/api/providers.json?{query}").json()
+    assert len(search_query._row_sql) == 2  # the version and this search
+    assert client.get(f"/api/providers.json?{query}").json() == first
+    make_provider(name="さくら第二訪問看護", kana="サクラダイニ", type_code="nursing", capabilities={"h24": None})
+    assert len(search_query._row_sql) <= 2
+    after = client.get(f"/api/providers.json?{query}").json()
+    search_query._row_sql.clear()
+    assert client.get(f"/api/providers.json?{query}").json() == after
+    if query in ("type=nursing", "q=さくら", "cap=h24&lang=en", ""):
+        assert after["count"] == first["count"] + 1
+
+
+def test_hours_searches_are_built_at_the_time_asked(client, data):
+    from resourcemap.search import query as search_query
+
+    search_query._row_sql.clear()
+    client.get("/api/providers.json?open=now")
+    assert len(search_query._row_sql) <= 1

@@ -49,7 +49,15 @@ from .params import (
     querystring,
     split_list,
 )
-from .query import base_queryset, keyword_terms, needs_python, run, run_cleaned, run_ids
+from .query import (
+    base_queryset,
+    keyword_terms,
+    needs_python,
+    run,
+    run_cleaned,
+    run_cleaned_rows,
+    run_ids,
+)
 from .result import LazyIds, SearchResult, load_providers
 from .suggest import Relaxation, capability_counts, relaxations
 
@@ -59,5 +67,5 @@ __all__ = [
     "finite_float", "_reference_cache", "split_list", "asked_moment", "base_queryset",
     "capability_counts", "cell_counts", "cell_size", "clean", "conditions", "display_form", "fold", "keyword_terms",
     "load_providers",
-    "needs_python", "origin_query", "querystring", "relaxations", "run", "run_cleaned", "run_ids",
+    "needs_python", "origin_query", "querystring", "relaxations", "run", "run_cleaned", "run_cleaned_rows", "run_ids",
 ]

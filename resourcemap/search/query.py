@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import BooleanField, Case, Exists, F, Func, OuterRef, QuerySet, Value, When
 from django.db.models.functions import Lower
@@ -219,3 +220,86 @@ def _check_shortlist(cleaned: dict, ignored: list[str]) -> None:
                 % {"n": len(missing)}
             )
             cleaned["ids"] = [pk for pk in cleaned["ids"] if pk in public]
+
+
+# Compiled row queries of SQL-only searches, per process and per data version: the same search
+# asked again (a map's view, the next visitor) runs its SQL without building and compiling the
+# queryset, which cost more CPU than the read itself. Hours filters are asked at the second of the
+# request, so those searches are built each time.
+_row_sql: dict = {}
+MAX_REMEMBERED_SQL = 256
+
+
+class _StoredRows(Sequence):
+    """The rows of a stored compiled query, read once when first asked for."""
+
+    def __init__(self, alias: str, sql: str, params: tuple):
+        self._alias, self._sql, self._params = alias, sql, params
+        self._rows: list[tuple] | None = None
+
+    def _load(self) -> list[tuple]:
+        if self._rows is None:
+            with connections[self._alias].cursor() as cursor:
+                cursor.execute(self._sql, self._params)
+                self._rows = cursor.fetchall()
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __getitem__(self, index):
+        return self._load()[index]
+
+    def __iter__(self):
+        return iter(self._load())
+
+
+class _StoredIds(Sequence):
+    def __init__(self, rows: _StoredRows):
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [row[0] for row in self._rows[index]]
+        return self._rows[index][0]
+
+
+def run_cleaned_rows(
+    cleaned: dict,
+    ignored: list[str],
+    *,
+    columns: Sequence[str],
+    annotations: Mapping,
+    bbox: tuple[float, float, float, float] | None,
+    key: str,
+) -> SearchResult:
+    """:func:`run_cleaned` for the rows alone (``columns``, the first being the id), with the
+    compiled SQL kept per data version under ``key`` (what else decides the SQL, e.g. the
+    language of the annotations). Same rows, same order; ``result.queryset`` is not kept."""
+    from ..models import DataVersion  # the version names the reference data the SQL was built from
+
+    if needs_python(cleaned) or "ids" in cleaned or cleaned.get("open") or cleaned.get("nightholiday"):
+        return run_cleaned(cleaned, ignored, with_conditions=False, columns=columns, annotations=annotations, bbox=bbox)
+    version = DataVersion.current()
+    if _row_sql.get("version") != version or len(_row_sql) > MAX_REMEMBERED_SQL:
+        _row_sql.clear()
+        _row_sql["version"] = version
+    cache_key = (key, querystring(cleaned), bbox, tuple(columns))
+    stored = _row_sql.get(cache_key)
+    if stored is None:
+        result = run_cleaned(cleaned, ignored, with_conditions=False, columns=columns, annotations=annotations, bbox=bbox)
+        query = result._row_query
+        try:
+            sql, params = query.query.get_compiler(using=query.db).as_sql()
+        except EmptyResultSet:
+            return result
+        _row_sql[cache_key] = (query.db, sql, tuple(params))
+        return result
+    rows = _StoredRows(*stored)
+    return SearchResult(
+        ids=_StoredIds(rows), params=cleaned, ignored=list(ignored), conditions=[],
+        querystring=querystring(cleaned), _row_query=rows,
+    )
