@@ -150,6 +150,26 @@ def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_favicon(
     assert icon.startswith("<svg") and 'viewBox="0 0 32 32"' in icon
 
 
+def test_a_missing_page_says_so_in_the_page_language_with_a_way_to_the_map(client):
+    provider = make_provider(name="閉じた診療所", status=Provider.Status.CLOSED)
+    gone = client.get(f"/providers/{provider.pk}/")
+    assert gone.status_code == 404
+    assert "ページが見つかりません" in text(gone) and "掲載が終わった" in text(gone)
+    assert '<a href="/">地図・一覧で事業所をさがす</a>' in gone.content.decode()
+    english = client.get("/en/no-such-page/")
+    assert english.status_code == 404
+    assert "Page not found" in text(english) and '<a href="/en/">Find providers on the map and list</a>' in english.content.decode()
+
+
+def test_a_server_error_page_needs_neither_the_request_nor_the_database(rf, django_assert_num_queries):
+    from django.views.defaults import server_error
+
+    with django_assert_num_queries(0):
+        response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "ただいま表示できません" in text(response) and "try again" in text(response)
+
+
 def test_clearing_the_place_removes_the_point(client):
     response = client.get("/?near=&lat=35.6&lng=139.6&place=x&radius=500&sort=distance&type=clinic")
     assert response.status_code == 302
