@@ -117,6 +117,7 @@ def pdf_view(view=None, *, cache_query: Callable[[HttpRequest], QueryDict | None
         try:
             if not ratelimits.hit(request, "print-pdf", settings.RATELIMITS["print_pdf"]):
                 return ratelimits.too_many(request)
+            request.pdf_render = True  # counted here: its map is not counted again (static_map)
             response = view(request, *args, **kwargs)
         finally:
             _release_slot(slot)
@@ -127,3 +128,34 @@ def pdf_view(view=None, *, cache_query: Callable[[HttpRequest], QueryDict | None
         return response
 
     return wrapper
+
+
+class MapLimited(Exception):
+    """This client composed ``RATELIMITS["print_map"]`` new print maps in the limit's window."""
+
+
+def static_map(request, **kwargs):
+    """``staticmap.render(**kwargs)`` for a print page or sheet, under the same rules as a PDF.
+
+    Composing a map takes seconds of CPU for hundreds of markers, and the HTML previews
+    (``/print/``, provider sheets) are plain GETs anyone can repeat with another query. So a
+    map is kept in the "pdfs" cache by its arguments (markers, size, labels, outline) and the
+    data version, and a preview whose title, note or columns change reuses it; a new map
+    counts against ``RATELIMITS["print_map"]`` for the client (``MapLimited`` over it), except
+    inside a PDF render, which ``pdf_view`` has counted already.
+    """
+    from . import staticmap
+
+    raw = repr(sorted(kwargs.items())) + "|" + DataVersion.current()
+    key = "map:" + hashlib.sha256(raw.encode()).hexdigest()
+    store = caches["pdfs"]
+    rendered = store.get(key)
+    if rendered is not None:
+        return rendered
+    if not getattr(request, "pdf_render", False) and not ratelimits.hit(
+        request, "print-map", settings.RATELIMITS["print_map"]
+    ):
+        raise MapLimited
+    rendered = staticmap.render(**kwargs)
+    store.set(key, rendered, settings.PDF_CACHE_SECONDS)
+    return rendered

@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import hours as hours_mod
-from . import links, printing, search, staticmap
+from . import links, printing, ratelimits, search, staticmap
 from .language import english
 from .models import Area, Capability, Flyer, Municipality, Provider, Weekday
-from .pdfguard import pdf_view
+from .pdfguard import MapLimited, pdf_view, static_map
 from .shortlist_views import back_url as origin_back_url
 from .shortlist_views import origin_conditions, origin_query, shortlist_query, shortlist_url
 from .templatetags.portal import distance
@@ -196,7 +196,7 @@ def _municipality_frame(municipality: Municipality | None):
     return bounds, municipality.boundary or []
 
 
-def overview_map(rows: list[dict], *, size: tuple[int, int], municipality) -> dict | None:
+def overview_map(request, rows: list[dict], *, size: tuple[int, int], municipality) -> dict | None:
     """Static map whose numbered markers match the table numbers."""
     markers = [
         staticmap.Marker(
@@ -207,8 +207,8 @@ def overview_map(rows: list[dict], *, size: tuple[int, int], municipality) -> di
         if row["provider"].latitude is not None
     ]
     bounds, outline = _municipality_frame(municipality)
-    rendered = staticmap.render(
-        markers, width=size[0], height=size[1], labels=_area_labels(), outline=outline,
+    rendered = static_map(
+        request, markers=markers, width=size[0], height=size[1], labels=_area_labels(), outline=outline,
         default_bounds=bounds, marker_radius=17 if len(markers) < 100 else 13,
     )
     return {
@@ -393,7 +393,7 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
     map_data = None
     if map_place and rows:
         size = (MAP_SIZE_LAST if map_place == "last" else MAP_SIZE)[orient]
-        map_data = overview_map(rows, size=size, municipality=common["municipality"])
+        map_data = overview_map(request, rows, size=size, municipality=common["municipality"])
 
     option_query = QueryDict(mutable=True)
     option_query.update(QueryDict(querystring))
@@ -442,7 +442,10 @@ def _sheet_context(request, *, pdf: bool) -> tuple[dict, str]:
 
 @require_GET
 def print_preview(request):
-    context, template = _sheet_context(request, pdf=False)
+    try:
+        context, template = _sheet_context(request, pdf=False)
+    except MapLimited:
+        return ratelimits.too_many(request)
     return render(request, template, context)
 
 
@@ -478,8 +481,9 @@ def _provider_context(request, pk: int, *, pdf: bool) -> dict:
     )
     map_data = None
     if provider.latitude is not None:
-        rendered = staticmap.render(
-            [staticmap.Marker(float(provider.latitude), float(provider.longitude),
+        rendered = static_map(
+            request,
+            markers=[staticmap.Marker(float(provider.latitude), float(provider.longitude),
                               provider.provider_type.short_name[:1], provider.provider_type.color)],
             width=900, height=640, labels=_area_labels(), marker_radius=26,
             min_span=0.012 if staticmap.tiles_likely() else 0.03,
@@ -505,7 +509,11 @@ def _provider_context(request, pk: int, *, pdf: bool) -> dict:
 
 @require_GET
 def provider_sheet(request, pk: int):
-    return render(request, "print/provider_sheet.html", _provider_context(request, pk, pdf=False))
+    try:
+        context = _provider_context(request, pk, pdf=False)
+    except MapLimited:
+        return ratelimits.too_many(request)
+    return render(request, "print/provider_sheet.html", context)
 
 
 @require_GET

@@ -203,6 +203,7 @@ _RATELIMIT_DEFAULTS = {
     "correction": "5/10m",  # correction reports, per client
     "correction_provider": "20/d",  # correction reports about one provider, all clients
     "print_pdf": "10/m",  # PDF renders (print, sheets, flyers), per client
+    "print_map": "20/m",  # new maps composed for print previews and sheets, per client
     "geocode": "60/m",  # place searches sent to the outside geocoder, per client
 }
 RATELIMITS = {

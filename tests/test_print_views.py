@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from resourcemap import print_views, staticmap
+from resourcemap import providers as provider_service
 from resourcemap.forms import FlyerAdminForm
-from resourcemap.models import Flyer, Provider
+from resourcemap.models import Flyer, Provider, ProviderChange
 from tests.factories import make_provider
 from tests.printing_helpers import decode_qr_pdf, decode_qr_png, pdf_fonts, pdf_pages, pdf_text
 
@@ -404,3 +405,55 @@ def test_sheet_shows_distances_as_the_list_does(client):
     # About 1.2 km north: the list and the sheet both say "1.2 km"; the near one "0 m".
     for html in (listed, sheet):
         assert "1.2 km" in html and "0 m" in html
+
+
+def test_print_previews_compose_their_map_under_a_limit_and_once_per_marker_set(db, client, settings, monkeypatch):
+    """The A4 preview and the provider sheet compose their map on the server (seconds of CPU
+    for hundreds of markers). A preview whose map was already made (same markers, same size)
+    reuses it; new maps count against RATELIMIT_PRINT_MAP per client, as PDF renders do."""
+    from django.core.cache import caches
+    from hypothesis import HealthCheck, Phase, given
+    from hypothesis import settings as hyp_settings
+    from hypothesis import strategies as st
+
+    made = []
+    real_render = staticmap.render
+
+    def counting_render(*args, **kwargs):
+        made.append(kwargs.get("width"))
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(staticmap, "render", counting_render)
+    settings.RATELIMITS = {**settings.RATELIMITS, "print_map": "3/m"}
+    dentists = _dentists(3)
+    for step, dentist in enumerate(dentists):  # three places: three different sheet maps
+        provider_service.provider_update(
+            provider=dentist, changes={"latitude": dentist.latitude + Decimal("0.002") * step},
+            actor_kind=ProviderChange.Actor.STAFF,
+        )
+
+    @given(titles=st.lists(st.text(alphabet="あいうえおカキクケコ一覧表", min_size=1, max_size=8),
+                           min_size=3, max_size=3, unique=True))
+    @hyp_settings(max_examples=3, derandomize=True, database=None, deadline=None,
+                  phases=[Phase.explicit, Phase.generate],
+                  suppress_health_check=[HealthCheck.function_scoped_fixture])
+    def check(titles):
+        caches["ratelimit"].clear()
+        caches["pdfs"].clear()
+        made.clear()
+        # A title (or a note, or the columns) changes nothing on the map: one map made.
+        for title in titles:
+            assert client.get("/print/", {"type": "dental", "title": title}).status_code == 200
+        assert len(made) == 1
+        # Other marker sets: two more maps, then this client waits.
+        assert client.get("/print/", {"type": "dental", "ids": f"{dentists[0].pk}"}).status_code == 200
+        assert client.get(reverse("provider_sheet", args=[dentists[1].pk])).status_code == 200
+        limited = client.get(reverse("provider_sheet", args=[dentists[2].pk]))
+        assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+        assert len(made) == 3
+        # Maps already made are still served; another visitor has an allowance of its own.
+        assert client.get("/print/", {"type": "dental", "title": titles[0]}).status_code == 200
+        other = client.get(reverse("provider_sheet", args=[dentists[2].pk]), REMOTE_ADDR="192.0.2.90")
+        assert other.status_code == 200 and len(made) == 4
+
+    check()
