@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 from django.contrib import admin, messages
@@ -18,6 +19,8 @@ from resourcemap.security import GuardedLookupsMixin
 
 from . import mail, runner
 from .models import Job, OutgoingEmail, WorkerProcess
+
+_ADDRESS = re.compile(r"[^\s<>'\"(),;:\[\]]+@[^\s<>'\"(),;:\[\]]+")
 
 
 def download_response(request, job: Job) -> FileResponse:
@@ -147,11 +150,19 @@ class OutgoingEmailAdmin(GuardedLookupsMixin, NoAddNoDeleteMixin, admin.ModelAdm
     def get_readonly_fields(self, request, obj=None):
         return self._without_recipients(request, super().get_readonly_fields(request, obj))
 
-    @staticmethod
-    def _without_recipients(request, names):
+    # Without the permission: no recipients column, and errors with every address blanked
+    # (a mail server's refusal names the recipient: "<a@example.jp>: Recipient address rejected").
+    _HIDDEN = {"short_error": "short_error_hidden", "last_error": "last_error_hidden"}
+
+    @classmethod
+    def _without_recipients(cls, request, names):
         if Provider.may_see_private_contact(request.user):
             return names
-        return tuple(name for name in names if name != "recipients")
+        return tuple(cls._HIDDEN.get(name, name) for name in names if name != "recipients")
+
+    @staticmethod
+    def _blank_addresses(text: str) -> str:
+        return _ADDRESS.sub(_("（非公開）"), text)
 
     @admin.display(description=gettext_lazy("種類"), ordering="kind")
     def kind_name(self, obj):
@@ -164,6 +175,14 @@ class OutgoingEmailAdmin(GuardedLookupsMixin, NoAddNoDeleteMixin, admin.ModelAdm
     @admin.display(description=gettext_lazy("エラー"))
     def short_error(self, obj):
         return obj.last_error[:80] or "—"
+
+    @admin.display(description=gettext_lazy("エラー"))
+    def short_error_hidden(self, obj):
+        return self._blank_addresses(obj.last_error)[:80] or "—"
+
+    @admin.display(description=gettext_lazy("最後のエラー"))
+    def last_error_hidden(self, obj):
+        return self._blank_addresses(obj.last_error)
 
     @admin.action(description=gettext_lazy("選んだメールを今すぐ送り直す"), permissions=["change"])
     def resend_now(self, request, queryset):

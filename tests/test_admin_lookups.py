@@ -9,6 +9,7 @@ which hold survey links)."""
 from __future__ import annotations
 
 import datetime as dt
+import smtplib
 
 import pytest
 from django.urls import reverse
@@ -67,8 +68,11 @@ def records(reference):
         capabilities={}, periods=[], applicant_name=SECRET_PERSON,
         applicant_email=SECRET_EMAIL, applicant_phone=SECRET_PHONE,
     )
+    # A mail server's refusal names the address: the error text is the recipient too.
+    refused = smtplib.SMTPRecipientsRefused({SECRET_EMAIL.upper(): (550, b"5.1.1 <" + SECRET_EMAIL.encode() + b">")})
     OutgoingEmail.objects.create(kind="invitation", to=[SECRET_EMAIL], subject="照会のお願い",
-                                 body=f"こちらから回答してください: {LINK}")
+                                 body=f"こちらから回答してください: {LINK}", status=OutgoingEmail.Status.FAILED,
+                                 attempts=5, last_error=repr(refused))
     return provider
 
 
@@ -143,6 +147,6 @@ def test_viewer_outbox_does_not_show_the_recipient(viewer, staff_client, records
     for url in (reverse("admin:jobs_outgoingemail_changelist"),
                 reverse("admin:jobs_outgoingemail_change", args=[email.pk])):
         seen = viewer.get(url).content.decode()
-        assert "照会のお願い" in seen
-        assert SECRET_EMAIL not in seen, url
+        assert "照会のお願い" in seen and "SMTPRecipientsRefused" in seen
+        assert SECRET_EMAIL not in seen.lower(), url
         assert SECRET_EMAIL in staff_client.get(url).content.decode(), url
