@@ -320,6 +320,9 @@ def main(argv=None) -> None:
         "provider in the reference municipality's districts and addresses (worst case for its filters)",
     )
     parser.add_argument("--load-only", action="store_true", help="fill the database, time nothing")
+    parser.add_argument(
+        "--front-only", action="store_true", help="time only the front page rendered without the page cache"
+    )
     args = parser.parse_args(argv)
     if connection.vendor != "postgresql":
         raise SystemExit("bench/national.py needs DATABASE_URL=postgres://…")
@@ -341,6 +344,10 @@ def main(argv=None) -> None:
         return
     client = Client()
     runs = args.runs
+    if args.front_only:
+        with time_machine.travel(NOW, tick=False):
+            front_page(client, tag, runs)
+        return
     from resourcemap.models import Area, Capability, ProviderType
 
     nursing = ProviderType.objects.get(code="nursing").pk
@@ -518,9 +525,40 @@ def main(argv=None) -> None:
             f"{_common.timed(write_then_list, max(3, runs // 2)):.1f} ms",
             flush=True,
         )
+        front_page(client, tag, runs)
         settings.PAGE_CACHE_SECONDS = 60
         cached_ms = _common.timed(app(client, "/"), runs)
         print(f"{tag}: front page from the page cache {cached_ms:.1f} ms", flush=True)
+
+
+def front_page(client: Client, tag: str, runs: int) -> None:
+    """The front page rendered without the page cache: ms, bytes and <option>s, with the
+    地域/地区 form as configured (AREA_SELECT_MAX) and, above the threshold, with every area
+    listed as the form did before."""
+    from django.conf import settings
+
+    from resourcemap.models import Area
+
+    areas = Area.objects.count()
+    configured = settings.AREA_SELECT_MAX
+    cache_seconds = settings.PAGE_CACHE_SECONDS
+    settings.PAGE_CACHE_SECONDS = 0
+    limits = [configured] + ([areas] if areas > configured else [])
+    try:
+        for limit in limits:
+            settings.AREA_SELECT_MAX = limit
+            body = app(client, "/")()
+            form = "one text field" if areas > limit else "two lists"
+            ms = _common.timed(app(client, "/"), runs)
+            print(
+                f"{tag}: front page rendered without the page cache, {areas:,} areas as {form} "
+                f"(AREA_SELECT_MAX={limit}) {ms:.1f} ms, {len(body) / 1024:.1f} KiB, "
+                f"{body.count(b'<option'):,} options",
+                flush=True,
+            )
+    finally:
+        settings.AREA_SELECT_MAX = configured
+        settings.PAGE_CACHE_SECONDS = cache_seconds
 
 
 if __name__ == "__main__":

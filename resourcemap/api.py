@@ -30,6 +30,7 @@ from . import gazetteer, geocoding, links, search
 from . import hours as hours_mod
 from .language import english
 from .models import (
+    Area,
     Capability,
     DataVersion,
     GazetteerPlace,
@@ -38,6 +39,7 @@ from .models import (
     ProviderCapability,
     ProviderType,
 )
+from .search import areas as search_areas
 
 MAX_AGE = 300
 # A map view with more matches than this gets grid clusters instead of points.
@@ -391,5 +393,24 @@ def places(request):
         for entry in gazetteer.suggest(text)
     ]
     response = _json({"query": text, "places": items})
+    response["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@require_GET
+def areas(request):
+    """地域/地区 names for the typed area field of a site with many areas: ``?q=太子`` → up to 8
+    areas whose name, reading or 「地域 地区」 name starts with the text (an index, O(result)).
+    ``label`` is what the field sends back (resolved by the search form)."""
+    text = request.GET.get("q", "")[:100]
+    refused = _activate_language(request.GET.get("lang", ""))
+    if refused:
+        return refused
+    levels = dict(Area.Level.choices)
+    items = [
+        {"label": search_areas.label(area), "code": area.code, "kind": area.level, "kind_label": str(levels[area.level])}
+        for area in search_areas.suggest(text)
+    ]
+    response = _json({"query": text, "areas": items})
     response["Cache-Control"] = "public, max-age=300"
     return response

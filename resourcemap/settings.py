@@ -352,6 +352,9 @@ MAP_TILE_ATTRIBUTION = os.environ.get(
 )
 # A map view (bbox) with more matches than this gets counts per grid cell instead of points.
 MAP_MAX_POINTS = int(os.environ.get("MAP_MAX_POINTS", "2500"))
+# Up to this many 地域/地区 the search form lists them; with more, one text field with
+# suggestions (resourcemap/search/areas.py).
+AREA_SELECT_MAX = int(os.environ.get("AREA_SELECT_MAX", "300"))
 # Printed maps are composed on the server from these tiles (cached in TILE_CACHE_DIR); without
 # them the sheet falls back to a vector map. Print requests over the maximum ask to narrow down.
 PRINT_MAP_TILE_URL = os.environ.get("PRINT_MAP_TILE_URL", MAP_TILE_URL)

@@ -16,6 +16,7 @@ urlpatterns = indicators_views.admin_urlpatterns + [
     path("api/providers.json", api.providers_json, name="api_json"),
     path("api/geocode", api.geocode, name="api_geocode"),
     path("api/places", api.places, name="api_places"),
+    path("api/areas", api.areas, name="api_areas"),
     path("opendata/providers.csv", opendata_views.providers_csv, name="opendata_csv"),
     path("opendata/indicators.csv", indicators_views.public_csv, name="opendata_indicators_csv"),
 ]

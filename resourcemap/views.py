@@ -39,8 +39,14 @@ SCHEMA_ORG_TYPE = getattr(
 
 
 def _place_redirect(request):
-    """Turn the typed place (``near``) into lat/lng/place in the URL, or a message."""
+    """Turn the typed place (``near``) into lat/lng/place in the URL, or a message; a typed
+    area name into its code (``search.areas``)."""
     params = request.GET.copy()
+    if search.areas.replace_typed(params) and "near" not in params:
+        query = params.urlencode()
+        return HttpResponseRedirect(request.path + ("?" + query if query else "")), None, None
+    if "near" not in params:
+        return None, None, None
     near = " ".join(params.pop("near", [""])[-1].split())
     current = params.get("place", "")
     if not near:
@@ -108,12 +114,12 @@ def map_page(request):
     place_error = None
     near_text = None
     params = request.GET
-    if "near" in request.GET:
+    if "near" in request.GET or "area" in request.GET:
         redirect, place_error, near_text = _place_redirect(request)
         if redirect is not None:
             return redirect
         params = request.GET.copy()
-        params.pop("near")
+        params.pop("near", None)
     aware_now = timezone.localtime()
     now = aware_now.replace(tzinfo=None)
     result = search.run(params, now=aware_now)

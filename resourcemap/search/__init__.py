@@ -25,10 +25,12 @@ The package, by job:
 - ``describe``: the conditions in words (``conditions``);
 - ``grid``: counts per map grid cell for zoomed-out views (``cell_counts``);
 - ``origin``: the search a link came from (``from=``), never anything but this site's map;
+- ``areas``: the 地域/地区 typed by name on a site with many areas (``resolve``, ``suggest``);
 - ``suggest``: capability counts and "drop this condition" after zero results.
 """
 
 from ..folding import fold
+from . import areas
 from .describe import conditions
 from .form import RADII, SearchForm, clean, display_form
 from .grid import cell_counts, cell_size
@@ -62,6 +64,7 @@ from .result import LazyIds, SearchResult, load_providers
 from .suggest import Relaxation, capability_counts, relaxations
 
 __all__ = [
+    "areas",
     "EARLY_UNTIL", "KNOWN_KEYS", "LIST_KEYS", "MAX_IDS", "MAX_Q", "NIGHT_FROM", "QUERY_ORDER",
     "RADII", "RADIUS_MAX", "RADIUS_MIN", "SINGLE_KEYS", "SORTS", "LazyIds", "Relaxation", "SearchForm", "SearchResult",
     "finite_float", "_reference_cache", "split_list", "asked_moment", "base_queryset",

@@ -16,12 +16,15 @@ from functools import cached_property
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from .. import inputs
+from ..language import join_list
 from ..models import Area, Weekday
 from ..templatetags.portal import distance
+from . import areas as typed_areas
 from .params import (
     _DATE_RE,
     _TIME_RE,
@@ -37,6 +40,7 @@ from .params import (
     _reference,
     _valid_date,
     finite_float,
+    querystring,
     split_list,
 )
 
@@ -134,6 +138,7 @@ class _FlagInput(forms.CheckboxInput):
 class SearchForm(forms.Form):
     type = _GivenList(label=gettext_lazy("事業所の種類"), widget=forms.CheckboxSelectMultiple(choices=_type_choices))
     cap = _GivenList(label=gettext_lazy("できること"), widget=forms.CheckboxSelectMultiple(choices=_cap_choices))
+    area = _Given(label=pgettext_lazy("search field", "地域・地区"), widget=forms.TextInput(attrs={"id": "f-area", "maxlength": "100"}))
     region = _Given(label=gettext_lazy("地域"), widget=forms.Select(attrs={"id": "f-region"}, choices=_region_choices))
     district = _Given(
         label=gettext_lazy("地区"), widget=forms.Select(attrs={"id": "f-district"}, choices=_district_choices)
@@ -169,6 +174,15 @@ class SearchForm(forms.Form):
         super().__init__(data, auto_id=False, label_suffix="")
         self._unknown = [key for key in raw if key not in KNOWN_KEYS and any(v.strip() for v in raw[key])]
         self._ids = ids
+        self._typed_area: Area | None = None
+        self.area_candidates: list[Area] = []
+        # A search given by codes (a bookmark, the cleaned values) shows the area's name.
+        self._area_from_codes = False
+        if not data["area"]:
+            area = self._reference[2].get(data["district"] or data["region"])
+            if area is not None:
+                data["area"] = typed_areas.label(area)
+                self._area_from_codes = True
 
     @cached_property
     def _reference(self):
@@ -201,7 +215,60 @@ class SearchForm(forms.Form):
             "cap", self._reference[1], _("「対応できること」の「%(value)s」は見つからないため、無視しました。")
         )
 
+    def clean_area(self):
+        text = " ".join(self.cleaned_data["area"].split())
+        if not text or self._area_from_codes:
+            return text
+        found = typed_areas.resolve(text)
+        if len(found) == 1:
+            self._typed_area = found[0]
+            return text
+        self.area_candidates = found[: typed_areas.CANDIDATES_SHOWN]
+        if found:
+            shown = join_list(typed_areas.label(a) for a in self.area_candidates)
+            more = len(found) - len(self.area_candidates)
+            message = (
+                _("「%(value)s」という名前の地区・地域がいくつかあります（%(names)s ほか%(more)d件）。区市町村名を付けて入れてください。")
+                if more
+                else _("「%(value)s」という名前の地区・地域がいくつかあります（%(names)s）。どれかを選んでください。")
+            )
+            raise ValidationError(message % {"value": text[:40], "names": shown, "more": more})
+        raise ValidationError(
+            _("「%(value)s」という地区・地域は見つからないため、無視しました。区市町村名と地区名で入れてください。")
+            % {"value": text[:40]}
+        )
+
+    @property
+    def area_typed(self) -> bool:
+        """True when the form shows the typed area field instead of the two lists."""
+        return typed_areas.typed()
+
+    @property
+    def area_links(self) -> list[tuple[str, str]]:
+        """For an ambiguous name: (label, query string) of each area it may mean."""
+        if not self.area_candidates:
+            return []
+        params = {k: v for k, v in self.search_params().items() if k not in ("region", "district", "page")}
+        return [
+            (typed_areas.label(a), querystring({**params, a.level: a.code})) for a in self.area_candidates
+        ]
+
+    @property
+    def area_suggest_url(self) -> str:
+        return reverse("api_areas") + f"?lang={get_language() or ''}"
+
+    def _typed(self, level: str) -> str | None:
+        """The code a typed name stands for at this level ("" for the other level), or None
+        when no name was typed (the code given as such is used)."""
+        area = self._typed_area
+        if area is None:
+            return None
+        return area.code if area.level == level else ""
+
     def clean_region(self):
+        typed = self._typed(Area.Level.REGION)
+        if typed is not None:
+            return typed
         code = self.cleaned_data["region"]
         area = self._reference[2].get(code) if code else None
         if code and (area is None or area.level != Area.Level.REGION):
@@ -209,6 +276,9 @@ class SearchForm(forms.Form):
         return code
 
     def clean_district(self):
+        typed = self._typed(Area.Level.DISTRICT)
+        if typed is not None:
+            return typed
         code = self.cleaned_data["district"]
         if not code:
             return code
@@ -359,7 +429,8 @@ class SearchForm(forms.Form):
     def carried(self) -> list[forms.BoundField]:
         """The searched fields but the order and the page, for a form of other options (the
         print sheet's) that sends the search along: ``{{ field.as_hidden }}`` each."""
-        return [self[name] for name in self.fields if name not in ("sort", "page") and self.data.get(name)]
+        skip = ("sort", "page", "area") if self._area_from_codes else ("sort", "page")
+        return [self[name] for name in self.fields if name not in skip and self.data.get(name)]
 
     @property
     def ignored(self) -> list[str]:
@@ -373,6 +444,9 @@ class SearchForm(forms.Form):
             self.full_clean()
         data = self.cleaned_data
         out: dict = {"type": data.get("type", []), "cap": data.get("cap", [])}
+        if "area" in self.errors:
+            # A name that found no single area: kept to show it again at the field, not searched.
+            out["area"] = " ".join(str(self.data.get("area", "")).split())[:100]
         for key in ("region", "district", "q", "day", "time", "open", "nightholiday", "lat", "lng",
                     "radius", "place"):
             if data.get(key):

@@ -16,11 +16,12 @@ from ..models import Area, Capability, DataVersion, ProviderType
 
 LIST_KEYS = ("type", "cap", "ids")
 SINGLE_KEYS = (
-    "region", "district", "q", "open", "day", "time", "nightholiday", "lat", "lng", "radius",
+    "area", "region", "district", "q", "open", "day", "time", "nightholiday", "lat", "lng", "radius",
     "place", "sort", "page",
 )
 KNOWN_KEYS = set(LIST_KEYS) | set(SINGLE_KEYS)
-# Canonical order of the query string (``page`` is not part of "the search").
+# Canonical order of the query string (``page`` is not part of "the search"; a typed ``area``
+# name is carried as the region/district code it was resolved to).
 QUERY_ORDER = (
     "type", "cap", "region", "district", "q", "open", "day", "time", "nightholiday",
     "lat", "lng", "radius", "place", "sort", "ids",
