@@ -77,6 +77,8 @@ def shortlist(request):
         provider.directions_url = _directions_url(provider)
     ids = [p.pk for p in providers]
     query = shortlist_query(ids, origin)
+    # Each provider page leads back here (list=), with the search the shortlist came from.
+    detail_query = urlencode([("list", ",".join(str(pk) for pk in ids)), *([("from", origin)] if origin else [])], safe=",")
     share_url = shortlist_url(ids, origin)
     context = {
         "providers": providers,
@@ -86,6 +88,7 @@ def shortlist(request):
         "origin_conditions": origin_conditions(origin),
         "back_url": back_url(origin),
         "print_url": reverse("print_preview") + "?" + query,
+        "detail_query": detail_query,
         "share_url": share_url,
         "qr": printing.qr_svg_fluid(share_url) if providers else "",
     }

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import caches
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
@@ -320,6 +320,16 @@ def _json_ld(request, provider: Provider) -> str:
     return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
 
 
+def _listed_ids(value: str) -> list[int]:
+    """The ids of the shortlist a provider page was opened from, cleaned as the search's ids."""
+    if not value.strip():
+        return []
+    params = QueryDict(mutable=True)
+    params["ids"] = value[:5000]
+    cleaned, _ignored = search.clean(params)
+    return list(cleaned.get("ids") or [])
+
+
 def provider_detail(request, pk: int):
     try:
         provider = (
@@ -333,6 +343,16 @@ def provider_detail(request, pk: int):
     reach = hours_mod.provider_reach(provider, naive_now)
     upcoming = [e for e in exceptions if e.end_date >= now.date()][:10]
     back_query = search.origin_query(request.GET.get("from"))
+    back_url = reverse("map") + (f"?{back_query}" if back_query else "")
+    back_label = _("さがした結果にもどる") if back_query else _("地図・一覧にもどる")
+    listed = _listed_ids(request.GET.get("list", ""))
+    if listed:
+        # Opened from a shortlist (list=3,1,2): back to that numbered list and its search.
+        from .shortlist_views import origin_query as shortlist_origin
+        from .shortlist_views import shortlist_query  # here: shortlist_views imports this module
+
+        back_url = reverse("shortlist") + "?" + shortlist_query(listed, shortlist_origin(request.GET.get("from")))
+        back_label = _("選んだ事業所の一覧にもどる")
     context = {
         "provider": provider,
         "reach": reach,
@@ -343,7 +363,8 @@ def provider_detail(request, pk: int):
         "provider_capabilities": list(provider.provider_capabilities.all()),
         "json_ld": _json_ld(request, provider),
         "directions_url": _directions_url(provider),
-        "back_query": back_query,
+        "back_url": back_url,
+        "back_label": back_label,
         "map_config": {
             "tileUrl": settings.MAP_TILE_URL,
             "attribution": settings.MAP_TILE_ATTRIBUTION,

@@ -47,7 +47,7 @@ def test_list_shows_exactly_the_chosen_providers_numbered_like_the_sheet(client)
     make_provider(type_code="nursing", name="えらばれない訪問看護", kana="エラバレナイ")
     ids = ",".join(str(p.pk) for p in nurses)
     html = client.get(f"/shortlist/?ids={ids}&from={quote(SEARCH)}").content.decode()
-    names = re.findall(r'<span class="shortlist__number">(\d+)</span>.*?<a href="/providers/\d+/"[^>]*>([^<]+)</a>', html)
+    names = re.findall(r'<span class="shortlist__number">(\d+)</span>.*?<a href="/providers/\d+/\?list=[^"]*"[^>]*>([^<]+)</a>', html)
     assert names == [("1", "あおぞら訪問看護"), ("2", "かえで訪問看護"), ("3", "さくら訪問看護"),
                      ("4", "みどり訪問看護"), ("5", "わかば訪問看護")]
     assert "えらばれない訪問看護" not in html
@@ -162,3 +162,26 @@ def test_english_list(client):
     assert _attr(html, r'<a href="([^"]+)" data-back-link>') == "/en/?region=tamagawa"
     assert f"{SITE}/en/shortlist/?ids={nurse.pk}" in unescape(html)
     assert "/en/print/?ids=" in unescape(html)
+
+
+@pytest.mark.django_db
+def test_a_provider_opened_from_a_shortlist_leads_back_to_that_list(client):
+    nurses = _nurses(3)
+    ids = ",".join(str(p.pk) for p in nurses)
+    html = client.get(f"/shortlist/?ids={ids}&from={quote(SEARCH)}").content.decode()
+    first = unescape(re.search(r'<a href="(/providers/\d+/\?[^"]+)"', html).group(1))
+    page = client.get(first).content.decode()
+    back = re.search(r'<p class="breadcrumb"><a href="([^"]+)">([^<]+)</a>', page)
+    assert back.group(2) == "選んだ事業所の一覧にもどる"
+    listed = unescape(back.group(1))
+    assert listed.startswith("/shortlist/?ids=") and f"from={quote(SEARCH, safe='')}" in listed
+    again = client.get(listed).content.decode()
+    assert [int(pk) for pk in re.findall(r'<li class="result" id="result-(\d+)"', again)] == [
+        int(pk) for pk in re.findall(r'<li class="result" id="result-(\d+)"', html)
+    ]
+    # Malformed or hostile list= values fall back to the map; nothing but this site's own pages.
+    provider = nurses[0]
+    for value in ("x,y", "", "https://evil.example/", "1" * 400):
+        page = client.get(f"/providers/{provider.pk}/", {"list": value}).content.decode()
+        href = unescape(re.search(r'<p class="breadcrumb"><a href="([^"]+)"', page).group(1))
+        assert href == "/" or href.startswith("/shortlist/?ids="), (value, href)
