@@ -2,7 +2,8 @@
 beside its raw floor (``make bench-national``).
 
 Usage: ``DATABASE_URL=postgres://…/scratch .venv/bin/python bench/national.py [--count 400000]
-[--profile national|one-city] [--load-only]``. The database is migrated and filled with COPY
+[--profile national|one-city] [--load-only] [--front-only]`` (``--front-only``: the front page
+rendered without the page cache, with the 地域/地区 form as configured and with every area listed). The database is migrated and filled with COPY
 (not the per-provider write path) when it has fewer providers than ``--count``, then vacuumed.
 Profiles: ``national`` (default) makes each of ~1,700 synthetic towns a municipality of its own
 (a 地域 and a few 地区 per town, its own address text); the town at the reference centre keeps
