@@ -126,6 +126,22 @@ def test_many_towns_with_one_name_show_a_few_and_say_how_many_more(many_areas):
     assert len(form.area_links) == 5
 
 
+def test_towns_of_one_name_are_told_apart(many_areas):
+    add_town("fuchu1", "府中市", ["本町"])
+    add_town("fuchu2", "府中市", ["本町"])
+    form = search.SearchForm({"area": "府中 本町"})
+    form.search_params()
+    assert [name for name, _query in form.area_links] == ["府中市 本町（fuchu1_1）", "府中市 本町（fuchu2_1）"]
+    assert "府中市 本町（fuchu1_1）" in form.errors["area"][0]
+
+
+def test_english_pages_say_it_in_english(client, many_areas):
+    html = client.get("/en/", {"area": "nowhere"}).content.decode()
+    assert "Region or district" in html
+    assert "No district or region called \"nowhere\" was found" in html.replace("&quot;", '"')
+    assert 'data-suggest-url="/api/areas?lang=en"' in html
+
+
 def test_an_unknown_name_is_a_message_at_the_field(client, many_areas):
     make_provider(area_code="yoga")
     response = client.get("/", {"area": "どこにもない町"})

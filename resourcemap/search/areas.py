@@ -43,6 +43,13 @@ def label(area: Area) -> str:
     return area.display_name
 
 
+def distinct_labels(areas: list[Area]) -> list[str]:
+    """Their labels, each told apart: a label two of them share (two towns of one name in
+    different prefectures) gets the area's code."""
+    names = [label(a) for a in areas]
+    return [f"{n}（{a.code}）" if names.count(n) > 1 else n for n, a in zip(names, areas, strict=True)]
+
+
 def _names(area: Area) -> set[str]:
     return {fold(value) for value in (area.name, area.kana, area.name_en) if value}
 

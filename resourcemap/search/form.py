@@ -225,7 +225,7 @@ class SearchForm(forms.Form):
             return text
         self.area_candidates = found[: typed_areas.CANDIDATES_SHOWN]
         if found:
-            shown = join_list(typed_areas.label(a) for a in self.area_candidates)
+            shown = join_list(typed_areas.distinct_labels(self.area_candidates))
             more = len(found) - len(self.area_candidates)
             message = (
                 _("「%(value)s」という名前の地区・地域がいくつかあります（%(names)s ほか%(more)d件）。区市町村名を付けて入れてください。")
@@ -249,8 +249,10 @@ class SearchForm(forms.Form):
         if not self.area_candidates:
             return []
         params = {k: v for k, v in self.search_params().items() if k not in ("region", "district", "page")}
+        names = typed_areas.distinct_labels(self.area_candidates)
         return [
-            (typed_areas.label(a), querystring({**params, a.level: a.code})) for a in self.area_candidates
+            (name, querystring({**params, a.level: a.code}))
+            for name, a in zip(names, self.area_candidates, strict=True)
         ]
 
     @property
