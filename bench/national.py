@@ -307,6 +307,20 @@ def app(client: Client, path: str):
     return once
 
 
+def hours_floor(weekday: int, before: int, at: str, kinds: tuple[str, ...]) -> str:
+    """Raw SQL for "open at ``at`` on ``weekday`` (the day before being ``before``) or reachable
+    after hours through a capability of ``kinds``", for weekly periods only."""
+    after = ", ".join(f"'{kind}'" for kind in kinds)
+    return (
+        "p.status = 'active' AND ((NOT p.hours_unknown AND EXISTS (SELECT 1 FROM resourcemap_openingperiod o "  # noqa: S608 - constants of this file
+        f"WHERE o.provider_id = p.id AND ((o.weekday = {weekday} AND ((o.opens = '00:00' AND o.closes = '00:00') "
+        f"OR (o.opens <= '{at}' AND ('{at}' < o.closes OR o.closes < o.opens)))) "
+        f"OR (o.weekday = {before} AND o.closes < o.opens AND '{at}' < o.closes)))) "
+        "OR EXISTS (SELECT 1 FROM resourcemap_providercapability pc JOIN resourcemap_capability c "
+        f"ON c.id = pc.capability_id WHERE pc.provider_id = p.id AND c.after_hours IN ({after})))"
+    )
+
+
 def floor_for(sql: str, params=(), query: str = ""):
     return lambda: _common.compact_floor(connection, sql, params, query)
 
@@ -385,19 +399,25 @@ def main(argv=None) -> None:
             "keyword q=用賀 (API)", "/api/providers.json?q=用賀",
             _common.compact_floor_sql(_common.KEYWORD_FLOOR_PG), (yoga,), "q=%E7%94%A8%E8%B3%80",
         )
-        # Tuesday 10:00: open by a period of weekday 1, or reachable through an after-hours
-        # capability (24時間対応) — the synthetic data has no overnight periods or exceptions.
+        # Hours searches. The synthetic data has no dated exceptions, so the floors need only
+        # the weekly periods: open by a period of the day, or one of the day before running past
+        # midnight, or reachable through an after-hours capability (24時間対応 at any time, also
+        # 夜間・休日対応 at night and on Sundays/holidays). Tuesday 10:00 is "open now".
+        for label, path, where, query in (
+            ("keyword + open now", "q=用賀&open=now", (1, 0, "10:00", ("always",)), "q=%E7%94%A8%E8%B3%80&open=now"),
+            ("keyword + weekday/time (Sun 21:00)", "q=用賀&day=6&time=21:00", (6, 5, "21:00", ("always", "night")),
+             "q=%E7%94%A8%E8%B3%80&day=6&time=21%3A00"),
+            ("keyword + weekday/time (Mon 03:00)", "q=用賀&day=0&time=03:00", (0, 6, "03:00", ("always", "night")),
+             "q=%E7%94%A8%E8%B3%80&day=0&time=03%3A00"),
+        ):
+            compare(
+                label, f"/api/providers.json?{path}",
+                _common.compact_floor_sql(_common.KEYWORD_FLOOR_PG + " AND " + hours_floor(*where)), (yoga,), query,
+            )
         compare(
-            "keyword + open now", "/api/providers.json?q=用賀&open=now",
-            _common.compact_floor_sql(
-                _common.KEYWORD_FLOOR_PG + " AND NOT p.hours_unknown AND (EXISTS (SELECT 1 FROM "  # noqa: S608 - constant fragments
-                "resourcemap_openingperiod o WHERE o.provider_id = p.id AND o.weekday = 1 AND "
-                "((o.opens <= '10:00:00' AND '10:00:00' < o.closes) OR (o.opens = '00:00:00' AND o.closes = '00:00:00'))) "
-                "OR (p.status = 'active' AND EXISTS (SELECT 1 FROM resourcemap_providercapability pc "
-                "JOIN resourcemap_capability c ON c.id = pc.capability_id WHERE pc.provider_id = p.id "
-                "AND c.after_hours = 'always')))"
-            ),
-            (yoga,), "q=%E7%94%A8%E8%B3%80&open=now",
+            "type + open now (no keyword)", "/api/providers.json?type=nursing&open=now",
+            _common.compact_floor_sql("p.provider_type_id = %s AND " + hours_floor(1, 0, "10:00", ("always",))),
+            (nursing,), "type=nursing&open=now",
         )
         west, south, east, north = (float(v) for v in CITY_BBOX.split(","))
         compare(

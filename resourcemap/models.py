@@ -642,6 +642,9 @@ class OpeningPeriod(models.Model):
         verbose_name = _("営業時間")
         verbose_name_plural = _("営業時間")
         ordering = ["weekday", "opens"]
+        # The hours filters of the search look up a candidate's periods of one or two weekdays
+        # and compare their times: answered from this index alone (search/opening.py).
+        indexes = [models.Index(fields=["provider", "weekday", "opens", "closes"], name="openingperiod_provider_day")]
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
@@ -675,6 +678,8 @@ class HoursException(models.Model):
                 violation_error_message=_("終了日は開始日と同じかそれより後にしてください。"),
             )
         ]
+        # "Does any exception cover these days?" reads only the exceptions not yet over.
+        indexes = [models.Index(fields=["end_date", "start_date"], name="hoursexception_dates")]
 
     def __str__(self) -> str:
         return f"{self.start_date}–{self.end_date} {self.note}"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from .. import hours as hours_mod
 from ..models import HoursException, OpeningPeriod, Provider, ProviderCapability
@@ -54,31 +54,60 @@ def _spills_to(minute: int) -> Q:
     return Q(closes__lt=F("opens"), closes__gt=_last_instant(minute))
 
 
-def _exceptions_on(day: dt.date, provider=None):
-    return HoursException.objects.filter(
-        provider_id=provider if provider is not None else OuterRef("pk"), start_date__lte=day, end_date__gte=day
-    )
+def _exceptions_on(day: dt.date, provider) -> QuerySet:
+    """Dated exceptions of ``provider`` (an outer reference) that cover ``day``."""
+    return HoursException.objects.filter(provider_id=provider, start_date__lte=day, end_date__gte=day)
 
 
-def _open_by_day(day: dt.date, spans: Q) -> Q:
-    """Open through the hours of ``day`` whose spans match ``spans``: a dated exception covering
-    the day replaces its weekly hours (the earliest one, as the provider page reads them)."""
+def _first_exception_on(day: dt.date) -> Q:
+    """An exception (the row of the query) is the one that counts on ``day``: it covers the day
+    and no other covering it starts earlier (or, on the same date, was stored first), as the
+    provider page reads them (``HoursException`` ordering)."""
     earlier = _exceptions_on(day, OuterRef("provider_id")).filter(
         Q(start_date__lt=OuterRef("start_date")) | Q(start_date=OuterRef("start_date"), pk__lt=OuterRef("pk"))
     )
-    special = _exceptions_on(day).filter(spans, closed=False).exclude(Exists(earlier))
-    weekly = OpeningPeriod.objects.filter(spans, provider_id=OuterRef("pk"), weekday=hours_mod.day_key(day))
-    return Q(Exists(special)) | (~Q(Exists(_exceptions_on(day))) & Q(Exists(weekly)))
+    return Q(start_date__lte=day, end_date__gte=day) & ~Q(Exists(earlier))
 
 
 def _open_at(when: dt.datetime) -> Q:
-    """Open by office hours at a local datetime (spans of that day, or of the day before that
-    run past midnight)."""
+    """Open by office hours at a local datetime: a span starting that day covers the minute, or
+    a span of the day before runs past midnight into it. A dated exception covering a day
+    replaces that day's weekly hours.
+
+    A provider without an exception on either day is decided by one ``EXISTS`` over its periods
+    of the two weekdays (one index probe); the day-by-day reading is asked only of providers
+    with an exception on one of the two days, and only when some exception covers them at all
+    (one look-up in the (end date, start date) index; most days, none does).
+    """
     minute = when.hour * 60 + when.minute
     day = when.date()
-    return _HOURS_COUNT & (
-        _open_by_day(day, _covers(minute)) | _open_by_day(day - dt.timedelta(days=1), _spills_to(minute))
+    prev = day - dt.timedelta(days=1)
+    covers, spills = _covers(minute), _spills_to(minute)
+    today, yesterday = Q(weekday=hours_mod.day_key(day)), Q(weekday=hours_mod.day_key(prev))
+
+    def weekly(spans: Q) -> Q:
+        return Q(Exists(OpeningPeriod.objects.filter(spans, provider_id=OuterRef("pk"))))
+
+    plain_week = weekly((today & covers) | (yesterday & spills))
+    if not HoursException.objects.filter(start_date__lte=day, end_date__gte=prev).exists():
+        return _HOURS_COUNT & plain_week
+
+    def no_exception(first: dt.date, last: dt.date) -> Q:
+        return ~Q(Exists(HoursException.objects.filter(
+            provider_id=OuterRef("pk"), start_date__lte=last, end_date__gte=first
+        )))
+
+    special = HoursException.objects.filter(
+        (_first_exception_on(day) & covers) | (_first_exception_on(prev) & spills),
+        provider_id=OuterRef("pk"), closed=False,
     )
+    by_day = (
+        (no_exception(day, day) & weekly(today & covers))
+        | (no_exception(prev, prev) & weekly(yesterday & spills))
+        | Q(Exists(special))
+    )
+    plain = no_exception(prev, day)
+    return _HOURS_COUNT & ((plain & plain_week) | (~plain & by_day))
 
 
 def _open_on_weekday(weekday: int, minute: int | None) -> Q:
