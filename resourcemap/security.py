@@ -79,6 +79,36 @@ class GuardedLookupsMixin:
         return super().lookup_allowed(lookup, value, request)
 
 
+class ContactFieldsMixin(GuardedLookupsMixin):
+    """For ModelAdmins of rows that hold a person's contact (a registration's applicant, a
+    correction's reporter): ``contact_fields`` are listed, shown and filtered on only with
+    ``Provider.PRIVATE_CONTACT_PERMISSION``, like the survey contact."""
+
+    contact_fields: tuple[str, ...] = ()
+
+    @staticmethod
+    def _may_see(request) -> bool:
+        from .models import Provider
+
+        return Provider.may_see_private_contact(request.user)
+
+    def _without_contact(self, request, names):
+        if self._may_see(request):
+            return names
+        return tuple(name for name in names if name not in self.contact_fields)
+
+    def get_list_display(self, request):
+        return self._without_contact(request, super().get_list_display(request))
+
+    def get_fields(self, request, obj=None):
+        return self._without_contact(request, super().get_fields(request, obj))
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup.split(LOOKUP_SEP, 1)[0] in self.contact_fields and (request is None or not self._may_see(request)):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
 class StaffPasswordBackend(ModelBackend):
     """Django's user/password login, except that with DEBUG off the development password
     (printed by `make run`, written in the README) opens no account: a database first used

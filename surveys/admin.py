@@ -23,7 +23,7 @@ from resourcemap import formats
 from resourcemap import providers as provider_service
 from resourcemap.inputs import positive_id
 from resourcemap.models import Provider, ProviderChange
-from resourcemap.security import GuardedLookupsMixin
+from resourcemap.security import ContactFieldsMixin, GuardedLookupsMixin
 
 from . import emails, letters, selectors, services, views
 from .models import FIELD_LABELS, Correction, Invitation, Registration, Response, SurveyRound
@@ -465,7 +465,7 @@ class ResponseAdmin(GuardedLookupsMixin, NoAddNoDeleteMixin, admin.ModelAdmin):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(GuardedLookupsMixin, admin.ModelAdmin):
+class RegistrationAdmin(ContactFieldsMixin, admin.ModelAdmin):
     list_display = ("provider", "provider_type", "status", "applicant_name", "created_at", "edit_provider")
     list_filter = ("status", "provider__provider_type")
     list_select_related = ("provider", "provider__provider_type")
@@ -474,23 +474,10 @@ class RegistrationAdmin(GuardedLookupsMixin, admin.ModelAdmin):
     fields = readonly_fields + ("review_note",)
     actions = ["approve", "reject"]
     # The applicant is the new office's survey contact: shown with that permission only.
-    CONTACT_FIELDS = ("applicant_name", "applicant_email", "applicant_phone")
-    private_lookups = CONTACT_FIELDS
+    contact_fields = ("applicant_name", "applicant_email", "applicant_phone")
 
     def has_add_permission(self, request):
         return False
-
-    def get_list_display(self, request):
-        shown = super().get_list_display(request)
-        if Provider.may_see_private_contact(request.user):
-            return shown
-        return tuple(name for name in shown if name not in self.CONTACT_FIELDS)
-
-    def get_fields(self, request, obj=None):
-        shown = super().get_fields(request, obj)
-        if Provider.may_see_private_contact(request.user):
-            return shown
-        return tuple(name for name in shown if name not in self.CONTACT_FIELDS)
 
     @admin.display(description=gettext_lazy("種別"))
     def provider_type(self, obj):
@@ -528,7 +515,7 @@ class RegistrationAdmin(GuardedLookupsMixin, admin.ModelAdmin):
 
 
 @admin.register(Correction)
-class CorrectionAdmin(admin.ModelAdmin):
+class CorrectionAdmin(ContactFieldsMixin, admin.ModelAdmin):
     list_display = ("provider", "short_message", "status", "created_at", "resolved_by")
     list_filter = ("status",)
     search_fields = ("provider__name", "message")
@@ -537,6 +524,8 @@ class CorrectionAdmin(admin.ModelAdmin):
                        "status", "resolved_by", "resolved_at")
     fields = readonly_fields + ("staff_note",)
     actions = ["resolve", "send_survey_link"]
+    # A resident's or provider's own contact, left with the report: like the survey contact.
+    contact_fields = ("reporter_name", "reporter_contact")
 
     def has_add_permission(self, request):
         return False

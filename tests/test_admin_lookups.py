@@ -21,7 +21,7 @@ from jobs.models import OutgoingEmail
 from resourcemap import providers
 from resourcemap.models import Provider, ProviderChange, ProviderType
 from surveys import services
-from surveys.models import Invitation, Response, SurveyRound
+from surveys.models import Correction, Invitation, Response, SurveyRound
 from tests.factories import make_provider
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,8 @@ def records(reference):
         capabilities={}, periods=[], applicant_name=SECRET_PERSON,
         applicant_email=SECRET_EMAIL, applicant_phone=SECRET_PHONE,
     )
+    Correction.objects.create(provider=provider, message="電話番号が違います",
+                              reporter_name=SECRET_PERSON, reporter_contact=SECRET_EMAIL)
     # A mail server's refusal names the address: the error text is the recipient too.
     refused = smtplib.SMTPRecipientsRefused({SECRET_EMAIL.upper(): (550, b"5.1.1 <" + SECRET_EMAIL.encode() + b">")})
     OutgoingEmail.objects.create(kind="invitation", to=[SECRET_EMAIL], subject="照会のお願い",
@@ -89,6 +91,8 @@ PRIVATE = [
     ("admin:surveys_registration_changelist", "applicant_name", SECRET_PERSON, "照会新規医院"),
     ("admin:surveys_registration_changelist", "applicant_phone", SECRET_PHONE, "照会新規医院"),
     ("admin:jobs_outgoingemail_changelist", "to", SECRET_EMAIL, "照会のお願い"),
+    ("admin:surveys_correction_changelist", "reporter_name", SECRET_PERSON, "照会医院"),
+    ("admin:surveys_correction_changelist", "reporter_contact", SECRET_EMAIL, "照会医院"),
 ]
 
 

@@ -199,3 +199,21 @@ def test_viewer_registration_pages_hide_the_applicant(viewer, staff_client, refe
     editor = staff_client.get(
         reverse("admin:surveys_registration_change", args=[registration.pk])).content.decode()
     assert "applicant-secret@example.jp" in editor
+
+
+def test_viewer_correction_pages_hide_the_reporter(viewer, staff_client, reference):
+    from surveys.models import Correction
+
+    provider = make_provider(name="訂正対象医院")
+    correction = Correction.objects.create(
+        provider=provider, message="電話番号が変わっています",
+        reporter_name="報告者秘密", reporter_contact="reporter-secret@example.jp",
+    )
+    for url in (reverse("admin:surveys_correction_changelist"),
+                reverse("admin:surveys_correction_change", args=[correction.pk])):
+        seen = viewer.get(url).content.decode()
+        assert "訂正対象医院" in seen
+        for secret in ("報告者秘密", "reporter-secret@example.jp"):
+            assert secret not in seen, (url, secret)
+    editor = staff_client.get(reverse("admin:surveys_correction_change", args=[correction.pk])).content.decode()
+    assert "報告者秘密" in editor and "reporter-secret@example.jp" in editor
