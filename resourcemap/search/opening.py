@@ -1,8 +1,9 @@
 """Opening-hours filters of the search, as SQL conditions on the provider table.
 
 Each filter is one condition (``EXISTS`` over the opening periods, dated exceptions and
-after-hours capabilities of the row), so an hours search stays one SQL query: ids, count, pages
-and columns come from the database. The rule is the one :func:`resourcemap.hours.reach_at` applies
+after-hours capabilities of the row), so an hours search stays one SQL query of the providers:
+ids, count, pages and columns come from the database (a search at a moment first asks whether
+any dated exception covers that day or the day before, see :func:`_open_at`). The rule is the one :func:`resourcemap.hours.reach_at` applies
 to one provider (tests compare the two on generated hours); only the day keys of the dates asked
 (weekday or 祝日) are worked out here, once per search.
 
