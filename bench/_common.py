@@ -233,3 +233,29 @@ def load(url: str, concurrency: int, seconds: float, headers: dict | None = None
         "p90_ms": latencies[int(len(latencies) * 0.9)] * 1000,
         "requests": len(latencies),
     }
+
+
+def view_floor_sql(where: str, order: str = "p.kana, p.id") -> str:
+    """Raw SQL giving a map view's rows (``bbox=``): id, rounded coordinates, type id, name."""
+    return (
+        "SELECT p.id, CAST(ROUND(p.latitude, 5) AS FLOAT), CAST(ROUND(p.longitude, 5) AS FLOAT), "  # noqa: S608 - constant fragments written in the benchmarks
+        "p.provider_type_id, p.name FROM resourcemap_provider p "
+        f"WHERE p.status IN ('active', 'suspended') {('AND ' + where) if where else ''} ORDER BY {order}"
+    )
+
+
+def view_floor(connection, sql: str, params=(), query: str = "") -> bytes:
+    """A map view's ``.json`` document from raw SQL: the rows as they come, the type codes by id."""
+    import orjson
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        cursor.execute("SELECT id, code FROM resourcemap_providertype")
+        types = {str(pk): code for pk, code in cursor.fetchall()}
+    return orjson.dumps(
+        {
+            "count": len(rows), "query": query, "columns": ["id", "lat", "lng", "type_id", "name"],
+            "providers": rows, "types": types,
+        }
+    )

@@ -84,7 +84,7 @@ fetch("{api_url}", {{ headers: {{ Accept: "application/json" }} }}).then((r) => 
   const layers = [];
   for (const row of data.providers) {{
     if (row[1] === null) continue;
-    const type = row[3];
+    const type = data.types ? data.types[row[3]] : row[3];  // a view's rows name their type by id
     icons[type] = icons[type] || L.divIcon({{ html: config.types[type].svg, className: "type-marker", iconSize: [28, 28], iconAnchor: [14, 14] }});
     layers.push(L.marker([row[1], row[2]], {{ icon: icons[type], title: row[4], alt: row[4], keyboard: true }}));
   }}

@@ -17,7 +17,7 @@ from collections import defaultdict
 import orjson
 from django.conf import settings
 from django.db.models import Avg, Case, CharField, Count, F, FloatField, Value, When
-from django.db.models.functions import Cast, Floor
+from django.db.models.functions import Cast, Floor, Round
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -57,6 +57,13 @@ COLUMNS = (
 COMPACT_COLUMNS = ("id", "lat", "lng", "provider_type__code", "display_name", "address", "distance_m", "phone")
 COMPACT_HEADER = ["id", "lat", "lng", "type", "name", "address", "distance_m", "phone"]
 DISTANCE_SLOT = COMPACT_COLUMNS.index("distance_m")
+# A map view's row (``bbox=``): what the markers need to be drawn and named. The popup asks for
+# the rest of one provider when it opens (``?ids=<id>``), so a city-sized view stays small.
+# Its coordinates are rounded to 5 decimals (about 1 m, under a pixel at the map's closest zoom)
+# and its type is the type's id, named once per answer in ``types`` (id -> code).
+VIEW_COLUMNS = ("id", "view_lat", "view_lng", "provider_type_id", "display_name")
+VIEW_HEADER = ["id", "lat", "lng", "type_id", "name"]
+VIEW_PLACES = 5
 
 
 class AsFloat(Cast):
@@ -80,7 +87,10 @@ def _compact_annotations() -> dict:
     and an empty distance (filled in Python when a point is given), computed in SQL."""
     name = Case(When(name_en="", then=F("name")), default=F("name_en")) if english() else F("name")
     # NULL typed as text: no per-row converter (an integer placeholder would get int() per row).
-    return {**FLOAT_COORDS, "display_name": name, "distance_m": Value(None, output_field=CharField())}
+    return {
+        **FLOAT_COORDS, "display_name": name, "distance_m": Value(None, output_field=CharField()),
+        "view_lat": AsFloat(Round("latitude", VIEW_PLACES)), "view_lng": AsFloat(Round("longitude", VIEW_PLACES)),
+    }
 assert not set(COLUMNS) & set(Provider.PRIVATE_FIELDS)
 
 
@@ -188,7 +198,12 @@ def _prepare(request, kind: str):
         return None, response
     if kind == "json" and (bbox is None or zoom is not None):  # a view without zoom counts its cells from the queryset
         result = search.run_cleaned_rows(
-            cleaned, ignored, bbox=bbox, columns=COMPACT_COLUMNS, annotations=_compact_annotations(), key=lang,
+            cleaned, ignored, bbox=bbox, columns=COMPACT_COLUMNS if bbox is None else VIEW_COLUMNS,
+            annotations=_compact_annotations(), key=lang,
+        )
+    elif kind == "json":
+        result = search.run_cleaned(
+            cleaned, ignored, with_conditions=False, bbox=bbox, columns=VIEW_COLUMNS, annotations=_compact_annotations(),
         )
     else:
         result = search.run_cleaned(
@@ -321,13 +336,14 @@ def providers_json(request):
     With ``bbox`` only the providers in that view; when they are more than MAX_POINTS, grid
     clusters (``[lat, lng, count]``, counted in SQL) instead of providers. With ``zoom`` too
     (the map always sends it), the cells are the global grid's (``search.grid``): the count
-    and the cells are those of the whole cells the view touches.
+    and the cells are those of the whole cells the view touches. A view's rows carry
+    ``VIEW_HEADER`` only (id, lat, lng, type, name); ``?ids=<id>`` gives one provider's whole row.
     """
     prepared, error = _prepare(request, "json")
     if error:
         return error
     result, etag, bbox, zoom = prepared
-    columns = COMPACT_HEADER
+    columns = COMPACT_HEADER if bbox is None else VIEW_HEADER
     if bbox is not None and zoom is not None and not search.needs_python(result.params):
         cells, total = search.cell_counts(result.params, bbox, zoom)
         if total > MAX_POINTS:
@@ -346,6 +362,13 @@ def providers_json(request):
         }
         return _finish(_json(data), etag, result.params)
     items = result.rows
+    if bbox is not None:
+        types, _caps, _areas = search.reference()
+        data = {
+            "count": result.count, "query": result.querystring, "columns": columns, "providers": items,
+            "types": {str(t.pk): code for code, t in types.items()},
+        }
+        return _finish(_json(data), etag, result.params)
     if result.distances:
         distances = result.distances
         items = [

@@ -162,6 +162,8 @@ def map_page(request):
         # scripts load (map.js asks for exactly this URL first).
         "firstUrl": first_url,
         "detailUrl": reverse("provider_detail", args=[0])[:-2],
+        # One provider's whole row (address, phone) for a popup: a view's rows leave them out.
+        "rowUrl": reverse("api_json") + ("?lang=en&ids=" if english() else "?ids="),
         "types": {
             t.code: {"name": t.display_name, "svg": icon_svg(t.shape, t.color, t.short_name)}
             for t in types

@@ -272,3 +272,30 @@ def test_hours_searches_are_built_at_the_time_asked(client, data):
     search_query._row_sql.clear()
     client.get("/api/providers.json?open=now")
     assert len(search_query._row_sql) <= 1
+
+
+def test_view_rows_carry_what_the_markers_need_and_one_row_gives_the_rest(client, data):
+    """A map view (``bbox=``) sends id, coordinates to 5 decimals, the type's id (named once in
+    ``types``) and the name; the popup asks ``?ids=<id>`` for the address and phone."""
+    view = "/api/providers.json?bbox=139.5,35.5,139.8,35.7&zoom=13"
+    response = client.get(view)
+    body = response.json()
+    assert body["columns"] == ["id", "lat", "lng", "type_id", "name"]
+    sakura = Provider.objects.get(name="さくら訪問看護")
+    rows = {row[4]: row for row in body["providers"]}
+    assert set(rows) == {"さくら訪問看護", "ひまわり薬局"}
+    assert rows["さくら訪問看護"] == [
+        sakura.pk, round(float(sakura.latitude), 5), round(float(sakura.longitude), 5), sakura.provider_type_id,
+        "さくら訪問看護",
+    ]
+    assert {body["types"][str(row[3])] for row in rows.values()} == {"nursing", "pharmacy"}
+    raw = response.content.decode()
+    assert sakura.address not in raw and sakura.phone not in raw
+    whole = client.get(f"/api/providers.json?ids={sakura.pk}").json()
+    assert whole["columns"] == ["id", "lat", "lng", "type", "name", "address", "distance_m", "phone"]
+    assert whole["providers"] == [[
+        sakura.pk, float(sakura.latitude), float(sakura.longitude), "nursing", "さくら訪問看護", sakura.address, None,
+        sakura.phone,
+    ]]
+    english_view = client.get(f"{view}&lang=en").json()
+    assert "Sakura Nursing" in [row[4] for row in english_view["providers"]]

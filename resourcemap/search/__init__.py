@@ -51,6 +51,9 @@ from .params import (
     querystring,
     split_list,
 )
+from .params import (
+    _reference as reference,
+)
 from .query import (
     base_queryset,
     keyword_terms,
@@ -70,5 +73,5 @@ __all__ = [
     "finite_float", "_reference_cache", "split_list", "asked_moment", "base_queryset",
     "capability_counts", "cell_counts", "cell_size", "clean", "conditions", "display_form", "fold", "keyword_terms",
     "load_providers",
-    "needs_python", "origin_query", "querystring", "relaxations", "run", "run_cleaned", "run_cleaned_rows", "run_ids",
+    "needs_python", "origin_query", "querystring", "reference", "relaxations", "run", "run_cleaned", "run_cleaned_rows", "run_ids",
 ]

@@ -44,13 +44,12 @@ function clusterIcon(group) {
   });
 }
 
-function popupHtml(row, columns) {
-  const item = Object.fromEntries(columns.map((name, i) => [name, row[i]]));
+function popupHtml(item) {
   const type = config.types[item.type];
   const url = `${config.detailUrl}${item.id}/`;
   return `<p class="popup__type">${type ? escapeHtml(type.name) : ""}</p>` +
     `<p class="popup__name"><a href="${url}">${escapeHtml(item.name)}</a></p>` +
-    `<p class="popup__address">${escapeHtml(item.address)}</p>` +
+    (item.address ? `<p class="popup__address">${escapeHtml(item.address)}</p>` : "") +
     (item.phone ? `<p class="popup__phone">${escapeHtml(config.strings.phone)} <a href="tel:${escapeHtml(item.phone)}">${escapeHtml(item.phone)}</a></p>` : "") +
     `<p><a href="${url}">${escapeHtml(config.strings.detail)}</a></p>`;
 }
@@ -75,16 +74,33 @@ function viewQuery(bounds, zoom) {
 
 function ensurePopup(marker, row, columns) {
   // One popup per marker only once it is opened (binding every marker doubles the memory).
-  if (!marker.getPopup()) marker.bindPopup(() => popupHtml(row, columns));
+  // A view's rows carry what the markers need: the address and phone are asked for first,
+  // so the popup opens whole (resolves when it is bound).
+  if (marker.getPopup()) return Promise.resolve();
+  const item = Object.fromEntries(columns.map((name, i) => [name, row[i]]));
+  item.type = marker.portalType;
+  const bind = () => { if (!marker.getPopup()) marker.bindPopup(() => popupHtml(item)); };
+  if ("address" in item) return Promise.resolve(bind());
+  return fetch(`${config.rowUrl}${item.id}`)
+    .then((response) => (response.ok ? response.json() : null))
+    .then((data) => {
+      const full = data && data.providers[0];
+      if (full) data.columns.forEach((name, i) => { item[name] = full[i]; });
+    })
+    .catch(() => {})
+    .then(bind);
 }
 
-function pointMarker(row, columns, icons) {
+function pointMarker(row, columns, icons, types) {
   // No listener per marker: one on the cluster group opens any marker's popup (onMarkerClick).
-  const [id, lat, lng, type, name] = row;
+  // A view's rows name their type by id (``types``: id -> code), whole rows by its code.
+  const [id, lat, lng, typeKey, name] = row;
+  const type = types ? types[typeKey] : typeKey;
   icons[type] = icons[type] || iconFor(type);
   const marker = L.marker([lat, lng], { icon: icons[type], title: name, alt: name, keyboard: true });
   marker.portalRow = row;
   marker.portalColumns = columns;
+  marker.portalType = type;
   markers.set(id, marker);
   return marker;
 }
@@ -92,8 +108,7 @@ function pointMarker(row, columns, icons) {
 function onMarkerClick(event) {
   const marker = event.layer;
   if (!marker || !marker.portalRow || marker.getPopup()) return;
-  ensurePopup(marker, marker.portalRow, marker.portalColumns);
-  marker.openPopup();
+  ensurePopup(marker, marker.portalRow, marker.portalColumns).then(() => marker.openPopup());
 }
 
 function cellMarker([lat, lng, n]) {
@@ -123,7 +138,7 @@ async function draw(data, bounds, zoom) {
   const layers = [];
   for (const row of data.providers) {
     if (row[1] === null || row[2] === null) continue;
-    layers.push(pointMarker(row, data.columns, icons));
+    layers.push(pointMarker(row, data.columns, icons, data.types));
   }
   const drawn = new Promise((resolve) => {
     if (!layers.length) resolve();
@@ -193,7 +208,7 @@ function onMoveEnd() {
 function showMarker(id) {
   const marker = markers.get(id);
   if (!marker) return;
-  ensurePopup(marker, marker.portalRow, marker.portalColumns);
+  const bound = ensurePopup(marker, marker.portalRow, marker.portalColumns);
   fitMarkers = null;  // the marker decides the view, not the whole result
   setView("map", false);
   mapEl.scrollIntoView({ block: "nearest" });
@@ -204,8 +219,10 @@ function showMarker(id) {
     const el = marker.getElement();
     if (el) el.focus({ preventScroll: true });
   };
-  if (map.hasLayer(marker)) open();
-  else cluster.zoomToShowLayer(marker, open);
+  bound.then(() => {
+    if (map.hasLayer(marker)) open();
+    else cluster.zoomToShowLayer(marker, open);
+  });
 }
 
 function setView(view, remember = true) {
