@@ -96,20 +96,23 @@ KEYWORD_FLOOR_PG = "resourcemap_short_grams(p.search_text) @> ARRAY[%s]::text[]"
 
 def compact_floor_sql(where: str, order: str = "p.kana, p.id") -> str:
     """Raw SQL giving the compact API's rows for a WHERE clause over ``p`` (provider)."""
-    return (
-        "SELECT p.id, CAST(p.latitude AS FLOAT), CAST(p.longitude AS FLOAT), t.code, p.name, p.address, p.phone "  # noqa: S608 - constant fragments written in the benchmarks
-        "FROM resourcemap_provider p JOIN resourcemap_providertype t ON t.id = p.provider_type_id "
-        f"WHERE p.status IN ('active', 'suspended') {('AND ' + where) if where else ''} ORDER BY {order}"
+    return public_providers_sql(
+        "SELECT p.id, CAST(p.latitude AS FLOAT), CAST(p.longitude AS FLOAT), t.code, p.name, p.address, p.phone "
+        "FROM resourcemap_provider p JOIN resourcemap_providertype t ON t.id = p.provider_type_id",
+        where, order,
     )
+
+
+def public_providers_sql(select_from: str, where: str, order: str) -> str:
+    """``select_from`` (over ``p``, the provider table) limited to public providers and ``where``."""
+    return f"{select_from} WHERE p.status IN ('active', 'suspended') {('AND ' + where) if where else ''} ORDER BY {order}"  # noqa: S608 - constant fragments written in the benchmarks
 
 
 def compact_floor(connection, sql: str, params=(), query: str = "") -> bytes:
     """The compact ``.json`` document from raw SQL: same keys, same rows, same order."""
     import orjson
 
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = fetch_rows(connection, sql, params)
     return orjson.dumps(
         {
             "count": len(rows),
@@ -237,10 +240,10 @@ def load(url: str, concurrency: int, seconds: float, headers: dict | None = None
 
 def view_floor_sql(where: str, order: str = "p.kana, p.id") -> str:
     """Raw SQL giving a map view's rows (``bbox=``): id, rounded coordinates, type id, name."""
-    return (
-        "SELECT p.id, CAST(ROUND(p.latitude, 5) AS FLOAT), CAST(ROUND(p.longitude, 5) AS FLOAT), "  # noqa: S608 - constant fragments written in the benchmarks
-        "p.provider_type_id, p.name FROM resourcemap_provider p "
-        f"WHERE p.status IN ('active', 'suspended') {('AND ' + where) if where else ''} ORDER BY {order}"
+    return public_providers_sql(
+        "SELECT p.id, CAST(ROUND(p.latitude, 5) AS FLOAT), CAST(ROUND(p.longitude, 5) AS FLOAT), "
+        "p.provider_type_id, p.name FROM resourcemap_provider p",
+        where, order,
     )
 
 
@@ -248,14 +251,15 @@ def view_floor(connection, sql: str, params=(), query: str = "") -> bytes:
     """A map view's ``.json`` document from raw SQL: the rows as they come, the type codes by id."""
     import orjson
 
+    rows = fetch_rows(connection, sql, params)
+    types = {str(pk): code for pk, code in fetch_rows(connection, "SELECT id, code FROM resourcemap_providertype")}
+    return orjson.dumps({
+        "count": len(rows), "query": query, "columns": ["id", "lat", "lng", "type_id", "name"],
+        "providers": rows, "types": types,
+    })
+
+
+def fetch_rows(connection, sql: str, params=()) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-        cursor.execute("SELECT id, code FROM resourcemap_providertype")
-        types = {str(pk): code for pk, code in cursor.fetchall()}
-    return orjson.dumps(
-        {
-            "count": len(rows), "query": query, "columns": ["id", "lat", "lng", "type_id", "name"],
-            "providers": rows, "types": types,
-        }
-    )
+        return cursor.fetchall()
