@@ -18,6 +18,7 @@ Rules (the ones staff and providers are told in the forms):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -126,7 +127,9 @@ def validate_periods(items: Iterable) -> list[str]:
     return errors
 
 
+@functools.lru_cache(maxsize=4096)
 def is_holiday(day: dt.date) -> bool:
+    # jpholiday's table is fixed for the process; a page asks the same few days for every row.
     return jpholiday.is_holiday(day)
 
 

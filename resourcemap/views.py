@@ -22,10 +22,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_permissions_policy.decorators import permissions_policy_override
 
-from . import gazetteer, geocoding, search
+from . import gazetteer, geocoding, listing, search
 from . import hours as hours_mod
 from .language import english
-from .models import Capability, DataVersion, Municipality, Provider, ProviderType, Weekday
+from .models import DataVersion, Municipality, Provider, Weekday
 from .templatetags.portal import icon_svg
 
 PAGE_SIZE = 50
@@ -125,11 +125,9 @@ def map_page(request):
     result = search.run(params, now=aware_now)
     paginator = Paginator(result.ids, PAGE_SIZE)
     page = paginator.get_page(result.params.get("page", 1))
-    providers = search.load_providers(list(page.object_list), result.distances)
     asked = None if result.params.get("open") == "now" else search.asked_moment(result.params, now)
-    for provider in providers:
-        _annotate_hours(provider, now, asked)
-    types = list(ProviderType.objects.all())
+    providers = listing.load_items(page.object_list, result.distances, now=now, asked=asked)
+    types = list(search.reference()[0].values())
     form = search.display_form(result.params)
     type_options = {option.data["value"]: option for option in form["type"]}
     municipality = Municipality.current()
@@ -194,9 +192,11 @@ def map_page(request):
     context = {
         "result": result,
         "page": page,
-        # The provider page's way back (from=) returns to this page of the list.
-        "detail_from": result.page_querystring(page.number),
         "providers": providers,
+        # The provider page's way back (from=) returns to this page of the list.
+        "result_items": listing.render_items(
+            providers, querystring=result.page_querystring(page.number), asked=asked, today=now.date()
+        ),
         "types": types,
         "form": form,
         "type_options": [(t, type_options[t.code]) for t in types if t.code in type_options],
@@ -236,8 +236,9 @@ def _capability_choices(result: search.SearchResult, form: search.SearchForm) ->
     chosen_types = set(result.params.get("type", []))
     chosen = set(result.params.get("cap", []))
     out = []
-    for capability in Capability.objects.prefetch_related("provider_types"):
-        applies = sorted(t.code for t in capability.provider_types.all())
+    applying = search.capability_types()
+    for capability in search.reference()[1].values():
+        applies = applying.get(capability.code, [])
         offered = capability.code in chosen or not chosen_types or bool(chosen_types & set(applies))
         out.append({
             "capability": capability,

@@ -330,3 +330,41 @@ def test_counts_of_a_search_are_made_once_per_data_version(client, many):
         )
         third, counted = counts("/?type=clinic")
         assert "59件見つかりました" in third and len(counted) == 2
+
+
+# --- the front page's list: the same queries for 5 providers as for 50 ----------------------
+
+def _varied_provider(i: int):
+    """A nursing station with what the list shows: capabilities (one after hours), hours, a
+    dated exception, an English name on every other, a fax on every third."""
+    import datetime as dt
+
+    return make_provider(
+        name=f"訪問看護{i:02d}", kana=f"ホウモンカンゴ{i:02d}", type_code="nursing",
+        name_en=f"Nursing {i:02d}" if i % 2 else "", fax="03-0000-0000" if i % 3 == 0 else "",
+        capabilities={"h24": None, "mitori": {"count": 2}},
+        periods=[(d, dt.time(9), dt.time(17)) for d in range(6)] + [(6, dt.time(22), dt.time(6))],
+        exceptions=[{"start_date": dt.date(2026, 12, 29), "end_date": dt.date(2027, 1, 3), "closed": True}],
+        last_confirmed_on=dt.date(2024, 1, 1) if i % 4 == 0 else None,
+    )
+
+
+@pytest.mark.parametrize("path", ["/", "/?type=nursing&cap=h24", "/en/?type=nursing&open=at&day=6&time=23:00"])
+def test_front_page_queries_do_not_grow_with_the_providers_listed(client, path):
+    def queries() -> tuple[int, str]:
+        client.get(path)  # the first request after a write reads reference data again
+        with CaptureQueriesContext(connection) as ctx:
+            html = client.get(path).content.decode()
+        return len(ctx.captured_queries), html
+
+    with override_settings(PAGE_CACHE_SECONDS=0):
+        for i in range(5):
+            _varied_provider(i)
+        few, html = queries()
+        assert html.count('<li class="result"') == 5
+        for i in range(5, 50):
+            _varied_provider(i)
+        many, html = queries()
+        assert html.count('<li class="result"') == 50
+        assert html.count('class="badge ') >= 50 and html.count("<ul class=\"tags\"") == 50
+    assert many == few, (few, many)

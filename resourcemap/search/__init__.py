@@ -18,7 +18,8 @@ raises on user input.
 The package, by job:
 
 - ``form``: ``SearchForm``, every parameter as a form field (``clean`` reads a query string);
-- ``params``: the parameters' names and limits, and the canonical query string;
+- ``params``: the parameters' names and limits, the canonical query string, and the reference
+  data (types, capabilities, areas) kept per data version (``reference``, ``capability_types``);
 - ``query``: running the search (``run``, ``run_cleaned``, ``base_queryset``);
 - ``opening``: the opening-hours filters as SQL conditions (``hours_condition``, ``asked_moment``);
 - ``result``: ``SearchResult``, ``LazyIds``, ``load_providers``;
@@ -47,6 +48,7 @@ from .params import (
     SINGLE_KEYS,
     SORTS,
     _reference_cache,
+    capability_types,
     finite_float,
     querystring,
     split_list,
@@ -72,6 +74,6 @@ __all__ = [
     "RADII", "RADIUS_MAX", "RADIUS_MIN", "SINGLE_KEYS", "SORTS", "LazyIds", "Relaxation", "SearchForm", "SearchResult",
     "finite_float", "_reference_cache", "split_list", "asked_moment", "base_queryset",
     "capability_counts", "cell_counts", "cell_size", "clean", "conditions", "display_form", "fold", "keyword_terms",
-    "load_providers",
+    "capability_types", "load_providers",
     "needs_python", "origin_query", "querystring", "reference", "relaxations", "run", "run_cleaned", "run_cleaned_rows", "run_ids",
 ]

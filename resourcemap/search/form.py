@@ -16,6 +16,7 @@ from functools import cached_property
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.forms.renderers import DjangoTemplates
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
@@ -100,6 +101,59 @@ def _sort_choices():
 # Fields and widgets
 
 
+class _WidgetMemo(DjangoTemplates):
+    """Draws each widget of the filter panel once per process for the same values, choices and
+    language (a search page has ~90 of them: options, checkboxes, radios; each through a template).
+
+    Only widget templates whose context is plain data (text, numbers, flags, lists, dicts) are
+    remembered, keyed by all of it: the markup is a function of that and the language alone.
+    """
+
+    MAX_ENTRIES = 2000
+
+    def __init__(self):
+        super().__init__()
+        self._drawn: dict = {}
+
+    def render(self, template_name, context, request=None):
+        key = _plain(context) if template_name.startswith("django/forms/widgets/") else None
+        if key is None:
+            return super().render(template_name, context, request)
+        key = (template_name, get_language(), key)
+        hit = self._drawn.get(key)
+        if hit is None:
+            if len(self._drawn) >= self.MAX_ENTRIES:
+                self._drawn.clear()
+            hit = self._drawn[key] = super().render(template_name, context, request)
+        return hit
+
+
+def _plain(value):
+    """A hashable copy of ``value`` made only of plain data, or None if it holds anything else."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return (type(value), value)
+    if isinstance(value, dict):
+        items = []
+        for key, item in value.items():
+            frozen = _plain(item)
+            if frozen is None or not isinstance(key, str):
+                return None
+            items.append((key, frozen))
+        return ("dict", tuple(items))
+    if isinstance(value, (list, tuple)):
+        items = []
+        for item in value:
+            frozen = _plain(item)
+            if frozen is None:
+                return None
+            items.append(frozen)
+        return ("list", tuple(items))
+    return None
+
+
+_WIDGETS = _WidgetMemo()
+
+
 class _Given(forms.Field):
     """A parameter as given (the last non-empty value, stripped; "" when absent). The form's
     ``clean_<name>`` decides what is usable, so a bad value never stops the other fields."""
@@ -136,6 +190,7 @@ class _FlagInput(forms.CheckboxInput):
 
 
 class SearchForm(forms.Form):
+    default_renderer = _WIDGETS
     type = _GivenList(label=gettext_lazy("事業所の種類"), widget=forms.CheckboxSelectMultiple(choices=_type_choices))
     cap = _GivenList(label=gettext_lazy("できること"), widget=forms.CheckboxSelectMultiple(choices=_cap_choices))
     area = _Given(label=pgettext_lazy("search field", "地域・地区"), widget=forms.TextInput(attrs={"id": "f-area", "maxlength": "100"}))

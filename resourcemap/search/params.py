@@ -58,18 +58,33 @@ def _get_lists(params) -> dict[str, list[str]]:
 _reference_cache: dict[str, tuple] = {}
 
 
-def _reference() -> tuple[dict[str, ProviderType], dict[str, Capability], dict[str, Area]]:
-    """Types, capabilities and areas by code, kept per process for the current data version
-    (every reference data change moves it), so a request reads one row instead of the tables."""
+def per_version(name: str, compute):
+    """``compute()``, kept per process for the current data version (every change of reference
+    data moves it), so a request reads one row instead of the tables."""
     version = DataVersion.current()
-    hit = _reference_cache.get("reference")
+    hit = _reference_cache.get(name)
     if hit is not None and hit[0] == version:
         return hit[1]
-    types = {t.code: t for t in ProviderType.objects.all()}
-    caps = {c.code: c for c in Capability.objects.all()}
-    areas = {a.code: a for a in Area.objects.select_related("parent")}
-    _reference_cache["reference"] = (version, (types, caps, areas))
-    return types, caps, areas
+    value = compute()
+    _reference_cache[name] = (version, value)
+    return value
+
+
+def _reference() -> tuple[dict[str, ProviderType], dict[str, Capability], dict[str, Area]]:
+    """Types, capabilities and areas by code (in their display order), per data version."""
+    return per_version("reference", lambda: (
+        {t.code: t for t in ProviderType.objects.all()},
+        {c.code: c for c in Capability.objects.all()},
+        {a.code: a for a in Area.objects.select_related("parent")},
+    ))
+
+
+def capability_types() -> dict[str, list[str]]:
+    """Capability code -> the codes of the provider types it applies to (sorted), per data version."""
+    return per_version("capability types", lambda: {
+        c.code: sorted(t.code for t in c.provider_types.all())
+        for c in Capability.objects.prefetch_related("provider_types")
+    })
 
 
 def region_area_ids(code: str) -> list[int]:

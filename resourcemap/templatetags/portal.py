@@ -148,7 +148,12 @@ def stale_notice(provider, css: str = "stale"):
     """情報が古い可能性があります（最終確認 2025年9月3日） for data not confirmed for 13 months."""
     if not is_stale(provider):
         return ""
-    date = date_format(provider.last_confirmed_on, _("Y年n月j日"))
+    return stale_text(provider.last_confirmed_on, css)
+
+
+def stale_text(confirmed_on, css: str):
+    """The notice of :func:`stale_notice` for a provider last confirmed on ``confirmed_on``."""
+    date = date_format(confirmed_on, _("Y年n月j日"))
     return format_html(
         '<p class="{}">{}</p>', css,
         _("情報が古い可能性があります（最終確認 %(date)s）") % {"date": date},
