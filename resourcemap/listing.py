@@ -93,6 +93,7 @@ def load_items(
     types, caps, areas = _reference()
     types_by_id = {t.pk: t for t in types.values()}
     areas_by_id = {a.pk: a for a in areas.values()}
+    in_order = [(c.pk, c) for c in caps.values()]
     periods: dict[int, list] = defaultdict(list)
     for provider_id, weekday, opens, closes in OpeningPeriod.objects.filter(provider_id__in=ids).values_list(
         "provider_id", "weekday", "opens", "closes"
@@ -118,7 +119,7 @@ def load_items(
             phone=phone, fax=fax, latitude=latitude, hours_unknown=hours_unknown,
             last_confirmed_on=confirmed,
             # In the order of the reference data (sort order, code), as the template listed them.
-            capabilities=[c for c in caps.values() if c.pk in offered[pk]] if offered[pk] else [],
+            capabilities=[c for cid, c in in_order if cid in offered[pk]] if pk in offered else [],
         )
     items = []
     today = now.date()
@@ -166,6 +167,7 @@ class _Page:
         self._names: dict = {}
         self._status: dict = {}
         self._stale: dict = {}
+        self._hours: dict = {}
 
     def icon(self, provider_type) -> str:
         key = getattr(provider_type, "pk", None)
@@ -189,6 +191,13 @@ class _Page:
         if confirmed_on not in self._stale:
             self._stale[confirmed_on] = stale_text(confirmed_on, "stale result__stale")
         return self._stale[confirmed_on]
+
+    def hours(self, spans: list[str]) -> str:
+        """Today's periods as the page shows them (many providers share the same hours)."""
+        key = tuple(spans)
+        if key not in self._hours:
+            self._hours[key] = join_list_filter(spans)
+        return self._hours[key]
 
     def status(self, status: str) -> str:
         if status not in self._status:
@@ -218,7 +227,7 @@ def render_items(items: Sequence[Item], *, querystring: str, asked: dt.datetime 
         if item.hours_unknown:
             today_text = page.unknown
         elif item.today_hours:
-            today_text = join_list_filter(item.today_hours)
+            today_text = page.hours(item.today_hours)
         else:
             today_text = page.closed_today
         lines = [

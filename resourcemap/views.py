@@ -18,7 +18,8 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django_permissions_policy.decorators import permissions_policy_override
 
@@ -240,11 +241,18 @@ def _capability_choices(result: search.SearchResult, form: search.SearchForm) ->
     for capability in search.reference()[1].values():
         applies = applying.get(capability.code, [])
         offered = capability.code in chosen or not chosen_types or bool(chosen_types & set(applies))
+        count = counts.get(capability.code, 0)
         out.append({
             "capability": capability,
             "code": capability.code,
             "option": options.get(capability.code),
-            "count": counts.get(capability.code, 0),
+            "count": count,
+            # The translation is trusted markup around the number (drawn here: ~20 per page).
+            "count_text": mark_safe(ngettext(  # noqa: S308
+                '%(counter)s<span class="visually-hidden">件</span>',
+                '%(counter)s<span class="visually-hidden">件</span>',
+                count,
+            ) % {"counter": count}),
             "types": " ".join(applies),
             "offered": offered,
         })
