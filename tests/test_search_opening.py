@@ -179,3 +179,68 @@ def test_an_hours_search_is_one_query_of_the_provider_table(pool):
     reads = [q["sql"] for q in ctx.captured_queries if 'FROM "resourcemap_provider"' in q["sql"]]
     assert len(reads) == 1, reads
     assert ids == [pool[0]]
+
+
+def kept_ids(params: dict, now: dt.datetime) -> list[int]:
+    """The ids the compact API's kept query gives (compiled once per shape of the moment)."""
+    from resourcemap.search.query import run_cleaned_rows
+
+    cleaned, ignored = search.clean(params)
+    result = run_cleaned_rows(cleaned, ignored, columns=("id",), annotations={}, bbox=None, key="test", now=now)
+    return [row[0] for row in result._row_query]
+
+
+def asked_forms(when: dt.datetime) -> list[dict]:
+    clock = f"{when.hour:02d}:{when.minute:02d}"
+    return [
+        {"open": "now"},
+        {"open": "at", "time": clock},
+        {"open": "at", "day": when.date().isoformat(), "time": clock},
+        {"open": "now", "nightholiday": "1", "q": "営業"},
+    ]
+
+
+@EXAMPLES
+@given(
+    case=moments(),
+    others=st.lists(st.tuples(st.sampled_from(DAYS), MINUTES), min_size=1, max_size=3),
+    rewritten=st.booleans(),
+)
+def test_a_kept_hours_query_answers_as_a_fresh_search(pool, case, others, rewritten):
+    """Searches at a moment reuse the SQL compiled for another moment of the same shape (day
+    keys, exceptions path, night) with the minute and dates bound in: the same ids in the same
+    order as a fresh build, for moments around midnight and holidays, before and after a write."""
+    from resourcemap.models import DataVersion
+    from resourcemap.search import query as search_query
+
+    day, minute, generated = case
+    search_query._row_sql.clear()
+    store(pool, generated, day)
+    DataVersion.bump()
+    moments_asked = [(day, minute), *others, (day, minute)]
+    for step, (d, m) in enumerate(moments_asked):
+        if rewritten and step == len(moments_asked) - 1:
+            # A write in between: the kept queries are forgotten and the answer shows it.
+            store(pool, [{**item, "exceptions": [], "after": ()} for item in generated], day)
+            DataVersion.bump()
+        when = dt.datetime.combine(d, dt.time(m // 60, m % 60)).replace(tzinfo=TOKYO)
+        for params in asked_forms(when):
+            assert kept_ids(params, when) == search.run_ids(params, now=when), (params, when)
+        assert kept_ids({"open": "now"}, when) == reachable(pool, when.replace(tzinfo=None))
+
+
+def test_a_kept_hours_query_is_compiled_once_per_shape(pool):
+    """Two minutes of one day share a shape: the second is bound into the first's SQL."""
+    from resourcemap.search import query as search_query
+
+    search_query._row_sql.clear()
+    store(pool, [{"status": Provider.Status.ACTIVE, "hours_unknown": False, "periods": [(1, dt.time(9), dt.time(18))],
+                  "exceptions": [], "after": ()}] * POOL, dt.date(2025, 11, 11))
+    morning = dt.datetime(2025, 11, 11, 10, 0, tzinfo=TOKYO)  # Tuesday, no holiday
+    assert kept_ids({"open": "now"}, morning) == sorted(pool)
+    kept = len(search_query._row_sql)
+    evening = dt.datetime(2025, 11, 11, 18, 30, tzinfo=TOKYO)  # after 18:00, before night (20:00)
+    with CaptureQueriesContext(connection) as ctx:
+        assert kept_ids({"open": "now"}, evening) == []
+    assert len(search_query._row_sql) == kept
+    assert [q["sql"] for q in ctx.captured_queries if "resourcemap_hoursexception" in q["sql"]] == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
@@ -42,17 +43,17 @@ def _last_instant(minute: int) -> dt.time:
     return dt.time(minute // 60, minute % 60, 59, 999_999)
 
 
-def _covers(minute: int) -> Q:
-    """A period (or special hours) starting on a day covers this minute of the same day."""
-    instant = _last_instant(minute)
+def _covers(instant: dt.time) -> Q:
+    """A period (or special hours) starting on a day covers the minute of the same day whose
+    last instant is ``instant``."""
     return Q(opens=hours_mod.MIDNIGHT, closes=hours_mod.MIDNIGHT) | (
         Q(opens__lte=instant) & (Q(closes__gt=instant) | Q(closes__lt=F("opens")))
     )
 
 
-def _spills_to(minute: int) -> Q:
-    """A period starting on a day runs past midnight and covers this minute of the next day."""
-    return Q(closes__lt=F("opens"), closes__gt=_last_instant(minute))
+def _spills_to(instant: dt.time) -> Q:
+    """A period starting on a day runs past midnight and covers that minute of the next day."""
+    return Q(closes__lt=F("opens"), closes__gt=instant)
 
 
 def _exceptions_on(day: dt.date, provider) -> QuerySet:
@@ -70,8 +71,45 @@ def _first_exception_on(day: dt.date) -> Q:
     return Q(start_date__lte=day, end_date__gte=day) & ~Q(Exists(earlier))
 
 
-def _open_at(when: dt.datetime) -> Q:
-    """Open by office hours at a local datetime: a span starting that day covers the minute, or
+@dataclass(frozen=True)
+class Moment:
+    """What a search at a date and minute depends on, in two parts.
+
+    ``shape`` decides the SQL: the day keys (weekday or 祝日) of the day and the day before,
+    whether any dated exception covers those days (which path applies) and whether the moment
+    counts as night or holiday (which after-hours capabilities reach). ``instant``, ``day`` and
+    ``prev`` are only compared with columns, so a query compiled for one moment answers another
+    of the same shape with these values bound in its place (``search.query``).
+    """
+
+    shape: tuple[int, int, bool, bool]
+    instant: dt.time
+    day: dt.date
+    prev: dt.date
+
+    def values(self) -> tuple[dt.time, dt.date, dt.date]:
+        return self.instant, self.day, self.prev
+
+    def with_values(self, instant: dt.time, day: dt.date, prev: dt.date) -> Moment:
+        return Moment(self.shape, instant, day, prev)
+
+
+def moment_at(when: dt.datetime, *, exceptions_cover=None) -> Moment:
+    """The :class:`Moment` of a local datetime. ``exceptions_cover(prev, day)`` answers whether
+    any dated exception covers those days (default: ask the database)."""
+    day = when.date()
+    prev = day - dt.timedelta(days=1)
+    covered = (exceptions_cover or any_exception_covers)(prev, day)
+    shape = (hours_mod.day_key(day), hours_mod.day_key(prev), covered, hours_mod.is_night_or_holiday(when))
+    return Moment(shape, _last_instant(when.hour * 60 + when.minute), day, prev)
+
+
+def any_exception_covers(first: dt.date, last: dt.date) -> bool:
+    return HoursException.objects.filter(start_date__lte=last, end_date__gte=first).exists()
+
+
+def _open_at(moment: Moment) -> Q:
+    """Open by office hours at a moment: a span starting that day covers the minute, or
     a span of the day before runs past midnight into it. A dated exception covering a day
     replaces that day's weekly hours.
 
@@ -80,17 +118,16 @@ def _open_at(when: dt.datetime) -> Q:
     with an exception on one of the two days, and only when some exception covers them at all
     (one look-up in the (end date, start date) index; most days, none does).
     """
-    minute = when.hour * 60 + when.minute
-    day = when.date()
-    prev = day - dt.timedelta(days=1)
-    covers, spills = _covers(minute), _spills_to(minute)
-    today, yesterday = Q(weekday=hours_mod.day_key(day)), Q(weekday=hours_mod.day_key(prev))
+    today_key, yesterday_key, covered, _night = moment.shape
+    instant, day, prev = moment.values()
+    covers, spills = _covers(instant), _spills_to(instant)
+    today, yesterday = Q(weekday=today_key), Q(weekday=yesterday_key)
 
     def weekly(spans: Q) -> Q:
         return Q(Exists(OpeningPeriod.objects.filter(spans, provider_id=OuterRef("pk"))))
 
     plain_week = weekly((today & covers) | (yesterday & spills))
-    if not HoursException.objects.filter(start_date__lte=day, end_date__gte=prev).exists():
+    if not covered:
         return _HOURS_COUNT & plain_week
 
     def no_exception(first: dt.date, last: dt.date) -> Q:
@@ -117,9 +154,10 @@ def _open_on_weekday(weekday: int, minute: int | None) -> Q:
     if minute is None:
         spans = Q(weekday=weekday)
     else:
-        spans = Q(weekday=weekday) & _covers(minute)
+        instant = _last_instant(minute)
+        spans = Q(weekday=weekday) & _covers(instant)
         if weekday < hours_mod.HOLIDAY:
-            spans |= Q(weekday=(weekday - 1) % 7) & _spills_to(minute)
+            spans |= Q(weekday=(weekday - 1) % 7) & _spills_to(instant)
     return _HOURS_COUNT & Q(Exists(OpeningPeriod.objects.filter(spans, provider_id=OuterRef("pk"))))
 
 
@@ -150,16 +188,18 @@ def _reachable_after_hours(*, night: bool) -> Q:
     )
 
 
-def hours_condition(cleaned: Mapping, now: dt.datetime) -> Q | None:
+def hours_condition(cleaned: Mapping, now: dt.datetime, *, moment: Moment | None = None) -> Q | None:
     """The hours filters of a search as one condition on providers (None: no hours filter).
 
     Open by office hours, or reachable through an after-hours capability at the time asked
-    (24時間対応 at any time, 夜間・休日対応 at night and on Sundays/holidays).
+    (24時間対応 at any time, 夜間・休日対応 at night and on Sundays/holidays). ``moment``, when
+    given, is the asked moment's :class:`Moment` (see :func:`asked_date_moment`).
     """
     condition = None
     kind, when = _when(cleaned, now)
     if kind == "date":
-        condition = _open_at(when) | _reachable_after_hours(night=hours_mod.is_night_or_holiday(when))
+        moment = moment or moment_at(when)
+        condition = _open_at(moment) | _reachable_after_hours(night=moment.shape[3])
     elif kind == "weekday":
         condition = _open_on_weekday(*when) | _reachable_after_hours(
             night=hours_mod.weekday_has_night_or_holiday(*when)
@@ -168,6 +208,13 @@ def hours_condition(cleaned: Mapping, now: dt.datetime) -> Q | None:
         night = _night_or_holiday() | _reachable_after_hours(night=True)
         condition = night if condition is None else condition & night
     return condition
+
+
+def asked_date_moment(cleaned: Mapping, now: dt.datetime, *, exceptions_cover=None) -> Moment | None:
+    """The :class:`Moment` of a search at a date and minute (None: its SQL does not depend on
+    the moment, only on the query string)."""
+    kind, when = _when(cleaned, now)
+    return moment_at(when, exceptions_cover=exceptions_cover) if kind == "date" else None
 
 
 def asked_moment(cleaned: Mapping, now: dt.datetime) -> dt.datetime | None:

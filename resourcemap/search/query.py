@@ -19,7 +19,7 @@ from ..language import english
 from ..models import Provider, ProviderCapability
 from .describe import conditions
 from .form import clean
-from .opening import hours_condition
+from .opening import Moment, any_exception_covers, asked_date_moment, hours_condition
 from .params import _reference, querystring, region_area_ids
 from .result import LazyIds, SearchResult
 
@@ -46,10 +46,11 @@ def keyword_terms(cleaned: Mapping) -> list[str]:
     return [term for term in (fold(part) for part in cleaned.get("q", "").split()) if term]
 
 
-def base_queryset(cleaned: Mapping, *, now: dt.datetime | None = None) -> QuerySet:
+def base_queryset(cleaned: Mapping, *, now: dt.datetime | None = None, moment: Moment | None = None) -> QuerySet:
     """The SQL part of the search (everything except exact radius and order).
 
-    Hours filters are asked at ``now`` (a local datetime; the current time if None).
+    Hours filters are asked at ``now`` (a local datetime; the current time if None), or at
+    ``moment`` when given (see ``opening.Moment``).
 
     Codes become ids from the reference data kept per data version, so the query filters the
     provider table's own columns (no joins): ``provider_type_id IN``, ``area_id IN`` and one
@@ -92,7 +93,7 @@ def base_queryset(cleaned: Mapping, *, now: dt.datetime | None = None) -> QueryS
     if cleaned.get("open") or cleaned.get("nightholiday"):
         if now is None:
             now = timezone.localtime().replace(tzinfo=None)
-        hours = hours_condition(cleaned, now)
+        hours = hours_condition(cleaned, now, moment=moment)
         if hours is not None:
             qs = qs.filter(hours)
     return qs
@@ -142,6 +143,7 @@ def run_cleaned(
     columns: Sequence[str] | None = None,
     annotations: Mapping | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    moment: Moment | None = None,
 ) -> SearchResult:
     """:func:`run` for parameters already passed through :func:`clean`.
 
@@ -151,7 +153,7 @@ def run_cleaned(
     """
     now = timezone.localtime(now or timezone.now()).replace(tzinfo=None)
     ignored = list(ignored)
-    qs = base_queryset(cleaned, now=now)
+    qs = base_queryset(cleaned, now=now, moment=moment)
     if bbox is not None:
         qs = qs.filter(
             latitude__gte=bbox[0], longitude__gte=bbox[1], latitude__lte=bbox[2], longitude__lte=bbox[3]
@@ -224,11 +226,14 @@ def _check_shortlist(cleaned: dict, ignored: list[str]) -> None:
 
 # Compiled row queries of SQL-only searches, per process and per data version: the same search
 # asked again (a map's view, the next visitor) runs its SQL without building and compiling the
-# queryset, which cost more CPU than the read itself. Hours filters are asked at the second of the
-# request, so those searches are built each time.
+# queryset, which cost more CPU than the read itself. A search at a moment (open now, a date and
+# time) is kept per shape of its moment (``opening.Moment``): compiled once with placeholder
+# values, its minute and dates are bound in their places at each request.
 _row_sql: dict = {}
 MAX_REMEMBERED_SQL = 256
-
+# Placeholder values of a moment: no other parameter of a search is a date, and no constant time
+# of the hours rules has these microseconds, so their places in the compiled parameters are theirs.
+_PLACEHOLDERS = (dt.time(23, 58, 59, 123_457), dt.date(1, 1, 2), dt.date(1, 1, 1))
 
 class _StoredRows(Sequence):
     """The rows of a stored compiled query, read once when first asked for."""
@@ -275,31 +280,86 @@ def run_cleaned_rows(
     annotations: Mapping,
     bbox: tuple[float, float, float, float] | None,
     key: str,
+    now: dt.datetime | None = None,
 ) -> SearchResult:
     """:func:`run_cleaned` for the rows alone (``columns``, the first being the id), with the
     compiled SQL kept per data version under ``key`` (what else decides the SQL, e.g. the
     language of the annotations). Same rows, same order; ``result.queryset`` is not kept."""
     from ..models import DataVersion  # the version names the reference data the SQL was built from
 
-    if needs_python(cleaned) or "ids" in cleaned or cleaned.get("open") or cleaned.get("nightholiday"):
-        return run_cleaned(cleaned, ignored, with_conditions=False, columns=columns, annotations=annotations, bbox=bbox)
+    if needs_python(cleaned) or "ids" in cleaned:
+        return run_cleaned(
+            cleaned, ignored, now=now, with_conditions=False, columns=columns, annotations=annotations, bbox=bbox
+        )
     version = DataVersion.current()
     if _row_sql.get("version") != version or len(_row_sql) > MAX_REMEMBERED_SQL:
         _row_sql.clear()
         _row_sql["version"] = version
-    cache_key = (key, querystring(cleaned), bbox, tuple(columns))
+    moment = None
+    if cleaned.get("open"):
+        now = now or timezone.now()
+        local = timezone.localtime(now).replace(tzinfo=None)
+        moment = asked_date_moment(cleaned, local, exceptions_cover=_exceptions_cover)
+    cache_key = (key, querystring(cleaned), bbox, tuple(columns), moment and moment.shape)
     stored = _row_sql.get(cache_key)
     if stored is None:
-        result = run_cleaned(cleaned, ignored, with_conditions=False, columns=columns, annotations=annotations, bbox=bbox)
+        placeholder = moment and moment.with_values(*_PLACEHOLDERS)
+        result = run_cleaned(
+            cleaned, ignored, now=now, with_conditions=False, columns=columns, annotations=annotations, bbox=bbox,
+            moment=placeholder,
+        )
         query = result._row_query
         try:
             sql, params = query.query.get_compiler(using=query.db).as_sql()
         except EmptyResultSet:
-            return result
-        _row_sql[cache_key] = (query.db, sql, tuple(params))
-        return result
-    rows = _StoredRows(*stored)
+            if moment is None:
+                return result
+            return run_cleaned(
+                cleaned, ignored, now=now, with_conditions=False, columns=columns, annotations=annotations,
+                bbox=bbox, moment=moment,
+            )
+        stored = _row_sql[cache_key] = (query.db, sql, tuple(params), _placeholder_places(query.db, params, moment))
+    alias, sql, params, places = stored
+    if places:
+        params = _bind(alias, params, places, moment)
+    rows = _StoredRows(alias, sql, params)
     return SearchResult(
         ids=_StoredIds(rows), params=cleaned, ignored=list(ignored), conditions=[],
         querystring=querystring(cleaned), _row_query=rows,
     )
+
+
+def _adapted(alias: str, values: tuple) -> tuple:
+    """A moment's values as the compiler passes them to the database."""
+    ops = connections[alias].ops
+    instant, day, prev = values
+    return ops.adapt_timefield_value(instant), ops.adapt_datefield_value(day), ops.adapt_datefield_value(prev)
+
+
+def _placeholder_places(alias: str, params: Sequence, moment: Moment | None) -> tuple[tuple[int, int], ...]:
+    """(position in the parameters, which value of the moment) of every placeholder."""
+    if moment is None:
+        return ()
+    placeholders = _adapted(alias, _PLACEHOLDERS)
+    return tuple(
+        (position, placeholders.index(value))
+        for position, value in enumerate(params)
+        if any(type(value) is type(p) and value == p for p in placeholders)
+    )
+
+
+def _bind(alias: str, params: tuple, places: tuple[tuple[int, int], ...], moment: Moment) -> tuple:
+    values = _adapted(alias, moment.values())
+    bound = list(params)
+    for position, which in places:
+        bound[position] = values[which]
+    return tuple(bound)
+
+
+def _exceptions_cover(first: dt.date, last: dt.date) -> bool:
+    """Whether any dated exception covers the days, read once per data version and days (every
+    change of exceptions goes through the write path, which moves the version)."""
+    cache_key = ("exceptions", first, last)
+    if cache_key not in _row_sql:
+        _row_sql[cache_key] = any_exception_covers(first, last)
+    return _row_sql[cache_key]
