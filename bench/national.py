@@ -437,6 +437,7 @@ def main(argv=None) -> None:
         )
         # Zoomed out over Japan: grid counts instead of points. Floors: the same document from
         # the stored cells in raw SQL, and from the provider table (what counting live costs).
+        from resourcemap.api import VIEW_HEADER
         from resourcemap.search import grid
 
         west, south, east, north = (float(v) for v in JAPAN_BBOX.split(","))
@@ -454,8 +455,7 @@ def main(argv=None) -> None:
                 cells.sort(key=lambda c: (-c[2], c[0], c[1]))
                 return orjson.dumps({
                     "count": sum(c[2] for c in cells), "query": "",
-                    "columns": ["id", "lat", "lng", "type", "name", "address", "distance_m", "phone"],
-                    "providers": [], "clusters": cells,
+                    "columns": list(VIEW_HEADER), "providers": [], "clusters": cells,
                 })
 
             stored_sql = (
